@@ -1,0 +1,26 @@
+//! One structured log event per call.
+//!
+//! [`Logging`] emits a `tracing` event when a call ends, with the fields `method`, `took`
+//! (the call's duration) and, for failed calls, `code` and `error`. The level says who is to
+//! blame, so that production logs stay quiet when all is well:
+//!
+//! | outcome | level |
+//! |---|---|
+//! | success | `DEBUG` (configurable with [`LoggingLayer::success_level`]) |
+//! | an error the caller caused (business errors, not found, ...) | `INFO` |
+//! | an error that [counts as a failure](crate::Error::counts_as_failure) | `WARN` |
+//!
+//! ```
+//! use kit::{endpoint_fn, middleware::LoggingLayer, Context, Endpoint, Error};
+//! use tower_layer::Layer;
+//!
+//! let sum = endpoint_fn(|_ctx: Context, (a, b): (i64, i64)| async move { Ok::<_, Error>(a + b) });
+//! let logged = LoggingLayer::new("sum").success_level(tracing::Level::INFO).layer(sum);
+//! # let _ = logged;
+//! ```
+
+mod endpoint;
+mod layer;
+
+pub use endpoint::Logging;
+pub use layer::LoggingLayer;

@@ -1,0 +1,88 @@
+//! Middleware: functions from endpoint to endpoint.
+//!
+//! kit reuses [`tower_layer::Layer`] as its middleware trait: a layer takes an endpoint and
+//! returns another endpoint wrapping it. [`Chain`] composes layers in reading order (the
+//! first one added is the outermost, the first to see a request), like tower's
+//! `ServiceBuilder`:
+//!
+//! ```
+//! use std::time::Duration;
+//! use kit::{endpoint_fn, middleware, Context, Endpoint, Error};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let sum = endpoint_fn(|_ctx: Context, (a, b): (i64, i64)| async move { Ok::<_, Error>(a + b) });
+//! let sum = middleware::chain()
+//!     .logging("sum") // outermost: also logs timeouts
+//!     .timeout(Duration::from_secs(1))
+//!     .endpoint(sum);
+//! assert_eq!(sum.call(Context::background(), (1, 2)).await.unwrap(), 3);
+//! # }
+//! ```
+//!
+//! Modules:
+//! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
+//!   or the context is cancelled.
+//! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+
+pub mod logging;
+pub mod timeout;
+
+use std::time::Duration;
+
+use tower_layer::{Identity, Layer, Stack};
+
+pub use logging::{Logging, LoggingLayer};
+pub use timeout::{Timeout, TimeoutLayer};
+
+/// A chain of middleware under construction; start one with [`chain`].
+#[derive(Clone, Debug)]
+pub struct Chain<L> {
+    layer: L,
+}
+
+/// Starts an empty middleware chain.
+pub fn chain() -> Chain<Identity> {
+    Chain {
+        layer: Identity::new(),
+    }
+}
+
+impl<L> Chain<L> {
+    /// Adds `layer` inside the ones added so far.
+    pub fn layer<T>(self, layer: T) -> Chain<Stack<T, L>> {
+        Chain {
+            layer: Stack::new(layer, self.layer),
+        }
+    }
+
+    /// Adds a [`TimeoutLayer`].
+    pub fn timeout(self, timeout: Duration) -> Chain<Stack<TimeoutLayer, L>> {
+        self.layer(TimeoutLayer::new(timeout))
+    }
+
+    /// Adds a [`LoggingLayer`] for the method named `method`.
+    pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
+        self.layer(LoggingLayer::new(method))
+    }
+
+    /// Wraps `endpoint` in the chain.
+    pub fn endpoint<E>(&self, endpoint: E) -> L::Service
+    where
+        L: Layer<E>,
+    {
+        self.layer.layer(endpoint)
+    }
+
+    /// The composed layer, to apply elsewhere (it is also a [`Layer`] itself).
+    pub fn into_inner(self) -> L {
+        self.layer
+    }
+}
+
+impl<E, L: Layer<E>> Layer<E> for Chain<L> {
+    type Service = L::Service;
+
+    fn layer(&self, endpoint: E) -> L::Service {
+        self.layer.layer(endpoint)
+    }
+}

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn formats_in_the_finest_unit_that_fits() {
         assert_eq!(format_timeout(Duration::ZERO), "0n");
-        assert_eq!(format_timeout(Duration::from_nanos(99_999_999)), "99999999n");
+        assert_eq!(
+            format_timeout(Duration::from_nanos(99_999_999)),
+            "99999999n"
+        );
         assert_eq!(format_timeout(Duration::from_millis(100)), "100000u");
         assert_eq!(format_timeout(Duration::from_secs(30)), "30000000u");
         assert_eq!(format_timeout(Duration::from_secs(100_000)), "100000S");
@@ -87,14 +90,28 @@ mod tests {
         ] {
             assert_eq!(parse_timeout(text), Some(d), "{text}");
         }
-        for d in [Duration::from_millis(1), Duration::from_secs(42), Duration::from_nanos(123)] {
+        for d in [
+            Duration::from_millis(1),
+            Duration::from_secs(42),
+            Duration::from_nanos(123),
+        ] {
             assert_eq!(parse_timeout(&format_timeout(d)), Some(d));
         }
     }
 
     #[test]
     fn rejects_malformed_values() {
-        for bad in ["", "m", "10", "123456789m", "1.5S", "-1S", "10s", "1 S", "１S"] {
+        for bad in [
+            "",
+            "m",
+            "10",
+            "123456789m",
+            "1.5S",
+            "-1S",
+            "10s",
+            "1 S",
+            "１S",
+        ] {
             assert_eq!(parse_timeout(bad), None, "{bad:?}");
         }
     }

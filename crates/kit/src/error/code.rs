@@ -213,6 +213,30 @@ impl Code {
         }
     }
 
+    /// The code for an I/O failure: connection failures are `Unavailable`, timeouts
+    /// `DeadlineExceeded`, bad data `InvalidArgument`, the rest `Unknown`.
+    pub fn from_io_error_kind(kind: std::io::ErrorKind) -> Code {
+        use std::io::ErrorKind as K;
+        match kind {
+            K::TimedOut => Code::DeadlineExceeded,
+            K::ConnectionRefused
+            | K::ConnectionReset
+            | K::ConnectionAborted
+            | K::NotConnected
+            | K::BrokenPipe
+            | K::AddrNotAvailable
+            | K::UnexpectedEof => Code::Unavailable,
+            K::NotFound => Code::NotFound,
+            K::PermissionDenied => Code::PermissionDenied,
+            K::AlreadyExists => Code::AlreadyExists,
+            K::InvalidInput | K::InvalidData => Code::InvalidArgument,
+            K::Interrupted => Code::Cancelled,
+            K::Unsupported => Code::Unimplemented,
+            K::OutOfMemory => Code::ResourceExhausted,
+            _ => Code::Unknown,
+        }
+    }
+
     /// The code's name in the gRPC spelling, e.g. `INVALID_ARGUMENT`.
     pub const fn as_str(self) -> &'static str {
         match self {

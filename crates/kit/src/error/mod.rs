@@ -187,29 +187,9 @@ impl std::error::Error for Error {
 }
 
 impl From<std::io::Error> for Error {
-    /// Connection failures are `Unavailable`, timeouts `DeadlineExceeded`, bad data
-    /// `InvalidArgument`; the rest `Unknown`.
+    /// Classified by [`Code::from_io_error_kind`]; the message is the error's text.
     fn from(err: std::io::Error) -> Error {
-        use std::io::ErrorKind as K;
-        let code = match err.kind() {
-            K::TimedOut => Code::DeadlineExceeded,
-            K::ConnectionRefused
-            | K::ConnectionReset
-            | K::ConnectionAborted
-            | K::NotConnected
-            | K::BrokenPipe
-            | K::AddrNotAvailable
-            | K::UnexpectedEof => Code::Unavailable,
-            K::NotFound => Code::NotFound,
-            K::PermissionDenied => Code::PermissionDenied,
-            K::AlreadyExists => Code::AlreadyExists,
-            K::InvalidInput | K::InvalidData => Code::InvalidArgument,
-            K::Interrupted => Code::Cancelled,
-            K::Unsupported => Code::Unimplemented,
-            K::OutOfMemory => Code::ResourceExhausted,
-            _ => Code::Unknown,
-        };
-        Error::new(code, err.to_string()).with_source(err)
+        Error::new(Code::from_io_error_kind(err.kind()), err.to_string()).with_source(err)
     }
 }
 

@@ -1,0 +1,212 @@
+//! Calling a remote HTTP endpoint as a kit [`Endpoint`].
+//!
+//! A [`Client`] turns a URL, a request encoder and a response decoder into an endpoint,
+//! the counterpart of Go kit's `httptransport.NewClient`. Each call:
+//!
+//! 1. ends at once with `DeadlineExceeded` or `Cancelled` if its context is already done;
+//! 2. builds the request: method, URL, the context's remaining time as a `kit-timeout`
+//!    header (see [`TIMEOUT_HEADER`](crate::TIMEOUT_HEADER)), its propagated metadata as
+//!    headers, then the encoder (body and headers) and the `before` functions;
+//! 3. sends it over a pooled connection (a [`Pool`] can be shared between clients), and
+//!    reads the whole response body up to a limit, all under the context's deadline and
+//!    cancellation;
+//! 4. runs the `after` functions, then decodes a `2xx` answer with the decoder, and any other
+//!    status into an [`Error`] whose code comes from the status (see
+//!    [`Code::from_http_status`](kit::Code::from_http_status)) and whose message is the
+//!    server's `{"error": ...}` text.
+//!
+//! Transport failures are classified for retries and circuit breakers: a refused or reset
+//! connection is `Unavailable`.
+//!
+//! ```no_run
+//! use kit::{Context, Endpoint};
+//! use kit_http::{json, Client};
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Serialize)]
+//! struct SumRequest { a: i64, b: i64 }
+//! #[derive(Deserialize)]
+//! struct SumReply { v: i64 }
+//!
+//! # async fn run() -> Result<(), kit::Error> {
+//! let sum = Client::new(
+//!     http::Method::POST,
+//!     "http://127.0.0.1:8081/sum".parse().unwrap(),
+//!     json::encode_request,
+//!     json::decode_response::<SumReply>,
+//! );
+//! let reply = sum.call(Context::background(), SumRequest { a: 1, b: 2 }).await?;
+//! assert_eq!(reply.v, 3);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod pool;
+
+pub use error::decode_error;
+pub use pool::Pool;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{Method, Request, Response, Uri, request, response};
+use kit::{Context, Endpoint, Error};
+
+use crate::Body;
+use crate::body::read_limited;
+use crate::server::TIMEOUT_HEADER;
+
+/// The default limit on a response body: 16 MiB.
+pub const DEFAULT_RESPONSE_LIMIT: usize = 16 << 20;
+
+type BeforeFn = Arc<dyn Fn(&Context, &mut request::Parts) + Send + Sync>;
+type AfterFn = Arc<dyn Fn(&Context, &response::Parts) + Send + Sync>;
+type ErrorDecoderFn = Arc<dyn Fn(&response::Parts, &Bytes) -> Error + Send + Sync>;
+
+/// A remote HTTP endpoint; see the [module docs](self).
+pub struct Client<Enc, Dec> {
+    method: Method,
+    uri: Uri,
+    encode: Enc,
+    decode: Dec,
+    pool: Pool,
+    before: Vec<BeforeFn>,
+    after: Vec<AfterFn>,
+    error_decoder: ErrorDecoderFn,
+    response_limit: usize,
+}
+
+impl<Enc, Dec> Client<Enc, Dec> {
+    /// A client that sends `method` requests to `uri`, encoding requests with `encode` and
+    /// decoding successful responses with `decode`, over a pool of its own.
+    ///
+    /// `encode` sets the body (its return value) and may change the request head (headers,
+    /// or the URI for REST paths); `decode` reads a `2xx` response.
+    pub fn new<Req, Resp>(method: Method, uri: Uri, encode: Enc, decode: Dec) -> Self
+    where
+        Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
+        Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error>,
+    {
+        Client {
+            method,
+            uri,
+            encode,
+            decode,
+            pool: Pool::new(),
+            before: Vec::new(),
+            after: Vec::new(),
+            error_decoder: Arc::new(decode_error),
+            response_limit: DEFAULT_RESPONSE_LIMIT,
+        }
+    }
+
+    /// Sends requests over `pool`, shared with other clients of the same hosts.
+    pub fn pool(mut self, pool: Pool) -> Self {
+        self.pool = pool;
+        self
+    }
+
+    /// Adds a function that may change the request head before it is sent; they run in
+    /// the order added, after the encoder.
+    pub fn before(
+        mut self,
+        f: impl Fn(&Context, &mut request::Parts) + Send + Sync + 'static,
+    ) -> Self {
+        self.before.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a function that sees every response head (any status) before it is decoded.
+    pub fn after(mut self, f: impl Fn(&Context, &response::Parts) + Send + Sync + 'static) -> Self {
+        self.after.push(Arc::new(f));
+        self
+    }
+
+    /// Replaces the decoder of non-`2xx` answers (default: [`decode_error`]).
+    pub fn error_decoder(
+        mut self,
+        f: impl Fn(&response::Parts, &Bytes) -> Error + Send + Sync + 'static,
+    ) -> Self {
+        self.error_decoder = Arc::new(f);
+        self
+    }
+
+    /// The largest response body read, in bytes (default [`DEFAULT_RESPONSE_LIMIT`]); a
+    /// larger one fails the call with `ResourceExhausted`.
+    pub fn response_limit(mut self, limit: usize) -> Self {
+        self.response_limit = limit;
+        self
+    }
+
+    /// The request head for one call, before the encoder and hooks run.
+    fn head(&self, ctx: &Context) -> request::Parts {
+        let (mut parts, ()) = Request::new(()).into_parts();
+        parts.method = self.method.clone();
+        parts.uri = self.uri.clone();
+        if let Some(remaining) = ctx.remaining() {
+            let value = kit::wire::format_timeout(remaining);
+            parts.headers.insert(
+                TIMEOUT_HEADER,
+                HeaderValue::try_from(value).expect("a timeout is always a valid header value"),
+            );
+        }
+        for (key, value) in ctx.propagated() {
+            match (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+                (Ok(name), Ok(value)) => {
+                    parts.headers.append(name, value);
+                }
+                _ => tracing::debug!(key, "metadata not sendable as an HTTP header: skipped"),
+            }
+        }
+        parts
+    }
+
+    async fn exchange<Req, Resp>(&self, ctx: &Context, req: Req) -> Result<Resp, Error>
+    where
+        Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
+        Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error>,
+    {
+        let mut parts = self.head(ctx);
+        let body = (self.encode)(req, &mut parts)?;
+        for before in &self.before {
+            before(ctx, &mut parts);
+        }
+        let request = Request::from_parts(parts, Body::new(body));
+        let response: Response<_> = self.pool.send(request).await?;
+        let (parts, body) = response.into_parts();
+        let body = read_limited(body, &parts.headers, self.response_limit).await?;
+        for after in &self.after {
+            after(ctx, &parts);
+        }
+        if parts.status.is_success() {
+            (self.decode)(parts, body)
+        } else {
+            Err((self.error_decoder)(&parts, &body))
+        }
+    }
+}
+
+impl<Req, Resp, Enc, Dec> Endpoint<Req> for Client<Enc, Dec>
+where
+    Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error> + Send + Sync + 'static,
+    Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error> + Send + Sync + 'static,
+    Req: Send,
+    Resp: Send,
+{
+    type Response = Resp;
+
+    async fn call(&self, ctx: Context, req: Req) -> Result<Resp, Error> {
+        ctx.run(self.exchange(&ctx, req)).await
+    }
+}
+
+impl<Enc, Dec> std::fmt::Debug for Client<Enc, Dec> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("method", &self.method)
+            .field("uri", &self.uri)
+            .field("response_limit", &self.response_limit)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,189 @@
+//! Running a service on a listener, with graceful shutdown.
+
+use std::future::{Future, IntoFuture, Pending};
+use std::io;
+use std::pin::Pin;
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body::Body as HttpBody;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use kit::BoxError;
+use tokio::net::TcpListener;
+use tower_service::Service;
+
+/// How long in-flight requests may take to finish after shutdown starts, by default.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+
+/// Serves `service` (a kit [`Router`](crate::Router) or [`Server`](crate::Server), or any
+/// tower service of HTTP requests) on `listener`, HTTP/1.1 and HTTP/2 (prior knowledge) on
+/// every connection.
+///
+/// Await the returned [`Serve`] to run it. Without
+/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs until dropped.
+///
+/// ```no_run
+/// # async fn run(router: kit_http::Router) -> std::io::Result<()> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
+/// kit_http::serve(listener, router)
+///     .with_graceful_shutdown(kit_http::shutdown_signal())
+///     .await
+/// # }
+/// ```
+pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S, Pending<()>> {
+    Serve {
+        listener,
+        service,
+        shutdown: std::future::pending(),
+        grace: DEFAULT_GRACE_PERIOD,
+        http1_only: false,
+    }
+}
+
+/// A server being configured; await it to run. Made by [`serve`].
+#[must_use = "a Serve does nothing until awaited"]
+#[derive(Debug)]
+pub struct Serve<S, F> {
+    listener: TcpListener,
+    service: S,
+    shutdown: F,
+    grace: Duration,
+    http1_only: bool,
+}
+
+impl<S, F> Serve<S, F> {
+    /// Stops accepting connections when `signal` completes, then lets in-flight requests
+    /// finish (idle connections are closed at once) for up to the grace period.
+    pub fn with_graceful_shutdown<G: Future<Output = ()> + Send>(self, signal: G) -> Serve<S, G> {
+        Serve {
+            listener: self.listener,
+            service: self.service,
+            shutdown: signal,
+            grace: self.grace,
+            http1_only: self.http1_only,
+        }
+    }
+
+    /// How long in-flight requests may take to finish after shutdown starts (default
+    /// [`DEFAULT_GRACE_PERIOD`]); connections still open after it are closed.
+    pub fn grace_period(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Speaks only HTTP/1.x, skipping the check for an HTTP/2 preface on new connections.
+    pub fn http1_only(mut self) -> Self {
+        self.http1_only = true;
+        self
+    }
+}
+
+impl<S, F, B> IntoFuture for Serve<S, F>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+    F: Future<Output = ()> + Send + 'static,
+{
+    type Output = io::Result<()>;
+    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+impl<S, F> Serve<S, F> {
+    async fn run<B>(self) -> io::Result<()>
+    where
+        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+        S::Error: Into<BoxError>,
+        B: HttpBody + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        if self.http1_only {
+            builder = builder.http1_only();
+        }
+        let graceful = GracefulShutdown::new();
+        let shutdown = self.shutdown;
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(accepted) => accepted,
+                    Err(err) => {
+                        accept_failed(err).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            // Small RPC answers must not wait for Nagle's algorithm.
+            let _ = stream.set_nodelay(true);
+            let service = TowerToHyperService::new(self.service.clone());
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(err) = connection.await {
+                    tracing::debug!(error = %err, "connection ended with an error");
+                }
+            });
+        }
+        drop(self.listener);
+        tracing::info!(grace = ?self.grace, "shutting down: draining in-flight requests");
+        if tokio::time::timeout(self.grace, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("grace period over: closing the remaining connections");
+        }
+        Ok(())
+    }
+}
+
+/// Backs off after a failed `accept`: errors such as running out of file descriptors last a
+/// while, and spinning on them would starve the requests being served.
+async fn accept_failed(err: io::Error) {
+    use io::ErrorKind as K;
+    if matches!(
+        err.kind(),
+        K::ConnectionAborted | K::ConnectionReset | K::Interrupted
+    ) {
+        return;
+    }
+    tracing::warn!(error = %err, "accepting a connection failed");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+/// Completes when the process receives SIGINT or SIGTERM (Ctrl-C elsewhere): the usual
+/// shutdown signal for [`Serve::with_graceful_shutdown`].
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
+        let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
+        tokio::select! {
+            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+            _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!(signal = "ctrl-c", "shutdown requested");
+    }
+}

@@ -1,0 +1,87 @@
+//! The functions a server calls around each request.
+
+use std::sync::Arc;
+
+use http::{HeaderMap, Response, StatusCode, request, response};
+use http_body::Body as _;
+use kit::{Context, Error};
+
+use super::{DEFAULT_BODY_LIMIT, encode_error};
+use crate::Body;
+
+type BeforeFn = Arc<dyn Fn(Context, &request::Parts) -> Context + Send + Sync>;
+type AfterFn = Arc<dyn Fn(&Context, &mut response::Parts) + Send + Sync>;
+type ErrorEncoderFn = Arc<dyn Fn(&Context, &Error) -> Response<Body> + Send + Sync>;
+type FinalizerFn = Arc<dyn Fn(&Context, &Summary<'_>) + Send + Sync>;
+
+/// What a finalizer learns about a request once its response is ready.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Summary<'a> {
+    /// The request head.
+    pub request: &'a request::Parts,
+    /// The response status.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: &'a HeaderMap,
+    /// The response body's size in bytes.
+    pub size: u64,
+    /// The error the request ended with, if it failed.
+    pub error: Option<&'a Error>,
+}
+
+/// A server's hooks and limits; shared by its clones, copied on write while configuring.
+#[derive(Clone)]
+pub(crate) struct Hooks {
+    pub(crate) before: Vec<BeforeFn>,
+    pub(crate) after: Vec<AfterFn>,
+    pub(crate) error_encoder: ErrorEncoderFn,
+    pub(crate) finalizer: Vec<FinalizerFn>,
+    pub(crate) body_limit: usize,
+}
+
+impl Default for Hooks {
+    fn default() -> Self {
+        Hooks {
+            before: Vec::new(),
+            after: Vec::new(),
+            error_encoder: Arc::new(encode_error),
+            finalizer: Vec::new(),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+impl Hooks {
+    /// Turns the outcome into the response: encodes an error, runs the after functions and
+    /// the finalizers.
+    pub(crate) fn finish(
+        &self,
+        ctx: &Context,
+        request: &request::Parts,
+        result: Result<Response<Body>, Error>,
+    ) -> Response<Body> {
+        let (response, error) = match result {
+            Ok(response) => (response, None),
+            Err(err) => ((self.error_encoder)(ctx, &err), Some(err)),
+        };
+        if self.after.is_empty() && self.finalizer.is_empty() {
+            return response;
+        }
+        let (mut parts, body) = response.into_parts();
+        for after in &self.after {
+            after(ctx, &mut parts);
+        }
+        let summary = Summary {
+            request,
+            status: parts.status,
+            headers: &parts.headers,
+            size: body.size_hint().exact().unwrap_or_default(),
+            error: error.as_ref(),
+        };
+        for finalizer in &self.finalizer {
+            finalizer(ctx, &summary);
+        }
+        Response::from_parts(parts, body)
+    }
+}

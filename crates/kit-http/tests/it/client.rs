@@ -1,0 +1,263 @@
+//! The client endpoint against real servers on loopback.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Uri};
+use kit::{Code, Context, Endpoint, Error, endpoint_fn};
+use kit_http::{Body, Client, Pool, Router, Server, json};
+use tokio::net::TcpListener;
+
+use crate::support::{SumReply, SumRequest, spawn, sum_router};
+
+fn uri(addr: std::net::SocketAddr, path: &str) -> Uri {
+    format!("http://{addr}{path}").parse().unwrap()
+}
+
+fn sum_client(u: Uri) -> impl Endpoint<SumRequest, Response = SumReply> {
+    Client::new(
+        Method::POST,
+        u,
+        json::encode_request,
+        json::decode_response::<SumReply>,
+    )
+}
+
+#[tokio::test]
+async fn round_trip_and_business_errors() {
+    let addr = spawn(sum_router()).await;
+    let pool = Pool::new();
+    let client = Client::new(
+        Method::POST,
+        uri(addr, "/sum"),
+        json::encode_request,
+        json::decode_response::<SumReply>,
+    )
+    .pool(pool.clone());
+    for _ in 0..3 {
+        let reply = client
+            .call(Context::background(), SumRequest { a: 1, b: 2 })
+            .await
+            .unwrap();
+        assert_eq!(reply, SumReply { v: 3 });
+    }
+    let err = client
+        .call(Context::background(), SumRequest { a: 0, b: 0 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::InvalidArgument, "can't sum two zeroes")
+    );
+}
+
+#[tokio::test]
+async fn statuses_become_codes() {
+    let addr = spawn(sum_router()).await;
+    let err = sum_client(uri(addr, "/missing"))
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::NotFound, "no route for /missing")
+    );
+
+    // A non-JSON error body: the text is the message.
+    let gateway = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+        let mut response = http::Response::new(Body::from("upstream is down"));
+        *response.status_mut() = http::StatusCode::BAD_GATEWAY;
+        Ok::<_, Infallible>(response)
+    });
+    let addr = spawn(Router::new().route(Method::POST, "/sum", gateway)).await;
+    let err = sum_client(uri(addr, "/sum"))
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::Unavailable, "upstream is down")
+    );
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn unreachable_servers_are_unavailable() {
+    let port = kit_testkit::free_port();
+    let err = sum_client(format!("http://127.0.0.1:{port}/sum").parse().unwrap())
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        format!("POST http://127.0.0.1:{port}/sum: Connection refused (os error 111)")
+    );
+}
+
+#[tokio::test]
+async fn bad_responses_are_the_servers_fault() {
+    let garbage = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
+        Ok::<_, Infallible>(http::Response::new(Body::from("not json")))
+    });
+    let addr = spawn(Router::new().route(Method::POST, "/sum", garbage)).await;
+    let err = sum_client(uri(addr, "/sum"))
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Internal);
+    assert_eq!(
+        err.message(),
+        "invalid response body: expected ident at line 1 column 2"
+    );
+
+    let big = Client::new(
+        Method::POST,
+        uri(addr, "/sum"),
+        json::encode_request,
+        json::decode_response::<SumReply>,
+    )
+    .response_limit(4);
+    let err = big
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::ResourceExhausted, "body exceeds the limit of 4 bytes")
+    );
+}
+
+/// A server whose endpoint reports what the request carried: remaining time and metadata.
+async fn introspection_server() -> std::net::SocketAddr {
+    let report = endpoint_fn(|ctx: Context, _: serde_json::Value| async move {
+        Ok::<_, Error>(serde_json::json!({
+            "remaining_ms": ctx.remaining().map(|d| d.as_millis() as u64),
+            "request_id": ctx.metadata("x-request-id"),
+            "tag": ctx.metadata("x-tag"),
+        }))
+    });
+    let server = Server::new(report, json::decode_request, json::encode_response).before(
+        |mut ctx: Context, parts: &http::request::Parts| {
+            for name in ["x-request-id", "x-tag"] {
+                if let Some(v) = parts.headers.get(name) {
+                    ctx = ctx.with_metadata(name, v.to_str().unwrap().to_owned());
+                }
+            }
+            ctx
+        },
+    );
+    spawn(Router::new().route(Method::POST, "/report", server)).await
+}
+
+#[tokio::test]
+async fn deadline_and_propagated_metadata_travel() {
+    let addr = introspection_server().await;
+    let seen = Arc::new(Mutex::new(None));
+    let seen_by_after = seen.clone();
+    let client = Client::new(
+        Method::POST,
+        uri(addr, "/report"),
+        json::encode_request,
+        json::decode_response::<serde_json::Value>,
+    )
+    .before(|_ctx: &Context, parts: &mut http::request::Parts| {
+        parts
+            .headers
+            .insert("x-tag", http::HeaderValue::from_static("from-before"));
+    })
+    .after(move |_ctx: &Context, parts: &http::response::Parts| {
+        *seen_by_after.lock().unwrap() = Some(parts.status.as_u16());
+    });
+
+    let ctx = Context::background()
+        .with_timeout(Duration::from_secs(30))
+        .with_propagated("x-request-id", "req-7")
+        .with_metadata("x-secret", "stays here");
+    let report = client.call(ctx, serde_json::json!({})).await.unwrap();
+    let remaining = report["remaining_ms"]
+        .as_u64()
+        .expect("the server got a deadline");
+    assert!(remaining > 0 && remaining <= 30_000, "{report}");
+    assert_eq!(report["request_id"], "req-7");
+    assert_eq!(report["tag"], "from-before");
+    assert_eq!(*seen.lock().unwrap(), Some(200));
+
+    // Without a deadline, none is sent.
+    let report = client
+        .call(Context::background(), serde_json::json!({}))
+        .await
+        .unwrap();
+    assert!(report["remaining_ms"].is_null(), "{report}");
+}
+
+/// A server that accepts connections and never answers.
+async fn black_hole() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn the_client_enforces_the_deadline_itself() {
+    let addr = black_hole().await;
+    let ctx = Context::background().with_timeout(Duration::from_millis(50));
+    let err = sum_client(uri(addr, "/sum"))
+        .call(ctx, SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+
+    let (ctx, cancel) = Context::background().with_cancel();
+    let client = sum_client(uri(addr, "/sum"));
+    let call = client.call(ctx, SumRequest { a: 1, b: 1 });
+    let canceller = async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        cancel.cancel();
+    };
+    let (result, ()) = tokio::join!(call, canceller);
+    assert_eq!(result.unwrap_err().code(), Code::Cancelled);
+
+    // An expired context never sends anything.
+    let expired = Context::background().with_timeout(Duration::ZERO);
+    let err = sum_client(uri(addr, "/sum"))
+        .call(expired, SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+}
+
+#[tokio::test]
+async fn encoders_may_shape_the_request() {
+    // A REST-style encoder that puts the request in the path and sends no body.
+    let addr = spawn(Router::new().route(
+        Method::GET,
+        "/items/42",
+        tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+            let v = req.uri().path().rsplit('/').next().unwrap().to_owned();
+            Ok::<_, Infallible>(http::Response::new(Body::from(format!(r#"{{"v":{v}}}"#))))
+        }),
+    ))
+    .await;
+    let get = Client::new(
+        Method::GET,
+        uri(addr, "/"),
+        move |id: u32, parts: &mut http::request::Parts| {
+            parts.uri = format!("http://{addr}/items/{id}").parse().unwrap();
+            Ok(Bytes::new())
+        },
+        json::decode_response::<SumReply>,
+    );
+    assert_eq!(
+        get.call(Context::background(), 42).await.unwrap(),
+        SumReply { v: 42 }
+    );
+}

@@ -1,0 +1,8 @@
+//! kit-http over real sockets: servers on loopback, driven by raw HTTP and by kit's client.
+
+mod axum_mount;
+mod client;
+mod raw;
+mod server;
+mod shutdown;
+mod support;

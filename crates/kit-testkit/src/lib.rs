@@ -1,0 +1,213 @@
+//! Test support for kit: real servers on free loopback ports, started and
+//! stopped by the test.
+//!
+//! kit's integration tests run the real thing: the `addsvc` binaries, and
+//! service-discovery or messaging servers such as etcd, ZooKeeper, NATS or
+//! RabbitMQ. This crate holds the few helpers those tests share, so that every
+//! test follows the same rules:
+//!
+//! * **A missing server binary fails the test.** [`require_binary`] panics
+//!   with a hint on how to install it; nothing is skipped silently.
+//! * **Processes are stopped by PID, never by name.** A [`Process`] only ever
+//!   signals the child it started, and only while that child has not been
+//!   reaped, so the PID cannot have been reused. Dropping a [`Process`] kills
+//!   and reaps it; no zombies and no strays are left behind.
+//! * **Everything is bounded in time.** Every wait takes a timeout and panics
+//!   with the process's captured output when it expires.
+//! * **Servers listen on loopback only**, on ports from [`free_port`] /
+//!   [`free_addr`], with their state in a [`temp_dir`].
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use kit_testkit::{Process, Signal, free_addr, require_binary, temp_dir};
+//!
+//! let sh = require_binary("sh", "apt-get install -y dash");
+//! let data = temp_dir("kit-example-");
+//! let addr = free_addr();
+//!
+//! // A stand-in for a real server: prints a logfmt line, then waits.
+//! let mut server = Process::builder(&sh)
+//!     .name("fake-server")
+//!     .current_dir(data.path())
+//!     .arg("-c")
+//!     .arg(format!("echo msg=listening addr={addr}; exec sleep 30"))
+//!     .spawn();
+//!
+//! let line = server.wait_for_line("msg=listening", Duration::from_secs(5));
+//! assert!(line.ends_with(&addr.to_string()));
+//!
+//! server.signal(Signal::Term);
+//! let status = server.wait_timeout(Duration::from_secs(5)).expect("server stopped");
+//! assert!(!status.success());
+//! // Had it still been running, dropping `server` would have killed it.
+//! ```
+
+use std::collections::BTreeSet;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+mod process;
+
+pub use process::{Process, ProcessBuilder, Signal};
+pub use tempfile::TempDir;
+
+/// Directories searched by [`require_binary`] after `PATH`: servers are often
+/// installed as system daemons there, and `PATH` of a non-root user or of a
+/// CI runner may leave them out.
+const EXTRA_BIN_DIRS: [&str; 2] = ["/usr/sbin", "/sbin"];
+
+/// Ports already returned by [`free_port`] in this process.
+static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+
+/// Returns a TCP port on 127.0.0.1 that is free right now.
+///
+/// The port is found by binding `127.0.0.1:0` and releasing the socket, and is
+/// never returned twice in the same test process, so tests running in
+/// parallel get distinct ports. Another process can still take the port before
+/// the server binds it; that window is short and accepted.
+///
+/// # Panics
+///
+/// If no loopback socket can be bound.
+pub fn free_port() -> u16 {
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    for _ in 0..128 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap_or_else(|err| panic!("cannot bind a TCP socket on 127.0.0.1: {err}"));
+        let port = listener
+            .local_addr()
+            .unwrap_or_else(|err| panic!("cannot read the address of a bound socket: {err}"))
+            .port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
+    panic!("no free TCP port on 127.0.0.1 that was not already handed out");
+}
+
+/// Returns `127.0.0.1:<port>` with a port from [`free_port`].
+pub fn free_addr() -> SocketAddr {
+    SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()))
+}
+
+/// Waits until a TCP connection to `addr` succeeds, polling until `timeout`.
+///
+/// Prefer [`Process::wait_for_port`] when the server is a [`Process`]: it
+/// also stops waiting when the process exits and shows its output.
+///
+/// # Panics
+///
+/// When no connection succeeded within `timeout`; the message has the last
+/// connection error.
+pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
+    if let Err(PortWaitError::TimedOut(err)) = poll_port(addr, timeout, || true) {
+        panic!(
+            "timed out after {timeout:?} waiting for {addr} to accept TCP connections (last error: {err})"
+        );
+    }
+}
+
+/// Why [`poll_port`] gave up.
+#[derive(Debug)]
+enum PortWaitError {
+    /// The deadline passed; holds the last connection error.
+    TimedOut(std::io::Error),
+    /// `keep_going` returned false.
+    Stopped,
+}
+
+/// Connects to `addr` until it succeeds, `timeout` passes, or `keep_going`
+/// (asked between attempts) returns false.
+fn poll_port(
+    addr: SocketAddr,
+    timeout: Duration,
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<(), PortWaitError> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = remaining.clamp(Duration::from_millis(1), Duration::from_millis(250));
+        let err = match TcpStream::connect_timeout(&addr, attempt) {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        if !keep_going() {
+            return Err(PortWaitError::Stopped);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(PortWaitError::TimedOut(err));
+        }
+        thread::sleep(pause.min(remaining));
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Finds the executable `name` and returns its path, or fails the test.
+///
+/// A bare name is looked up in each directory of `PATH`, then in `/usr/sbin`
+/// and `/sbin`. A name containing `/` is taken as a path (made absolute
+/// against the current directory) and must be an executable file.
+///
+/// # Panics
+///
+/// When there is no such executable, with a message that names the binary and
+/// says how to install it, `install_hint` being the command to run:
+///
+/// ```should_panic
+/// kit_testkit::require_binary("etcd-not-here", "apt-get install -y etcd-server");
+/// // panics: `etcd-not-here` is not installed (not found on PATH or in
+/// // /usr/sbin, /sbin): install it with `apt-get install -y etcd-server`
+/// ```
+pub fn require_binary(name: &str, install_hint: &str) -> PathBuf {
+    if name.contains('/') {
+        let path = std::path::absolute(name).unwrap_or_else(|_| PathBuf::from(name));
+        if is_executable(&path) {
+            return path;
+        }
+        panic!(
+            "`{name}` is not installed (no executable file at that path): install it with `{install_hint}`"
+        );
+    }
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path_var)
+        .chain(EXTRA_BIN_DIRS.iter().map(PathBuf::from))
+        .filter(|dir| !name.is_empty() && dir.is_absolute())
+        .map(|dir| dir.join(name))
+        .find(|candidate| is_executable(candidate));
+    match found {
+        Some(path) => path,
+        None => panic!(
+            "`{name}` is not installed (not found on PATH or in {}): install it with `{install_hint}`",
+            EXTRA_BIN_DIRS.join(", ")
+        ),
+    }
+}
+
+/// Whether `path` is a regular file (after following links) with an execute
+/// bit set.
+fn is_executable(path: &Path) -> bool {
+    std::fs::metadata(path)
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+/// Creates a fresh directory under the system temp dir, named `prefix`
+/// followed by random characters; it is deleted when the [`TempDir`] drops.
+///
+/// # Panics
+///
+/// If the directory cannot be created.
+pub fn temp_dir(prefix: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .unwrap_or_else(|err| panic!("cannot create a temp dir with prefix {prefix:?}: {err}"))
+}

@@ -4,7 +4,9 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use kit::{BoxError, Error};
+use kit::{BoxError, Code, Error};
+
+use crate::cause::{io_code, root_cause};
 
 use crate::status::HttpStatus;
 
@@ -38,11 +40,14 @@ fn too_large(limit: usize) -> Error {
         .with_source(HttpStatus(StatusCode::PAYLOAD_TOO_LARGE))
 }
 
-/// A body that failed while being read: the peer went away or sent a broken stream.
+/// A body that failed while being read: a broken stream from the peer (bad chunking is
+/// `InvalidArgument`, a `400`), or the peer going away (`Unavailable`).
 fn body_error(err: BoxError) -> Error {
-    let err = Error::from_boxed(err);
-    match err.code() {
-        kit::Code::Unknown => Error::unavailable(format!("reading body: {err}")).with_source(err),
-        _ => err,
-    }
+    let err = match err.downcast::<Error>() {
+        Ok(err) => return *err,
+        Err(err) => err,
+    };
+    let code = io_code(&*err).unwrap_or(Code::Unavailable);
+    let message = format!("reading body: {}", root_cause(&*err));
+    Error::new(code, message).with_source(err)
 }

@@ -37,6 +37,7 @@
 //! request's context, so work stops everywhere once the original caller has given up.
 
 mod body;
+mod cause;
 pub mod client;
 pub mod json;
 mod router;

@@ -142,13 +142,18 @@ impl<S, F> Serve<S, F> {
                 }
             });
         }
+        let addr = self
+            .listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         drop(self.listener);
-        tracing::info!(grace = ?self.grace, "shutting down: draining in-flight requests");
+        tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight requests");
         if tokio::time::timeout(self.grace, graceful.shutdown())
             .await
             .is_err()
         {
-            tracing::warn!("grace period over: closing the remaining connections");
+            tracing::warn!(%addr, "grace period over: closing the remaining connections");
         }
         Ok(())
     }

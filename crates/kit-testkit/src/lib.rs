@@ -14,6 +14,8 @@
 //!   and reaps it; no zombies and no strays are left behind.
 //! * **Everything is bounded in time.** Every wait takes a timeout and panics
 //!   with the process's captured output when it expires.
+//! * **Requests are raw when they must be.** [`http`] speaks HTTP/1.1 byte by byte, for
+//!   tests of what off-the-shelf clients never send.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -52,6 +54,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod http;
 mod process;
 
 pub use process::{Process, ProcessBuilder, Signal};

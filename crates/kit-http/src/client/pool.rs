@@ -5,7 +5,9 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use kit::Error;
+use kit::{Code, Error};
+
+use crate::cause::{io_code, root_cause};
 
 use crate::Body;
 
@@ -33,21 +35,12 @@ impl Pool {
     pub(crate) async fn send(&self, request: Request<Body>) -> Result<Response<Incoming>, Error> {
         let target = format!("{} {}", request.method(), request.uri());
         self.client.request(request).await.map_err(|err| {
-            // The useful words are at the bottom of the chain ("Connection refused").
-            let mut cause: &dyn std::error::Error = &err;
-            while let Some(next) = cause.source() {
-                cause = next;
-            }
-            let message = format!("{target}: {cause}");
-            let failure = if err.is_connect() {
-                Error::unavailable(message)
-            } else {
-                match cause.downcast_ref::<std::io::Error>() {
-                    Some(io) => Error::new(kit::Code::from_io_error_kind(io.kind()), message),
-                    None => Error::unavailable(message),
-                }
+            let message = format!("{target}: {}", root_cause(&err));
+            let code = match io_code(&err) {
+                Some(code) if !err.is_connect() => code,
+                _ => Code::Unavailable,
             };
-            failure.with_source(err)
+            Error::new(code, message).with_source(err)
         })
     }
 }

@@ -4,8 +4,8 @@ use std::future::IntoFuture;
 
 use kit_http::{Server, json};
 
-use crate::raw::request;
 use crate::support::sum;
+use kit_testkit::http::request;
 
 #[tokio::test]
 async fn kit_servers_mount_in_axum() {

@@ -2,7 +2,6 @@
 
 mod axum_mount;
 mod client;
-mod raw;
 mod server;
 mod shutdown;
 mod support;

@@ -7,8 +7,8 @@ use http::{HeaderValue, Method};
 use kit::{Context, Error, endpoint_fn};
 use kit_http::{Router, Server, json};
 
-use crate::raw::{exchange, request};
 use crate::support::{SumReply, spawn, sum, sum_router};
+use kit_testkit::http::{exchange, request};
 
 #[tokio::test]
 async fn json_in_json_out() {
@@ -72,6 +72,18 @@ async fn bad_input_gets_exact_errors_and_the_server_keeps_serving() {
     let unknown = request(addr, "POST", "/nope", "{}").await;
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body, r#"{"error":"no route for /nope"}"#);
+
+    // A chunk longer than its declared size.
+    let broken = exchange(
+        addr,
+        "POST /sum HTTP/1.1\r\nTransfer-Encoding: chunked",
+        b"3\r\n{\"a\":1}\r\n0\r\n\r\n",
+    )
+    .await;
+    assert_eq!(
+        (broken.status, broken.body.as_str()),
+        (400, r#"{"error":"reading body: Invalid chunk body CR"}"#)
+    );
 
     let ok = request(addr, "POST", "/sum", r#"{"a":2,"b":2}"#).await;
     assert_eq!((ok.status, ok.body.as_str()), (200, r#"{"v":4}"#));

@@ -6,8 +6,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-use crate::raw::read_answer;
 use crate::support::sum_router;
+use kit_testkit::http::read_answer;
 
 #[tokio::test]
 async fn in_flight_requests_finish_after_the_signal() {
@@ -45,6 +45,35 @@ async fn in_flight_requests_finish_after_the_signal() {
         TcpStream::connect(addr).await.is_err(),
         "the listener is closed"
     );
+}
+
+#[tokio::test]
+async fn a_request_whose_body_is_still_arriving_finishes() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(
+        kit_http::serve(listener, sum_router())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .into_future(),
+    );
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let head = "POST /sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"7\r\n{\"a\":1,\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    stop.send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    stream
+        .write_all(b"6\r\n\"b\":2}\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_answer(&mut stream).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
+    server.await.unwrap().unwrap();
 }
 
 #[tokio::test]

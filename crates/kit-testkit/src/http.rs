@@ -1,20 +1,32 @@
-//! A bare HTTP/1.1 client over a TcpStream, so tests control every byte sent.
+//! A bare HTTP/1.1 client over a TCP stream, so that a test controls every byte it sends:
+//! chunked bodies, missing headers, bodies cut short, requests left in flight.
+//!
+//! ```no_run
+//! # async fn run(addr: std::net::SocketAddr) {
+//! let answer = kit_testkit::http::request(addr, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
+//! assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
+//! # }
+//! ```
 
 use std::net::SocketAddr;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// A parsed answer.
+/// An HTTP answer, parsed.
 #[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: String,
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body, as text (lossily decoded).
+    pub body: String,
 }
 
 impl Answer {
-    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+    /// The first value of the header `name` (compared case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -22,9 +34,13 @@ impl Answer {
     }
 }
 
-/// Sends `head` (without the blank line) and `body` on a fresh connection with
-/// `Connection: close`, and reads the whole answer.
-pub(crate) async fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Answer {
+/// Sends `head` (the request line and any headers, without the blank line; `Host` and
+/// `Connection: close` are added) and then `body` on a fresh connection, and reads the
+/// whole answer.
+///
+/// # Panics
+/// If the connection fails or the answer is not HTTP.
+pub async fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Answer {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let request = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
@@ -32,20 +48,21 @@ pub(crate) async fn exchange(addr: SocketAddr, head: &str, body: &[u8]) -> Answe
     read_answer(&mut stream).await
 }
 
-/// A request with a `Content-Length` body.
-pub(crate) async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Answer {
+/// Sends `method path` with `body` and a `Content-Length`, and reads the answer.
+pub async fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> Answer {
     let head = format!("{method} {path} HTTP/1.1\r\nContent-Length: {}", body.len());
     exchange(addr, &head, body.as_bytes()).await
 }
 
-/// Reads an answer until the server closes the connection (or the body is complete).
-pub(crate) async fn read_answer(stream: &mut TcpStream) -> Answer {
+/// Reads an answer until the server closes the connection (send `Connection: close`).
+pub async fn read_answer(stream: &mut TcpStream) -> Answer {
     let mut raw = Vec::new();
     // The server may close before reading everything we sent; the answer is still there.
     let _ = stream.read_to_end(&mut raw).await;
     parse(&raw)
 }
 
+/// Parses a raw answer.
 fn parse(raw: &[u8]) -> Answer {
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text

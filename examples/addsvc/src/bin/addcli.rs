@@ -1,0 +1,85 @@
+//! addcli: calls addsvc from the command line, like Go kit's addcli.
+//!
+//! `addcli -http-addr 127.0.0.1:8081 [-method sum|concat] ARG1 ARG2` prints `1 + 2 = 3` or
+//! `"x" + "y" = "xy"`; on error it prints `error: <message>` on standard error and exits 1.
+//! Usage errors exit 2.
+
+use std::process::ExitCode;
+
+use addsvc::flags::go_style_args;
+use addsvc::service::Service;
+use addsvc::transport;
+use clap::{Parser, ValueEnum};
+use kit::{Context, Error};
+
+/// Calls addsvc's Sum or Concat over a transport.
+///
+/// Go-style single-dash flags (-http-addr) are accepted.
+#[derive(Debug, Parser)]
+#[command(name = "addcli", version, allow_negative_numbers = true)]
+struct Args {
+    /// The addsvc HTTP/JSON listener: HOST:PORT or http://HOST:PORT.
+    #[arg(long, value_name = "ADDR", required = true)]
+    http_addr: Option<String>,
+    /// The method to call.
+    #[arg(long, value_enum, default_value_t = Method::Sum)]
+    method: Method,
+    /// The first argument (an integer for sum).
+    arg1: String,
+    /// The second argument (an integer for sum).
+    arg2: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Method {
+    Sum,
+    Concat,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse_from(go_style_args(std::env::args_os()));
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(&Error::from(err)),
+    };
+    match runtime.block_on(run(args)) {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => fail(&err),
+    }
+}
+
+fn fail(err: &Error) -> ExitCode {
+    eprintln!("error: {err}");
+    ExitCode::FAILURE
+}
+
+async fn run(args: Args) -> Result<String, Error> {
+    let instance = args.http_addr.expect("clap requires an address");
+    let service = transport::http::client(&instance)?;
+    let ctx = Context::background();
+    match args.method {
+        Method::Sum => {
+            let a = parse_int(&args.arg1)?;
+            let b = parse_int(&args.arg2)?;
+            let v = service.sum(&ctx, a, b).await?;
+            Ok(format!("{a} + {b} = {v}"))
+        }
+        Method::Concat => {
+            let v = service
+                .concat(&ctx, args.arg1.clone(), args.arg2.clone())
+                .await?;
+            Ok(format!("{:?} + {:?} = {v:?}", args.arg1, args.arg2))
+        }
+    }
+}
+
+fn parse_int(s: &str) -> Result<i64, Error> {
+    s.parse()
+        .map_err(|e| Error::invalid_argument(format!("invalid integer {s:?}: {e}")))
+}

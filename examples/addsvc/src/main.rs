@@ -1,0 +1,125 @@
+//! The addsvc server: every transport on its own listener, one process.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use addsvc::endpoints::Set;
+use addsvc::flags::{ListenAddr, go_style_args, parse_duration};
+use addsvc::service::BasicService;
+use addsvc::transport;
+use clap::Parser;
+use http::Method;
+use kit::{Code, Context, Error, endpoint_fn};
+use kit_http::{Router, Server, json};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// addsvc: sums integers and concatenates strings, over HTTP/JSON (Go kit compatible).
+///
+/// Listener addresses are HOST:PORT (numeric host or localhost), Go's :PORT for all
+/// interfaces, port 0 for a free port (the bound address is logged), or `off`. Go-style
+/// single-dash flags (-http-addr) are accepted.
+#[derive(Debug, Parser)]
+#[command(name = "addsvc", version)]
+struct Args {
+    /// Debug listener: `GET /health`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    debug_addr: ListenAddr,
+    /// HTTP/JSON listener: `POST /sum`, `POST /concat`.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+    http_addr: ListenAddr,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    shutdown_grace: Duration,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse_from(go_style_args(std::env::args_os()));
+    kit_tracing::init("info");
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::error!(error = %err, "starting the runtime failed");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "addsvc failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), Error> {
+    let set = Set::new(BasicService);
+    let listeners = [
+        ("debug", args.debug_addr, debug_router()),
+        ("http", args.http_addr, transport::http::router(&set)),
+    ];
+    if listeners
+        .iter()
+        .all(|(_, addr, _)| *addr == ListenAddr::Off)
+    {
+        return Err(Error::invalid_argument(
+            "every listener is off: nothing to serve",
+        ));
+    }
+
+    let (stop, stopped) = watch::channel(false);
+    let mut servers = JoinSet::new();
+    for (transport, addr, router) in listeners {
+        let ListenAddr::On(addr) = addr else { continue };
+        let listener = bind(transport, addr).await?;
+        let mut stopped = stopped.clone();
+        let serve = kit_http::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            })
+            .grace_period(args.shutdown_grace);
+        servers.spawn(serve.into_future());
+    }
+    tokio::spawn(async move {
+        kit_http::shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    while let Some(done) = servers.join_next().await {
+        done.map_err(|e| Error::internal(format!("listener task failed: {e}")))??;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Binds a listener and logs where it listens, one logfmt line per listener.
+async fn bind(transport: &str, addr: SocketAddr) -> Result<TcpListener, Error> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        let message = format!("binding the {transport} listener on {addr}: {e}");
+        Error::new(Code::from_io_error_kind(e.kind()), message).with_source(e)
+    })?;
+    let local = listener.local_addr()?;
+    tracing::info!(transport, addr = %local, "listening");
+    Ok(listener)
+}
+
+/// The debug listener's routes.
+fn debug_router() -> Router {
+    let health = endpoint_fn(|_ctx: Context, ()| async {
+        Ok::<_, Error>(serde_json::json!({ "status": "ok" }))
+    });
+    Router::new().route(
+        Method::GET,
+        "/health",
+        Server::new(
+            health,
+            |_: &http::request::Parts, _| Ok(()),
+            json::encode_response,
+        ),
+    )
+}

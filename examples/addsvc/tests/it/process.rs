@@ -1,0 +1,119 @@
+//! The addsvc process: flags, start-up lines, graceful shutdown.
+
+use std::time::Duration;
+
+use kit_testkit::{Process, Signal};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use crate::support::{START, listening, start};
+
+#[tokio::test]
+async fn a_request_in_flight_finishes_after_sigterm() {
+    let mut svc = start(&[]);
+    // Headers and half of a chunked body: the request is in flight.
+    let mut stream = TcpStream::connect(svc.http).await.unwrap();
+    let head = "POST /sum HTTP/1.1\r\nHost: addsvc\r\nTransfer-Encoding: chunked\r\n\r\n";
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"7\r\n{\"a\":1,\r\n").await.unwrap();
+    stream.flush().await.unwrap();
+
+    svc.process.signal(Signal::Term);
+    svc.process
+        .wait_for_line("msg=\"shutting down: draining in-flight requests\"", START);
+
+    stream
+        .write_all(b"6\r\n\"b\":2}\r\n0\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = kit_testkit::http::read_answer(&mut stream).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
+
+    let status = svc
+        .process
+        .wait_timeout(START)
+        .expect("addsvc exited after draining");
+    assert!(status.success(), "{status:?}\n{}", svc.process.output());
+    assert!(svc.process.output().contains("msg=stopped"));
+}
+
+#[test]
+fn sigint_stops_an_idle_server_with_status_0() {
+    let mut svc = start(&[]);
+    svc.process.signal(Signal::Int);
+    let status = svc.process.wait_timeout(START).expect("addsvc exited");
+    assert!(status.success(), "{status:?}\n{}", svc.process.output());
+}
+
+#[test]
+fn go_style_flags_all_interfaces_and_off() {
+    let mut svc = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+        .name("addsvc")
+        .args([
+            "-http-addr",
+            ":0",
+            "-debug-addr",
+            "off",
+            "-shutdown-grace=1s",
+        ])
+        .spawn();
+    let http = listening(&svc, "http");
+    assert!(http.ip().is_unspecified(), "{http}");
+    assert_ne!(http.port(), 0);
+    svc.signal(Signal::Term);
+    assert!(svc.wait_timeout(START).expect("exited").success());
+    assert!(
+        !svc.output().contains("transport=debug"),
+        "{}",
+        svc.output()
+    );
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for (args, message) in [
+        (
+            vec!["--http-addr", "nowhere"],
+            "invalid listen address \"nowhere\": no port",
+        ),
+        (
+            vec!["--http-addr", "off", "--debug-addr", "off"],
+            "every listener is off: nothing to serve",
+        ),
+        (
+            vec!["--shutdown-grace", "soon"],
+            "invalid duration \"soon\"",
+        ),
+    ] {
+        let mut svc = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+            .name("addsvc")
+            .args(&args)
+            .spawn();
+        let status = svc
+            .wait_timeout(Duration::from_secs(20))
+            .expect("addsvc exited");
+        assert!(!status.success(), "{args:?}");
+        assert!(svc.output().contains(message), "{args:?}: {}", svc.output());
+    }
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error() {
+    let svc = start(&[]);
+    let taken = svc.http.to_string();
+    let mut second = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+        .name("addsvc-2")
+        .args(["--http-addr", &taken, "--debug-addr", "off"])
+        .spawn();
+    let status = second
+        .wait_timeout(Duration::from_secs(20))
+        .expect("exited");
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        second.output().contains(&format!(
+            "binding the http listener on {taken}: Address already in use"
+        )),
+        "{}",
+        second.output()
+    );
+}

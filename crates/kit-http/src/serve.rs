@@ -23,16 +23,17 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// tower service of HTTP requests) on `listener`, HTTP/1.1 and HTTP/2 (prior knowledge) on
 /// every connection.
 ///
-/// Await the returned [`Serve`] to run it. Without
-/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs until dropped.
+/// Await the returned [`Serve`] to run it: it returns once shut down and drained. Without
+/// [`with_graceful_shutdown`](Serve::with_graceful_shutdown) it runs until dropped. Failed
+/// `accept`s are logged and retried, never fatal.
 ///
 /// ```no_run
 /// # async fn run(router: kit_http::Router) -> std::io::Result<()> {
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
 /// kit_http::serve(listener, router)
 ///     .with_graceful_shutdown(kit_http::shutdown_signal())
-///     .await
-/// # }
+///     .await;
+/// # Ok(()) }
 /// ```
 pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S, Pending<()>> {
     Serve {
@@ -92,70 +93,56 @@ where
     B::Error: Into<BoxError>,
     F: Future<Output = ()> + Send + 'static,
 {
-    type Output = io::Result<()>;
-    type IntoFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send>>;
+    type Output = ();
+    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
-    }
-}
-
-impl<S, F> Serve<S, F> {
-    async fn run<B>(self) -> io::Result<()>
-    where
-        S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-        S::Future: Send + 'static,
-        S::Error: Into<BoxError>,
-        B: HttpBody + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<BoxError>,
-        F: Future<Output = ()> + Send + 'static,
-    {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        if self.http1_only {
-            builder = builder.http1_only();
-        }
-        let graceful = GracefulShutdown::new();
-        let shutdown = self.shutdown;
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, _peer) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        accept_failed(err).await;
-                        continue;
+        Box::pin(async move {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            if self.http1_only {
+                builder = builder.http1_only();
+            }
+            let graceful = GracefulShutdown::new();
+            let shutdown = self.shutdown;
+            tokio::pin!(shutdown);
+            loop {
+                let (stream, _peer) = tokio::select! {
+                    accepted = self.listener.accept() => match accepted {
+                        Ok(accepted) => accepted,
+                        Err(err) => {
+                            accept_failed(err).await;
+                            continue;
+                        }
+                    },
+                    () = &mut shutdown => break,
+                };
+                // Small RPC answers must not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                let service = TowerToHyperService::new(self.service.clone());
+                let connection = builder
+                    .serve_connection(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(err) = connection.await {
+                        tracing::debug!(error = %err, "connection ended with an error");
                     }
-                },
-                () = &mut shutdown => break,
-            };
-            // Small RPC answers must not wait for Nagle's algorithm.
-            let _ = stream.set_nodelay(true);
-            let service = TowerToHyperService::new(self.service.clone());
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            let connection = graceful.watch(connection);
-            tokio::spawn(async move {
-                if let Err(err) = connection.await {
-                    tracing::debug!(error = %err, "connection ended with an error");
-                }
-            });
-        }
-        let addr = self
-            .listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
-        drop(self.listener);
-        tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight requests");
-        if tokio::time::timeout(self.grace, graceful.shutdown())
-            .await
-            .is_err()
-        {
-            tracing::warn!(%addr, "grace period over: closing the remaining connections");
-        }
-        Ok(())
+                });
+            }
+            let addr = self
+                .listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            drop(self.listener);
+            tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight requests");
+            if tokio::time::timeout(self.grace, graceful.shutdown())
+                .await
+                .is_err()
+            {
+                tracing::warn!(%addr, "grace period over: closing the remaining connections");
+            }
+        })
     }
 }
 

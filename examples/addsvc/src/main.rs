@@ -91,7 +91,7 @@ async fn run(args: Args) -> Result<(), Error> {
         let _ = stop.send(true);
     });
     while let Some(done) = servers.join_next().await {
-        done.map_err(|e| Error::internal(format!("listener task failed: {e}")))??;
+        done.map_err(|e| Error::internal(format!("listener task failed: {e}")))?;
     }
     tracing::info!("stopped");
     Ok(())

@@ -1,16 +1,25 @@
 //! Graceful shutdown: in-flight requests finish, new connections are refused.
 
+use std::future::IntoFuture;
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use kit_testkit::http::read_answer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
 use crate::support::sum_router;
-use kit_testkit::http::read_answer;
 
-#[tokio::test]
-async fn in_flight_requests_finish_after_the_signal() {
+/// A served `sum_router` with a shutdown trigger.
+struct Running {
+    addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<()>,
+}
+
+async fn run(grace: Duration) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
@@ -19,53 +28,54 @@ async fn in_flight_requests_finish_after_the_signal() {
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
-            .grace_period(Duration::from_secs(30))
+            .grace_period(grace)
             .into_future(),
     );
+    Running { addr, stop, server }
+}
 
-    // A request whose endpoint takes 300 ms is in flight when the signal comes.
-    let mut in_flight = TcpStream::connect(addr).await.unwrap();
-    let body = r#"{"a":-300,"b":301}"#;
+/// Opens a connection and sends `POST /sum` with `body` (the endpoint sleeps `-a` ms).
+async fn send_sum(addr: SocketAddr, body: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
-    in_flight.write_all(head.as_bytes()).await.unwrap();
-    in_flight.write_all(body.as_bytes()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    stream
+}
+
+#[tokio::test]
+async fn in_flight_requests_finish_after_the_signal() {
+    let running = run(Duration::from_secs(30)).await;
+    // A request whose endpoint takes 300 ms is in flight when the signal comes.
+    let mut in_flight = send_sum(running.addr, r#"{"a":-300,"b":301}"#).await;
     // An idle keep-alive connection is closed at once, not waited for.
-    let _idle = TcpStream::connect(addr).await.unwrap();
+    let _idle = TcpStream::connect(running.addr).await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    stop.send(()).unwrap();
+    running.stop.send(()).unwrap();
     let answer = read_answer(&mut in_flight).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":1}"#));
 
-    server.await.unwrap().unwrap();
+    running.server.await.unwrap();
     assert!(
-        TcpStream::connect(addr).await.is_err(),
+        TcpStream::connect(running.addr).await.is_err(),
         "the listener is closed"
     );
 }
 
 #[tokio::test]
 async fn a_request_whose_body_is_still_arriving_finishes() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        kit_http::serve(listener, sum_router())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .into_future(),
-    );
-    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let running = run(Duration::from_secs(30)).await;
+    let mut stream = TcpStream::connect(running.addr).await.unwrap();
     let head = "POST /sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(b"7\r\n{\"a\":1,\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    stop.send(()).unwrap();
+    running.stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     stream
         .write_all(b"6\r\n\"b\":2}\r\n0\r\n\r\n")
@@ -73,39 +83,19 @@ async fn a_request_whose_body_is_still_arriving_finishes() {
         .unwrap();
     let answer = read_answer(&mut stream).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
-    server.await.unwrap().unwrap();
+    running.server.await.unwrap();
 }
 
 #[tokio::test]
 async fn the_grace_period_bounds_the_wait() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let server = tokio::spawn(
-        kit_http::serve(listener, sum_router())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .grace_period(Duration::from_millis(100))
-            .into_future(),
-    );
+    let running = run(Duration::from_millis(100)).await;
     // This request would take an hour.
-    let mut stuck = TcpStream::connect(addr).await.unwrap();
-    let body = r#"{"a":-3600000,"b":1}"#;
-    let head = format!(
-        "POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
-    stuck.write_all(head.as_bytes()).await.unwrap();
-    stuck.write_all(body.as_bytes()).await.unwrap();
+    let _stuck = send_sum(running.addr, r#"{"a":-3600000,"b":1}"#).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
 
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(30), server)
+    running.stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), running.server)
         .await
         .expect("serve returned once the grace period was over")
-        .unwrap()
         .unwrap();
 }
-
-use std::future::IntoFuture;

@@ -14,6 +14,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tower_service::Service;
 
 /// How long in-flight requests may take to finish after shutdown starts, by default.
@@ -103,6 +104,9 @@ where
                 builder = builder.http1_only();
             }
             let graceful = GracefulShutdown::new();
+            // Connection tasks, so that the ones still open after the grace period can be
+            // closed rather than left running.
+            let mut connections = JoinSet::new();
             let shutdown = self.shutdown;
             tokio::pin!(shutdown);
             loop {
@@ -123,11 +127,12 @@ where
                     .serve_connection(TokioIo::new(stream), service)
                     .into_owned();
                 let connection = graceful.watch(connection);
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     if let Err(err) = connection.await {
                         tracing::debug!(error = %err, "connection ended with an error");
                     }
                 });
+                while connections.try_join_next().is_some() {}
             }
             let addr = self
                 .listener
@@ -141,6 +146,7 @@ where
                 .is_err()
             {
                 tracing::warn!(%addr, "grace period over: closing the remaining connections");
+                connections.shutdown().await;
             }
         })
     }

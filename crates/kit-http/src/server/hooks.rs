@@ -52,7 +52,59 @@ impl Default for Hooks {
     }
 }
 
+/// The status finalizers see for a request that was dropped before its answer was ready
+/// (nginx's "client closed request").
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
+/// Reports an abandoned request to the finalizers when dropped, unless disarmed first.
+pub(crate) struct AbandonGuard<'a> {
+    hooks: &'a Hooks,
+    ctx: &'a Context,
+    request: &'a request::Parts,
+    armed: bool,
+}
+
+impl AbandonGuard<'_> {
+    /// The answer is ready: the normal path reports it.
+    pub(crate) fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let error = Error::cancelled();
+        let summary = Summary {
+            request: self.request,
+            status: StatusCode::from_u16(CLIENT_CLOSED_REQUEST).expect("499 is a valid status"),
+            headers: &HeaderMap::new(),
+            size: 0,
+            error: Some(&error),
+        };
+        for finalizer in &self.hooks.finalizer {
+            finalizer(self.ctx, &summary);
+        }
+    }
+}
+
 impl Hooks {
+    /// A guard that runs the finalizers with `499` if the request is dropped while it lives.
+    pub(crate) fn finalize_if_abandoned<'a>(
+        &'a self,
+        ctx: &'a Context,
+        request: &'a request::Parts,
+    ) -> AbandonGuard<'a> {
+        AbandonGuard {
+            hooks: self,
+            ctx,
+            request,
+            armed: !self.finalizer.is_empty(),
+        }
+    }
+
     /// Turns the outcome into the response: encodes an error, runs the after functions and
     /// the finalizers.
     pub(crate) fn finish(

@@ -10,7 +10,8 @@
 //! - an [error encoder](Server::error_encoder) writes errors (default: [`encode_error`],
 //!   `{"error": message}` with the status from the error's code);
 //! - [finalizers](Server::finalizer) see the outcome of every request: status, size,
-//!   error.
+//!   error; a request dropped before its answer was ready (the client went away, or the
+//!   shutdown grace period ended) is reported as status `499` with a `Cancelled` error.
 //!
 //! The request body is read whole, up to [a limit](Server::body_limit) (1 MiB by default;
 //! more is `413`), before the decoder runs. A `kit-timeout` header (see [`TIMEOUT_HEADER`])
@@ -219,7 +220,9 @@ where
             let (ctx, result) = match request_context(&parts) {
                 Ok(ctx) => {
                     let ctx = hooks.before.iter().fold(ctx, |ctx, f| f(ctx, &parts));
+                    let abandoned = hooks.finalize_if_abandoned(&ctx, &parts);
                     let result = core.respond(&ctx, &parts, body, hooks.body_limit).await;
+                    abandoned.disarm();
                     (ctx, result)
                 }
                 Err(err) => (Context::background(), Err(err)),

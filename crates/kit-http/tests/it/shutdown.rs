@@ -90,7 +90,7 @@ async fn a_request_whose_body_is_still_arriving_finishes() {
 async fn the_grace_period_bounds_the_wait() {
     let running = run(Duration::from_millis(100)).await;
     // This request would take an hour.
-    let _stuck = send_sum(running.addr, r#"{"a":-3600000,"b":1}"#).await;
+    let mut stuck = send_sum(running.addr, r#"{"a":-3600000,"b":1}"#).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
 
     running.stop.send(()).unwrap();
@@ -98,4 +98,12 @@ async fn the_grace_period_bounds_the_wait() {
         .await
         .expect("serve returned once the grace period was over")
         .unwrap();
+    // Its connection was closed without an answer.
+    let mut rest = Vec::new();
+    let read = tokio::io::AsyncReadExt::read_to_end(&mut stuck, &mut rest).await;
+    assert!(
+        read.is_err() || rest.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&rest)
+    );
 }

@@ -1,7 +1,7 @@
 //! Reading whole bodies under a size limit, shared by the server and the client.
 
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
+use http::StatusCode;
 use http_body::Body;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kit::{BoxError, Code, Error};
@@ -11,24 +11,24 @@ use crate::cause::{io_code, root_cause};
 use crate::status::HttpStatus;
 
 /// Reads `body` whole, failing with `ResourceExhausted` (HTTP `413`) once it passes `limit`
-/// bytes. A declared `Content-Length` over the limit fails before anything is read.
-pub(crate) async fn read_limited<B>(
-    body: B,
-    headers: &HeaderMap,
-    limit: usize,
-) -> Result<Bytes, Error>
+/// bytes. A body whose declared length (`Content-Length`, which hyper reports as the body's
+/// size hint) is over the limit fails before anything is read.
+pub(crate) async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, Error>
 where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
+    let hint = body.size_hint();
+    if hint.lower() > limit as u64 {
         return Err(too_large(limit));
     }
-    match Limited::new(body, limit).collect().await {
+    // A body that promises to stay within the limit needs no counting.
+    let result = if hint.upper().is_some_and(|upper| upper <= limit as u64) {
+        body.collect().await.map_err(Into::into)
+    } else {
+        Limited::new(body, limit).collect().await
+    };
+    match result {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(err) if err.is::<LengthLimitError>() => Err(too_large(limit)),
         Err(err) => Err(body_error(err)),

@@ -39,6 +39,7 @@
 mod body;
 mod cause;
 pub mod client;
+mod graceful;
 pub mod json;
 mod router;
 mod serve;

@@ -1,6 +1,5 @@
 //! Routing requests to servers by exact path and method.
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -17,15 +16,18 @@ use crate::status::HttpStatus;
 
 type Route<B> =
     Arc<dyn Fn(Request<B>) -> BoxFuture<Result<Response<Body>, Infallible>> + Send + Sync>;
+/// The routes of one path, by method.
+type Methods<B> = Vec<(Method, Route<B>)>;
 type ErrorEncoderFn = Arc<dyn Fn(&Context, &Error) -> Response<Body> + Send + Sync>;
 
 /// Routes requests to services by exact path and method, answering an unknown path with
 /// `404` and a known path with the wrong method with `405` and an `Allow` header, both with
 /// the same JSON error body as every other kit error.
 ///
-/// RPC-style services have a handful of fixed paths, so the router matches whole paths in a
-/// hash map and has no patterns; for REST paths with parameters, mount kit
-/// [`Server`](crate::Server)s in an axum `Router` instead.
+/// RPC-style services have a handful of fixed paths, so the router compares whole paths in
+/// the order they were added and has no patterns (for a few routes a scan beats hashing);
+/// for REST paths with parameters, mount kit [`Server`](crate::Server)s in an axum `Router`
+/// instead.
 ///
 /// ```
 /// use http::Method;
@@ -42,7 +44,7 @@ pub struct Router<B = Incoming> {
 }
 
 struct Inner<B> {
-    routes: HashMap<Box<str>, Vec<(Method, Route<B>)>>,
+    routes: Vec<(Box<str>, Methods<B>)>,
     error_encoder: ErrorEncoderFn,
 }
 
@@ -55,12 +57,38 @@ impl Router {
 }
 
 impl<B: Send + 'static> Router<B> {
-    /// Sends `method` requests for exactly `path` to `service` (usually a kit
-    /// [`Server`](crate::Server)).
+    /// Sends `method` requests for exactly `path` to `service`: a kit
+    /// [`Server`](crate::Server), or any service whose future is already boxed the same way
+    /// (so that the router does not box it again). Other tower services go through
+    /// [`route_service`](Router::route_service).
     ///
     /// # Panics
     /// If the router has been cloned already, or the same method and path are routed twice.
-    pub fn route<S>(mut self, method: Method, path: &str, service: S) -> Self
+    pub fn route<S>(self, method: Method, path: &str, service: S) -> Self
+    where
+        S: Service<
+                Request<B>,
+                Response = Response<Body>,
+                Error = Infallible,
+                Future = BoxFuture<Result<Response<Body>, Infallible>>,
+            > + Clone
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.add(
+            method,
+            path,
+            Arc::new(move |request| service.clone().call(request)),
+        )
+    }
+
+    /// Sends `method` requests for exactly `path` to any tower `service` of HTTP requests,
+    /// boxing its future.
+    ///
+    /// # Panics
+    /// As [`route`](Router::route).
+    pub fn route_service<S>(self, method: Method, path: &str, service: S) -> Self
     where
         S: Service<Request<B>, Response = Response<Body>, Error = Infallible>
             + Clone
@@ -69,8 +97,23 @@ impl<B: Send + 'static> Router<B> {
             + 'static,
         S::Future: Send + 'static,
     {
-        let route: Route<B> = Arc::new(move |request| Box::pin(service.clone().call(request)));
-        let methods = self.inner_mut().routes.entry(path.into()).or_default();
+        self.add(
+            method,
+            path,
+            Arc::new(move |request| Box::pin(service.clone().call(request))),
+        )
+    }
+
+    fn add(mut self, method: Method, path: &str, route: Route<B>) -> Self {
+        let routes = &mut self.inner_mut().routes;
+        let index = match routes.iter().position(|(p, _)| **p == *path) {
+            Some(index) => index,
+            None => {
+                routes.push((path.into(), Vec::new()));
+                routes.len() - 1
+            }
+        };
+        let methods = &mut routes[index].1;
         assert!(
             !methods.iter().any(|(m, _)| *m == method),
             "{method} {path} is routed twice"
@@ -127,7 +170,7 @@ impl<B: Send + 'static> Default for Router<B> {
     fn default() -> Self {
         Router {
             inner: Arc::new(Inner {
-                routes: HashMap::new(),
+                routes: Vec::new(),
                 error_encoder: Arc::new(encode_error),
             }),
         }
@@ -144,7 +187,13 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let methods = self.inner.routes.get(request.uri().path());
+        let path = request.uri().path();
+        let methods = self
+            .inner
+            .routes
+            .iter()
+            .find(|(p, _)| **p == *path)
+            .map(|(_, ms)| ms);
         if let Some((_, route)) =
             methods.and_then(|ms| ms.iter().find(|(m, _)| m == request.method()))
         {

@@ -10,12 +10,13 @@ use http_body::Body as HttpBody;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower_service::Service;
+
+use crate::graceful::Drain;
 
 /// How long in-flight requests may take to finish after shutdown starts, by default.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -103,7 +104,7 @@ where
             if self.http1_only {
                 builder = builder.http1_only();
             }
-            let graceful = GracefulShutdown::new();
+            let drain = Drain::default();
             // Connection tasks, so that the ones still open after the grace period can be
             // closed rather than left running.
             let mut connections = JoinSet::new();
@@ -126,7 +127,7 @@ where
                 let connection = builder
                     .serve_connection(TokioIo::new(stream), service)
                     .into_owned();
-                let connection = graceful.watch(connection);
+                let connection = drain.watch(connection);
                 connections.spawn(async move {
                     if let Err(err) = connection.await {
                         tracing::debug!(error = %err, "connection ended with an error");
@@ -141,10 +142,9 @@ where
                 .unwrap_or_default();
             drop(self.listener);
             tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight requests");
-            if tokio::time::timeout(self.grace, graceful.shutdown())
-                .await
-                .is_err()
-            {
+            drain.start();
+            let drained = async { while connections.join_next().await.is_some() {} };
+            if tokio::time::timeout(self.grace, drained).await.is_err() {
                 tracing::warn!(%addr, "grace period over: closing the remaining connections");
                 connections.shutdown().await;
             }
@@ -168,20 +168,31 @@ async fn accept_failed(err: io::Error) {
 
 /// Completes when the process receives SIGINT or SIGTERM (Ctrl-C elsewhere): the usual
 /// shutdown signal for [`Serve::with_graceful_shutdown`].
-pub async fn shutdown_signal() {
+///
+/// The signal handlers are installed when this function is called, not when the future is
+/// first polled, so call it before announcing that the service is up: a signal that arrives
+/// in between is then caught instead of killing the process.
+///
+/// # Panics
+/// Outside a tokio runtime, or if the handlers cannot be installed.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate()).expect("installing a SIGTERM handler");
         let mut int = signal(SignalKind::interrupt()).expect("installing a SIGINT handler");
-        tokio::select! {
-            _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
-            _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+        async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+                _ = int.recv() => tracing::info!(signal = "SIGINT", "shutdown requested"),
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!(signal = "ctrl-c", "shutdown requested");
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!(signal = "ctrl-c", "shutdown requested");
+        }
     }
 }

@@ -73,6 +73,8 @@ async fn run(args: Args) -> Result<(), Error> {
         ));
     }
 
+    // Catch signals from here on, before any listener is announced.
+    let signal = kit_http::shutdown_signal();
     let (stop, stopped) = watch::channel(false);
     let mut servers = JoinSet::new();
     for (transport, addr, router) in listeners {
@@ -87,7 +89,7 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     tokio::spawn(async move {
-        kit_http::shutdown_signal().await;
+        signal.await;
         let _ = stop.send(true);
     });
     while let Some(done) = servers.join_next().await {

@@ -147,7 +147,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         if let Some(remaining) = ctx.remaining() {
             let value = kit::wire::format_timeout(remaining);
             parts.headers.insert(
-                TIMEOUT_HEADER,
+                TIMEOUT_HEADER.clone(),
                 HeaderValue::try_from(value).expect("a timeout is always a valid header value"),
             );
         }
@@ -175,7 +175,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         let request = Request::from_parts(parts, Body::new(body));
         let response: Response<_> = self.pool.send(request).await?;
         let (parts, body) = response.into_parts();
-        let body = read_limited(body, &parts.headers, self.response_limit).await?;
+        let body = read_limited(body, self.response_limit).await?;
         for after in &self.after {
             after(ctx, &parts);
         }

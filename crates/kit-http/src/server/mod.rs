@@ -55,6 +55,7 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
 use kit::{BoxError, Context, Endpoint, Error};
@@ -68,7 +69,7 @@ use hooks::Hooks;
 /// The header that carries a request's remaining time, in `grpc-timeout` syntax (see
 /// [`kit::wire`]): clients set it from their context's deadline, servers install it as the
 /// request context's deadline.
-pub const TIMEOUT_HEADER: &str = "kit-timeout";
+pub const TIMEOUT_HEADER: HeaderName = HeaderName::from_static("kit-timeout");
 
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
@@ -169,7 +170,7 @@ impl<E, D, C> Core<E, D, C> {
         B: HttpBody,
         B::Error: Into<BoxError>,
     {
-        let bytes = read_limited(body, &parts.headers, limit).await?;
+        let bytes = read_limited(body, limit).await?;
         let request = (self.decode)(parts, bytes)?;
         let response = ctx.run(self.endpoint.call(ctx.clone(), request)).await?;
         (self.encode)(response)
@@ -179,7 +180,7 @@ impl<E, D, C> Core<E, D, C> {
 /// The context a request starts with: its `kit-timeout` header as the deadline.
 fn request_context(parts: &request::Parts) -> Result<Context, Error> {
     let ctx = Context::background();
-    match parts.headers.get(TIMEOUT_HEADER) {
+    match parts.headers.get(&TIMEOUT_HEADER) {
         None => Ok(ctx),
         Some(value) => value
             .to_str()

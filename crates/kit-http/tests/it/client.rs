@@ -71,7 +71,7 @@ async fn statuses_become_codes() {
         *response.status_mut() = http::StatusCode::BAD_GATEWAY;
         Ok::<_, Infallible>(response)
     });
-    let addr = spawn(Router::new().route(Method::POST, "/sum", gateway)).await;
+    let addr = spawn(Router::new().route_service(Method::POST, "/sum", gateway)).await;
     let err = sum_client(uri(addr, "/sum"))
         .call(Context::background(), SumRequest { a: 1, b: 1 })
         .await
@@ -102,7 +102,7 @@ async fn bad_responses_are_the_servers_fault() {
     let garbage = tower::service_fn(|_req: http::Request<hyper::body::Incoming>| async {
         Ok::<_, Infallible>(http::Response::new(Body::from("not json")))
     });
-    let addr = spawn(Router::new().route(Method::POST, "/sum", garbage)).await;
+    let addr = spawn(Router::new().route_service(Method::POST, "/sum", garbage)).await;
     let err = sum_client(uri(addr, "/sum"))
         .call(Context::background(), SumRequest { a: 1, b: 1 })
         .await
@@ -238,7 +238,7 @@ async fn the_client_enforces_the_deadline_itself() {
 #[tokio::test]
 async fn encoders_may_shape_the_request() {
     // A REST-style encoder that puts the request in the path and sends no body.
-    let addr = spawn(Router::new().route(
+    let addr = spawn(Router::new().route_service(
         Method::GET,
         "/items/42",
         tower::service_fn(|req: http::Request<hyper::body::Incoming>| async move {

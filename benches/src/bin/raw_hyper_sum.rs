@@ -1,0 +1,161 @@
+//! `raw-hyper-sum`: the baseline addsvc's HTTP `/sum` is measured against.
+//!
+//! A plain hyper 1 server that does the same work as addsvc's `POST /sum` with nothing of
+//! kit in between: read the whole body, decode `{"a": i64, "b": i64}` with `serde_json`,
+//! apply Go kit's addsvc rules and write the JSON answer. It runs on the same runtime kind
+//! as addsvc (tokio multi-thread, default worker count) and sets TCP_NODELAY as kit-http
+//! does, so that `benches/http-sum.sh` measures what kit adds, not a different runtime or
+//! socket set-up. It speaks HTTP/1.1 only, which is all `wrk` uses.
+//!
+//! Usage: `raw-hyper-sum [--addr 127.0.0.1:8080]` (port 0 picks a free port). Once bound it
+//! prints `msg=listening transport=http addr=<bound address>` on stderr.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+/// Go kit's addsvc decodes missing fields as zero, hence the defaults.
+#[derive(Deserialize)]
+struct SumRequest {
+    #[serde(default)]
+    a: i64,
+    #[serde(default)]
+    b: i64,
+}
+
+#[derive(Serialize)]
+struct SumResponse {
+    v: i64,
+}
+
+#[derive(Serialize)]
+struct ErrorResponse<'a> {
+    error: &'a str,
+}
+
+fn main() -> ExitCode {
+    let addr = match parse_args() {
+        Ok(addr) => addr,
+        Err(msg) => {
+            eprintln!("{msg}\nusage: raw-hyper-sum [--addr HOST:PORT]");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("msg=\"building the runtime failed\" error=\"{err}\"");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(serve(addr)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("msg=\"server failed\" addr={addr} error=\"{err}\"");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn parse_args() -> Result<SocketAddr, String> {
+    let mut addr = "127.0.0.1:8080".to_owned();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
+            other => match other.strip_prefix("--addr=") {
+                Some(value) => addr = value.to_owned(),
+                None => return Err(format!("unknown argument {other:?}")),
+            },
+        }
+    }
+    addr.parse()
+        .map_err(|err| format!("bad --addr {addr:?}: {err}"))
+}
+
+async fn serve(addr: SocketAddr) -> std::io::Result<()> {
+    let listener = TcpListener::bind(addr).await?;
+    eprintln!(
+        "msg=listening transport=http addr={}",
+        listener.local_addr()?
+    );
+    loop {
+        let (stream, _peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                eprintln!("msg=\"accept failed\" error=\"{err}\"");
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(async move {
+            // Connection errors (a client hanging up mid-request) are the client's business.
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service_fn(handle))
+                .await;
+        });
+    }
+}
+
+async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() != "/sum" {
+        return Ok(error(StatusCode::NOT_FOUND, "not found"));
+    }
+    if req.method() != Method::POST {
+        return Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+    }
+    let body = match req.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "reading the body failed")),
+    };
+    let SumRequest { a, b } = match serde_json::from_slice(&body) {
+        Ok(request) => request,
+        Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "malformed JSON body")),
+    };
+    Ok(match sum(a, b) {
+        Ok(v) => json(StatusCode::OK, &SumResponse { v }),
+        Err(msg) => error(StatusCode::BAD_REQUEST, msg),
+    })
+}
+
+/// Go kit's addsvc rules: zero plus zero is refused, and the sum must fit in an `int32`'s
+/// range as Go kit checks it (`b > 0 && a > MaxInt32 - b`, `b < 0 && a < MinInt32 - b`).
+fn sum(a: i64, b: i64) -> Result<i64, &'static str> {
+    const MAX: i64 = i32::MAX as i64;
+    const MIN: i64 = i32::MIN as i64;
+    if a == 0 && b == 0 {
+        return Err("can't sum two zeroes");
+    }
+    if (b > 0 && a > MAX - b) || (b < 0 && a < MIN - b) {
+        return Err("integer overflow");
+    }
+    Ok(a + b)
+}
+
+fn error(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+    json(status, &ErrorResponse { error: msg })
+}
+
+fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
+    let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,224 @@
+//! Shared pieces of kit's benchmarks.
+//!
+//! The criterion bench (`benches/endpoint.rs`) and the allocation counter
+//! (`src/bin/endpoint_allocs.rs`) must measure exactly the same endpoints, so both build
+//! them here. Every variant wraps the same business logic, [`sum`]: adding two `i64`s with
+//! an overflow check, which is about as little work as an RPC can do, so what the numbers
+//! show is the cost of the machinery around it.
+//!
+//! The variants ([`VARIANTS`] lists their names):
+//!
+//! | name | what is called |
+//! |---|---|
+//! | `bare` | the `endpoint_fn` itself |
+//! | `chain5-async` | it behind 5 kit middlewares whose `call` is an `async fn` awaiting the inner call |
+//! | `chain5-forward` | it behind 5 kit middlewares whose `call` returns the inner future as is |
+//! | `boxed` | it as a [`BoxEndpoint`] |
+//! | `tower-bridge` | `service_endpoint(endpoint.into_service())` |
+//! | `tower-chain5` | the bridge with 5 pass-through tower layers around the service |
+//!
+//! The two kit middleware shapes bracket real ones: a middleware that does something
+//! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
+//! the inner future, while one that only adjusts the arguments can hand the inner future back
+//! unchanged. The tower layer is the cheapest a tower middleware can be: its future type
+//! is the inner service's.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::task::{Context as TaskContext, Poll};
+
+use kit::{BoxEndpoint, Context, Endpoint, Error, endpoint_fn, middleware, service_endpoint};
+use tower::ServiceBuilder;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// The request of every variant: the two numbers to add.
+pub type SumRequest = (i64, i64);
+
+/// The names of the endpoint variants, in the order the reports list them.
+pub const VARIANTS: [&str; 6] = [
+    "bare",
+    "chain5-async",
+    "chain5-forward",
+    "boxed",
+    "tower-bridge",
+    "tower-chain5",
+];
+
+/// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
+pub async fn sum(_ctx: Context, (a, b): SumRequest) -> Result<i64, Error> {
+    a.checked_add(b)
+        .ok_or_else(|| Error::invalid_argument("integer overflow"))
+}
+
+/// The bare endpoint: [`sum`] through [`endpoint_fn`].
+pub fn bare() -> impl Endpoint<SumRequest, Response = i64> + Clone {
+    endpoint_fn(sum)
+}
+
+/// [`bare`] behind 5 [`NoopLayer`]s, composed with [`middleware::chain`].
+pub fn chain5_async() -> impl Endpoint<SumRequest, Response = i64> {
+    middleware::chain()
+        .layer(NoopLayer)
+        .layer(NoopLayer)
+        .layer(NoopLayer)
+        .layer(NoopLayer)
+        .layer(NoopLayer)
+        .endpoint(bare())
+}
+
+/// [`bare`] behind 5 [`ForwardLayer`]s, composed with [`middleware::chain`].
+pub fn chain5_forward() -> impl Endpoint<SumRequest, Response = i64> {
+    middleware::chain()
+        .layer(ForwardLayer)
+        .layer(ForwardLayer)
+        .layer(ForwardLayer)
+        .layer(ForwardLayer)
+        .layer(ForwardLayer)
+        .endpoint(bare())
+}
+
+/// [`bare`] with its type erased.
+pub fn boxed() -> BoxEndpoint<SumRequest, i64> {
+    bare().boxed()
+}
+
+/// [`bare`] turned into a tower service and back into an endpoint.
+pub fn tower_bridge() -> impl Endpoint<SumRequest, Response = i64> {
+    service_endpoint(bare().into_service())
+}
+
+/// [`bare`] turned into a tower service, wrapped in 5 [`NoopServiceLayer`]s with tower's
+/// `ServiceBuilder`, and turned back into an endpoint.
+pub fn tower_chain5() -> impl Endpoint<SumRequest, Response = i64> {
+    let service = ServiceBuilder::new()
+        .layer(NoopServiceLayer)
+        .layer(NoopServiceLayer)
+        .layer(NoopServiceLayer)
+        .layer(NoopServiceLayer)
+        .layer(NoopServiceLayer)
+        .service(bare().into_service());
+    service_endpoint(service)
+}
+
+/// One call as a request handler makes it: a fresh background context and a request the
+/// optimiser cannot see through. Returns the sum, or 0 on error.
+pub async fn call_once<E>(endpoint: &E) -> i64
+where
+    E: Endpoint<SumRequest, Response = i64>,
+{
+    let request = black_box((1, 2));
+    let result = endpoint.call(Context::background(), request).await;
+    black_box(result).unwrap_or(0)
+}
+
+/// Makes `calls` calls of the variant named `name` (one of [`VARIANTS`]) one after the
+/// other; returns the sum of the results, or `None` for an unknown name.
+pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
+    match name {
+        "bare" => Some(run(&bare(), calls).await),
+        "chain5-async" => Some(run(&chain5_async(), calls).await),
+        "chain5-forward" => Some(run(&chain5_forward(), calls).await),
+        "boxed" => Some(run(&boxed(), calls).await),
+        "tower-bridge" => Some(run(&tower_bridge(), calls).await),
+        "tower-chain5" => Some(run(&tower_chain5(), calls).await),
+        _ => None,
+    }
+}
+
+async fn run<E: Endpoint<SumRequest, Response = i64>>(endpoint: &E, calls: u64) -> i64 {
+    let mut total = 0i64;
+    for _ in 0..calls {
+        total = total.wrapping_add(call_once(endpoint).await);
+    }
+    total
+}
+
+/// A kit middleware whose `call` is an `async fn` that only awaits the inner call: the
+/// shape of a middleware with work before or after the call, minus the work.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopLayer;
+
+impl<E> Layer<E> for NoopLayer {
+    type Service = Noop<E>;
+
+    fn layer(&self, inner: E) -> Noop<E> {
+        Noop { inner }
+    }
+}
+
+/// The endpoint made by [`NoopLayer`].
+#[derive(Clone, Debug)]
+pub struct Noop<E> {
+    inner: E,
+}
+
+impl<Req: Send, E: Endpoint<Req>> Endpoint<Req> for Noop<E> {
+    type Response = E::Response;
+
+    async fn call(&self, ctx: Context, req: Req) -> Result<E::Response, Error> {
+        self.inner.call(ctx, req).await
+    }
+}
+
+/// A kit middleware whose `call` returns the inner endpoint's future unchanged.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ForwardLayer;
+
+impl<E> Layer<E> for ForwardLayer {
+    type Service = Forward<E>;
+
+    fn layer(&self, inner: E) -> Forward<E> {
+        Forward { inner }
+    }
+}
+
+/// The endpoint made by [`ForwardLayer`].
+#[derive(Clone, Debug)]
+pub struct Forward<E> {
+    inner: E,
+}
+
+impl<Req, E: Endpoint<Req>> Endpoint<Req> for Forward<E> {
+    type Response = E::Response;
+
+    fn call(
+        &self,
+        ctx: Context,
+        req: Req,
+    ) -> impl Future<Output = Result<E::Response, Error>> + Send {
+        self.inner.call(ctx, req)
+    }
+}
+
+/// A tower layer whose service passes readiness and calls straight through.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoopServiceLayer;
+
+impl<S> Layer<S> for NoopServiceLayer {
+    type Service = NoopService<S>;
+
+    fn layer(&self, inner: S) -> NoopService<S> {
+        NoopService { inner }
+    }
+}
+
+/// The tower service made by [`NoopServiceLayer`].
+#[derive(Clone, Debug)]
+pub struct NoopService<S> {
+    inner: S,
+}
+
+impl<S: Service<R>, R> Service<R> for NoopService<S> {
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> S::Future {
+        self.inner.call(request)
+    }
+}

@@ -3,8 +3,8 @@
 //! A plain hyper 1 server that does the same work as addsvc's `POST /sum` with nothing of
 //! kit in between: read the whole body, decode `{"a": i64, "b": i64}` with `serde_json`,
 //! apply Go kit's addsvc rules and write the JSON answer. It runs on the same runtime kind
-//! as addsvc (tokio multi-thread, default worker count) and sets TCP_NODELAY as kit-http
-//! does, so that `benches/http-sum.sh` measures what kit adds, not a different runtime or
+//! as addsvc (`kit::runtime::build`: current-thread on one CPU, multi-thread otherwise) and
+//! sets TCP_NODELAY as kit-http does, so that `benches/http-sum.sh` measures what kit adds, not a different runtime or
 //! socket set-up. It speaks HTTP/1.1 only, which is all `wrk` uses.
 //!
 //! Usage: `raw-hyper-sum [--addr 127.0.0.1:8080]` (port 0 picks a free port). Once bound it
@@ -51,10 +51,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match kit::runtime::build() {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("msg=\"building the runtime failed\" error=\"{err}\"");

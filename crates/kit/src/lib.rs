@@ -19,6 +19,7 @@
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`] and
 //!   [`middleware::logging`] here.
+//! - **[The runtime](runtime)** a service runs on, chosen by the CPUs it may use.
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
 //! - **[The tower bridge](service)**: [`Endpoint::into_service`] and [`service_endpoint`]
 //!   convert to and from `tower::Service`, so tower's middleware applies to kit endpoints.
@@ -103,6 +104,7 @@ pub mod context;
 pub mod endpoint;
 pub mod error;
 pub mod middleware;
+pub mod runtime;
 pub mod service;
 pub mod wire;
 

@@ -39,10 +39,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse_from(go_style_args(std::env::args_os()));
     kit_tracing::init("info");
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match kit::runtime::build() {
         Ok(runtime) => runtime,
         Err(err) => {
             tracing::error!(error = %err, "starting the runtime failed");

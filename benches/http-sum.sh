@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# addsvc's HTTP `POST /sum` against a raw hyper server doing the same work.
+# addsvc's `Sum` against a raw server doing the same work: over HTTP/JSON (`POST /sum`,
+# against raw hyper, load from `wrk`) or, with PROTOCOL=grpc, over gRPC (`/pb.Add/Sum`,
+# against raw tonic, load from `h2load` sending one unary gRPC frame per request).
 #
 # Each server runs pinned to CPU 0 and `wrk` (one thread, 32 connections) to CPU 1, on
 # loopback. For each server: a sanity request, a warm-up, then one measured wrk run. The
@@ -11,9 +13,11 @@
 # user-time ratio shows what kit adds most sharply.
 #
 # Environment:
+#   PROTOCOL=http      http (addsvc --http-addr vs raw-hyper-sum, wrk) or grpc (addsvc
+#                      --grpc-addr vs raw-tonic-sum, h2load)
 #   DURATION=10        seconds of each measured run
 #   WARMUP=2           seconds of warm-up before it
-#   CONNECTIONS=32     wrk connections
+#   CONNECTIONS=32     connections (one request in flight on each)
 #   ROUNDS=1           rounds; each measures both servers, alternating which goes first
 #   SKIP_BUILD=1       use the binaries already in target/release
 #   KIT_SERVER_BIN     the server under test (default target/release/addsvc); setting it
@@ -33,8 +37,15 @@ duration="${DURATION:-10}"
 warmup="${WARMUP:-2}"
 connections="${CONNECTIONS:-32}"
 rounds="${ROUNDS:-1}"
-raw_bin="$target_dir/release/raw-hyper-sum"
+protocol="${PROTOCOL:-http}"
+case "$protocol" in
+    http) raw_name=raw-hyper-sum ;;
+    grpc) raw_name=raw-tonic-sum ;;
+    *) echo "PROTOCOL must be http or grpc, not $protocol" >&2; exit 2 ;;
+esac
+raw_bin="$target_dir/release/$raw_name"
 kit_bin="${KIT_SERVER_BIN:-$target_dir/release/addsvc}"
+addcli_bin="$target_dir/release/addcli"
 raw_args="--addr {addr}"
 
 if [[ "$(nproc)" -lt 2 ]]; then
@@ -55,21 +66,27 @@ done
 
 if [[ -n "${KIT_SERVER_ARGS:-}" ]]; then
     kit_args="$KIT_SERVER_ARGS"
-elif [[ "$(basename "$kit_bin")" == raw-hyper-sum ]]; then
+elif [[ "$(basename "$kit_bin")" == raw-* ]]; then
     kit_args="--addr {addr}"
 else
-    # HTTP only: turn off every other listener this addsvc build has.
+    # The protocol under test only: turn off every other listener this addsvc build has.
     kit_help="$("$kit_bin" --help 2>&1 || true)"
-    kit_args="--http-addr {addr}"
-    for other in debug grpc thrift jsonrpc; do
-        if [[ "$kit_help" == *"--$other-addr"* ]]; then
+    kit_args="--$protocol-addr {addr}"
+    for other in debug http grpc thrift jsonrpc; do
+        if [[ "$other" != "$protocol" && "$kit_help" == *"--$other-addr"* ]]; then
             kit_args+=" --$other-addr off"
         fi
     done
 fi
 
-if ! command -v wrk >/dev/null; then
-    apt-get update && apt-get install -y wrk
+load_tool=wrk
+load_package=wrk
+if [[ "$protocol" == grpc ]]; then
+    load_tool=h2load
+    load_package=nghttp2-client
+fi
+if ! command -v "$load_tool" >/dev/null; then
+    apt-get update && apt-get install -y "$load_package"
 fi
 
 work="$(mktemp -d)"
@@ -89,6 +106,8 @@ wrk.path = "/sum"
 wrk.body = '{"a":1,"b":2}'
 wrk.headers["Content-Type"] = "application/json"
 LUA
+# One gRPC frame: uncompressed, 4 bytes long, SumRequest{a: 1, b: 2}.
+printf '\x00\x00\x00\x00\x04\x08\x01\x10\x02' >"$work/sum.grpc"
 
 clk_tck="$(getconf CLK_TCK)"
 
@@ -112,6 +131,7 @@ start_server() {
     taskset -c 0 "$bin" $args >"$work/$label.log" 2>&1 &
     server_pid=$!
     server_url="http://127.0.0.1:$port"
+    server_addr="127.0.0.1:$port"
     local deadline=$((SECONDS + 15))
     until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
         if ! kill -0 "$server_pid" 2>/dev/null; then
@@ -127,10 +147,18 @@ start_server() {
         sleep 0.1
     done
     local answer
-    answer="$(curl -sS -X POST -H 'Content-Type: application/json' -d '{"a":1,"b":2}' "$server_url/sum")"
-    if [[ "$answer" != *'"v":3'* ]]; then
-        echo "$label answered POST /sum with $answer, expected {\"v\":3}" >&2
-        exit 1
+    if [[ "$protocol" == grpc ]]; then
+        answer="$("$addcli_bin" -grpc-addr "$server_addr" 1 2 2>&1 || true)"
+        if [[ "$answer" != "1 + 2 = 3" ]]; then
+            echo "$label answered Sum(1, 2) with $answer, expected 1 + 2 = 3" >&2
+            exit 1
+        fi
+    else
+        answer="$(curl -sS -X POST -H 'Content-Type: application/json' -d '{"a":1,"b":2}' "$server_url/sum")"
+        if [[ "$answer" != *'"v":3'* ]]; then
+            echo "$label answered POST /sum with $answer, expected {\"v\":3}" >&2
+            exit 1
+        fi
     fi
 }
 
@@ -140,6 +168,16 @@ stop_server() {
     server_pid=""
 }
 
+# Runs the load tool for $1 seconds against the server started last, pinned to CPU 1.
+load() {
+    if [[ "$protocol" == grpc ]]; then
+        taskset -c 1 h2load -t1 -c"$connections" -m1 -D"$1" -d "$work/sum.grpc" \
+            -H 'content-type: application/grpc' -H 'te: trailers' "$server_url/pb.Add/Sum"
+    else
+        taskset -c 1 wrk -t1 -c"$connections" -d"${1}s" -s "$work/sum.lua" "$server_url/sum"
+    fi
+}
+
 # Measures server $1 (binary $2, argument template $3); sets m_rps (requests per second),
 # m_cpu (server CPU µs per request, user + system) and m_user (user CPU µs per request).
 # Runs in the main shell, not in a $(...) subshell, so that the EXIT trap knows the
@@ -147,17 +185,24 @@ stop_server() {
 measure() {
     local label="$1" bin="$2" template="$3" out before after requests rps non2xx
     start_server "$label" "$bin" "$template"
-    taskset -c 1 wrk -t1 -c"$connections" -d"${warmup}s" -s "$work/sum.lua" "$server_url/sum" >/dev/null
+    load "$warmup" >/dev/null
     before="$(cpu_ticks "$server_pid")"
-    out="$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" -s "$work/sum.lua" "$server_url/sum")"
+    out="$(load "$duration")"
     after="$(cpu_ticks "$server_pid")"
     stop_server
-    echo "$out" >"$work/$label.wrk"
-    requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
-    rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
-    non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")"
+    echo "$out" >"$work/$label.load"
+    if [[ "$protocol" == grpc ]]; then
+        # "requests: 450000 total, 450000 started, 450000 done, 450000 succeeded, 0 failed, ..."
+        requests="$(awk '/^requests:/ { print $8 }' <<<"$out")"
+        rps="$(awk '/^finished in/ { print $4 }' <<<"$out")"
+        non2xx="$(awk '/^requests:/ && $10 != 0 { print $10 }' <<<"$out")"
+    else
+        requests="$(awk '/requests in/ { print $1 }' <<<"$out")"
+        rps="$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")"
+        non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $5 }' <<<"$out")"
+    fi
     if [[ -z "$requests" || -z "$rps" ]]; then
-        echo "could not parse wrk's output for $label:" >&2
+        echo "could not parse $load_tool's output for $label:" >&2
         echo "$out" >&2
         exit 1
     fi
@@ -177,7 +222,7 @@ measure() {
 
 echo "kit server: $kit_bin $kit_args"
 echo "baseline:   $raw_bin $raw_args"
-echo "wrk -t1 -c$connections, ${warmup}s warm-up + ${duration}s measured, $rounds round(s)"
+echo "$load_tool, $connections connections, ${warmup}s warm-up + ${duration}s measured, $rounds round(s)"
 # Other work on the machine shows up as noise in req/s; the load average hints at it.
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
@@ -192,7 +237,7 @@ for ((round = 1; round <= rounds; round++)); do
             name="$(basename "$kit_bin")"
             measure "$name" "$kit_bin" "$kit_args"
         else
-            name=raw-hyper-sum
+            name="$raw_name"
             measure "$name" "$raw_bin" "$raw_args"
         fi
         printf '%-6s %-14s %10s %12s %13s\n' "$round" "$name" "$m_rps" "$m_cpu" "$m_user"
@@ -205,7 +250,7 @@ echo
 awk '
     { rps[$1, $2] = $3; cpu[$1, $2] = $4; usr[$1, $2] = $5; if ($1 > rounds) rounds = $1 }
     END {
-        print "ratios addsvc / raw-hyper-sum:"
+        print "ratios addsvc / " raw ":"
         printf "%-6s %10s %12s %13s\n", "round", "req/s", "cpu/req", "user/req"
         for (r = 1; r <= rounds; r++) {
             rr = rps[r, "kit"] / rps[r, "raw"]
@@ -217,4 +262,4 @@ awk '
         if (rounds > 1)
             printf "%-6s %10.3f %12.3f %13.3f\n", "mean", sum_rr / rounds, sum_cr / rounds, sum_ur / rounds
     }
-' "$results"
+' raw="$raw_name" "$results"

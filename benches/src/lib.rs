@@ -222,3 +222,18 @@ impl<S: Service<R>, R> Service<R> for NoopService<S> {
         self.inner.call(request)
     }
 }
+
+/// addsvc's `Sum` rules, as the raw baselines (`raw-hyper-sum`, `raw-tonic-sum`) apply them
+/// without kit: both zero is an error, and so is a result outside the 32-bit range (Go
+/// kit's rule).
+pub fn go_kit_sum(a: i64, b: i64) -> Result<i64, &'static str> {
+    const MAX: i64 = i32::MAX as i64;
+    const MIN: i64 = i32::MIN as i64;
+    if a == 0 && b == 0 {
+        return Err("can't sum two zeroes");
+    }
+    if (b > 0 && a > MAX - b) || (b < 0 && a < MIN - b) {
+        return Err("integer overflow");
+    }
+    Ok(a + b)
+}

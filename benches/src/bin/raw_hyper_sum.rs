@@ -122,26 +122,13 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
         Ok(request) => request,
         Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "malformed JSON body")),
     };
-    Ok(match sum(a, b) {
+    Ok(match kit_benches::go_kit_sum(a, b) {
         Ok(v) => json(StatusCode::OK, &SumResponse { v }),
         Err(msg) => error(StatusCode::BAD_REQUEST, msg),
     })
 }
 
-/// Go kit's addsvc rules: zero plus zero is refused, and the sum must fit in an `int32`'s
-/// range as Go kit checks it (`b > 0 && a > MaxInt32 - b`, `b < 0 && a < MinInt32 - b`).
-fn sum(a: i64, b: i64) -> Result<i64, &'static str> {
-    const MAX: i64 = i32::MAX as i64;
-    const MIN: i64 = i32::MIN as i64;
-    if a == 0 && b == 0 {
-        return Err("can't sum two zeroes");
-    }
-    if (b > 0 && a > MAX - b) || (b < 0 && a < MIN - b) {
-        return Err("integer overflow");
-    }
-    Ok(a + b)
-}
-
+/// A JSON error answer.
 fn error(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
     json(status, &ErrorResponse { error: msg })
 }

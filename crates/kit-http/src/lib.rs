@@ -4,7 +4,8 @@
 //!
 //! - [`Server`] serves one [`kit::Endpoint`] over HTTP: a decoder, an encoder, and Go kit's
 //!   hooks (`before`, `after`, error encoder, finalizer). It is a `tower::Service`, so it
-//!   mounts in an axum `Router` as well as in kit's own [`Router`].
+//!   mounts in an axum `Router` as well as in kit's own [`Router`]. The same `Server`, with
+//!   another [handler](server::Handler), serves JSON-RPC.
 //! - [`Router`] routes by exact path and method, answering `404` and `405` with JSON errors.
 //! - [`serve`] runs a service on a listener, with graceful shutdown on a signal
 //!   ([`shutdown_signal`]): in-flight requests finish, then it returns.
@@ -12,6 +13,8 @@
 //!   pooled connection, sending the context's deadline and decoding error answers back into
 //!   [`kit::Error`]s.
 //! - [`json`] has the JSON codecs for both sides, with Go's case-insensitive key matching.
+//! - [`jsonrpc`] serves a table of endpoints as JSON-RPC 2.0 methods (a [`Server`] too, with
+//!   the same hooks and limits) and calls remote methods as endpoints (on the [`Client`]).
 //!
 //! Errors map through kit's classification table both ways: a server answers an error with
 //! the status of its code ([`status_of`]) and `{"error": "<message>"}`; a client turns a
@@ -29,6 +32,9 @@
 //! | known path, wrong method | `405` with `Allow` |
 //! | malformed `kit-timeout` header | `400` |
 //! | deadline passes while serving | `504` `{"error":"deadline exceeded"}` |
+//! | JSON-RPC: any JSON-RPC error (parse error, unknown method, the endpoint's error...) | `200` with a JSON-RPC error object (see [`jsonrpc`]) |
+//! | JSON-RPC: only notifications | `204`, no body |
+//! | JSON-RPC: not `POST` | `405` with `Allow: POST` |
 //!
 //! ## Deadlines
 //!
@@ -41,6 +47,7 @@ mod cause;
 pub mod client;
 mod graceful;
 pub mod json;
+pub mod jsonrpc;
 mod router;
 mod serve;
 pub mod server;

@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use http::header::{ALLOW, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Method, Request, Response};
 use hyper::body::Incoming;
 use kit::{Context, Error};
 use tower_service::Service;
 
 use crate::Body;
 use crate::server::{BoxFuture, encode_error};
-use crate::status::HttpStatus;
+use crate::status::method_not_allowed;
 
 type Route<B> =
     Arc<dyn Fn(Request<B>) -> BoxFuture<Result<Response<Body>, Infallible>> + Send + Sync>;
@@ -145,11 +145,7 @@ impl<B: Send + 'static> Router<B> {
         let path = request.uri().path();
         let err = match allowed {
             None => Error::not_found(format!("no route for {path}")),
-            Some(_) => Error::unimplemented(format!(
-                "method {} not allowed for {path}",
-                request.method()
-            ))
-            .with_source(HttpStatus(StatusCode::METHOD_NOT_ALLOWED)),
+            Some(_) => method_not_allowed(request.method(), path),
         };
         let mut response = (self.inner.error_encoder)(&Context::background(), &err);
         if let Some(methods) = allowed {

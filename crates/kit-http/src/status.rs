@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use http::StatusCode;
+use http::{Method, StatusCode};
 use kit::Error;
 
 /// An error source that pins the HTTP status of the error it is attached to, for the few
@@ -39,4 +39,11 @@ pub fn status_of(err: &Error) -> StatusCode {
             StatusCode::from_u16(err.code().http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         })
+}
+
+/// The error for a request whose path is served but not with its method: `Unimplemented`,
+/// answered `405`.
+pub(crate) fn method_not_allowed(method: &Method, path: &str) -> Error {
+    Error::unimplemented(format!("method {method} not allowed for {path}"))
+        .with_source(HttpStatus(StatusCode::METHOD_NOT_ALLOWED))
 }

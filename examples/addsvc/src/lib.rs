@@ -1,8 +1,8 @@
 //! # addsvc
 //!
 //! kit's canonical example, wire-compatible with Go kit's addsvc: two methods, `Sum` and
-//! `Concat`, served over every transport kit has (HTTP/JSON today; gRPC, JSON-RPC and
-//! Thrift listeners join it as their transports land).
+//! `Concat`, served over HTTP/JSON, JSON-RPC 2.0 and gRPC, each on its own listener (Thrift
+//! joins when its transport lands).
 //!
 //! It is laid out the way a kit service is meant to be, one layer per file, each only
 //! knowing the one below:
@@ -32,13 +32,31 @@
 //! Keys match case-insensitively (`{"A":1,"B":2}`, as Go kit's client sends), chunked bodies
 //! and bodies without a `Content-Type` are accepted.
 //!
+//! ## The JSON-RPC contract
+//!
+//! `POST` on any path of the JSON-RPC listener (Go kit's addcli uses `/rpc`): methods `sum`
+//! and `concat`, params `{"a":..,"b":..}`, result `{"v":..}`. A business error is an error
+//! object with the error text as message and code `-32602` (`InvalidArgument` in kit's
+//! classification table); unknown methods are `-32601`, params that do not decode `-32602`,
+//! malformed JSON `-32700`. Batches and notifications follow JSON-RPC 2.0 (a request with no
+//! answer gets `204`); `"jsonrpc": ""` (Go kit's client) is accepted.
+//!
+//! ## The gRPC contract
+//!
+//! Service `pb.Add` of `proto/addsvc.proto` (compiled at build time by protox: no `protoc`
+//! needed). Business errors travel in the reply's `err` field with status `OK`, as in Go
+//! kit's addsvc; other errors are statuses with the code of kit's table. The listener also
+//! serves `grpc.health.v1.Health` (`pb.Add` and `""` are `SERVING`) and server reflection.
+//!
 //! ## Running it
 //!
-//! `cargo run -p addsvc` serves HTTP on `127.0.0.1:8081` and the debug listener (`GET
-//! /health`) on `127.0.0.1:8080`; `--help` lists the flags. Then
-//! `cargo run -p addsvc --bin addcli -- -http-addr 127.0.0.1:8081 1 2` prints `1 + 2 = 3`.
+//! `cargo run -p addsvc` serves HTTP on `127.0.0.1:8081`, gRPC on `127.0.0.1:8082`, JSON-RPC
+//! on `127.0.0.1:8084` and the debug listener (`GET /health`) on `127.0.0.1:8080`; `--help`
+//! lists the flags. Then `cargo run -p addsvc --bin addcli -- -grpc-addr 127.0.0.1:8082 1 2`
+//! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
 
 pub mod endpoints;
 pub mod flags;
+pub mod pb;
 pub mod service;
 pub mod transport;

@@ -1,7 +1,6 @@
 //! The addsvc server: every transport on its own listener, one process.
 
 use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -17,7 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-/// addsvc: sums integers and concatenates strings, over HTTP/JSON (Go kit compatible).
+/// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
+/// (Go kit compatible), each transport on its own listener.
 ///
 /// Listener addresses are HOST:PORT (numeric host or localhost), Go's :PORT for all
 /// interfaces, port 0 for a free port (the bound address is logged), or `off`. Go-style
@@ -31,6 +31,12 @@ struct Args {
     /// HTTP/JSON listener: `POST /sum`, `POST /concat`.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     http_addr: ListenAddr,
+    /// gRPC listener: `pb.Add` (with grpc.health.v1 and server reflection).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8082")]
+    grpc_addr: ListenAddr,
+    /// JSON-RPC 2.0 listener: methods `sum` and `concat`, `POST` on any path.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8084")]
+    jsonrpc_addr: ListenAddr,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     shutdown_grace: Duration,
@@ -56,33 +62,55 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Error> {
-    let set = Set::new(BasicService);
-    let listeners = [
-        ("debug", args.debug_addr, debug_router()),
-        ("http", args.http_addr, transport::http::router(&set)),
+    let addrs = [
+        args.debug_addr,
+        args.http_addr,
+        args.grpc_addr,
+        args.jsonrpc_addr,
     ];
-    if listeners
-        .iter()
-        .all(|(_, addr, _)| *addr == ListenAddr::Off)
-    {
+    if addrs.iter().all(|addr| *addr == ListenAddr::Off) {
         return Err(Error::invalid_argument(
             "every listener is off: nothing to serve",
         ));
     }
+    let set = Set::new(BasicService);
 
     // Catch signals from here on, before any listener is announced.
     let signal = kit_http::shutdown_signal();
     let (stop, stopped) = watch::channel(false);
-    let mut servers = JoinSet::new();
-    for (transport, addr, router) in listeners {
-        let ListenAddr::On(addr) = addr else { continue };
-        let listener = bind(transport, addr).await?;
+    let stopped = move || {
         let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    let grace = args.shutdown_grace;
+    let mut servers = JoinSet::new();
+    if let Some(listener) = bind("debug", args.debug_addr).await? {
+        let serve = kit_http::serve(listener, debug_router())
+            .with_graceful_shutdown(stopped())
+            .grace_period(grace);
+        servers.spawn(serve.into_future());
+    }
+    if let Some(listener) = bind("http", args.http_addr).await? {
+        let router = transport::http::router(&set);
         let serve = kit_http::serve(listener, router)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.wait_for(|stop| *stop).await;
-            })
-            .grace_period(args.shutdown_grace);
+            .with_graceful_shutdown(stopped())
+            .grace_period(grace);
+        servers.spawn(serve.into_future());
+    }
+    if let Some(listener) = bind("grpc", args.grpc_addr).await? {
+        let routes = grpc_routes(&set).await?;
+        let serve = kit_grpc::serve(listener, routes)
+            .with_graceful_shutdown(stopped())
+            .grace_period(grace);
+        servers.spawn(serve.into_future());
+    }
+    if let Some(listener) = bind("jsonrpc", args.jsonrpc_addr).await? {
+        let server = transport::jsonrpc::server(&set);
+        let serve = kit_http::serve(listener, server)
+            .with_graceful_shutdown(stopped())
+            .grace_period(grace);
         servers.spawn(serve.into_future());
     }
     tokio::spawn(async move {
@@ -96,15 +124,29 @@ async fn run(args: Args) -> Result<(), Error> {
     Ok(())
 }
 
-/// Binds a listener and logs where it listens, one logfmt line per listener.
-async fn bind(transport: &str, addr: SocketAddr) -> Result<TcpListener, Error> {
+/// The gRPC listener's services: `pb.Add`, health (SERVING) and reflection.
+async fn grpc_routes(set: &Set) -> Result<tonic::service::Routes, Error> {
+    let (_reporter, health) = kit_grpc::health::service(&["pb.Add"]).await;
+    let reflection = kit_grpc::reflection::service(&[addsvc::pb::FILE_DESCRIPTOR_SET])
+        .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
+    Ok(tonic::service::Routes::new(transport::grpc::server(set))
+        .add_service(health)
+        .add_service(reflection))
+}
+
+/// Binds a listener (unless it is off) and logs where it listens, one logfmt line per
+/// listener.
+async fn bind(transport: &str, addr: ListenAddr) -> Result<Option<TcpListener>, Error> {
+    let ListenAddr::On(addr) = addr else {
+        return Ok(None);
+    };
     let listener = TcpListener::bind(addr).await.map_err(|e| {
         let message = format!("binding the {transport} listener on {addr}: {e}");
         Error::new(Code::from_io_error_kind(e.kind()), message).with_source(e)
     })?;
     let local = listener.local_addr()?;
     tracing::info!(transport, addr = %local, "listening");
-    Ok(listener)
+    Ok(Some(listener))
 }
 
 /// The debug listener's routes.

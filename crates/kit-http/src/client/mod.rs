@@ -5,7 +5,7 @@
 //!
 //! 1. ends at once with `DeadlineExceeded` or `Cancelled` if its context is already done;
 //! 2. builds the request: method, URL, the context's remaining time as a `kit-timeout`
-//!    header (see [`TIMEOUT_HEADER`](crate::TIMEOUT_HEADER)), its propagated metadata as
+//!    header (see [`TIMEOUT_HEADER`]), its propagated metadata as
 //!    headers, then the encoder (body and headers) and the `before` functions;
 //! 3. sends it over a pooled connection (a [`Pool`] can be shared between clients), and
 //!    reads the whole response body up to a limit, all under the context's deadline and

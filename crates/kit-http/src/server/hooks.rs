@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use http::{HeaderMap, Response, StatusCode, request, response};
+use http::header::{ALLOW, HeaderValue};
+use http::{HeaderMap, Method, Response, StatusCode, request, response};
 use http_body::Body as _;
 use kit::{Context, Error};
 
@@ -105,17 +106,29 @@ impl Hooks {
         }
     }
 
-    /// Turns the outcome into the response: encodes an error, runs the after functions and
-    /// the finalizers.
+    /// Turns the outcome into the response: encodes an error (with an `Allow` header naming
+    /// `allow` if the request's method was refused), runs the after functions and the
+    /// finalizers.
     pub(crate) fn finish(
         &self,
         ctx: &Context,
         request: &request::Parts,
         result: Result<Response<Body>, Error>,
+        allow: Option<&Method>,
     ) -> Response<Body> {
         let (response, error) = match result {
             Ok(response) => (response, None),
-            Err(err) => ((self.error_encoder)(ctx, &err), Some(err)),
+            Err(err) => {
+                let mut response = (self.error_encoder)(ctx, &err);
+                if let Some(method) = allow {
+                    response.headers_mut().insert(
+                        ALLOW,
+                        HeaderValue::from_str(method.as_str())
+                            .expect("a method is a valid header value"),
+                    );
+                }
+                (response, Some(err))
+            }
         };
         if self.after.is_empty() && self.finalizer.is_empty() {
             return response;

@@ -17,6 +17,12 @@
 //! more is `413`), before the decoder runs. A `kit-timeout` header (see [`TIMEOUT_HEADER`])
 //! becomes the context's deadline, and the endpoint runs under that deadline.
 //!
+//! What happens between the body and the response is the server's [`Handler`]: for
+//! [`Server::new`], an [`EndpointHandler`] (decode, call the endpoint under the request's
+//! context, encode); for [`Server::jsonrpc`], a [`jsonrpc::Methods`](crate::jsonrpc::Methods)
+//! table. Everything around it, listed above, is the same for both, so a JSON-RPC server
+//! takes the same hooks and limits as any other.
+//!
 //! A `Server` is a `tower::Service<http::Request<B>>` for any body type, so it can be
 //! mounted in a kit [`Router`](crate::Router), served alone with [`serve`](crate::serve),
 //! or mounted in an axum `Router` with `route_service`.
@@ -44,11 +50,18 @@
 //! ```
 
 mod error;
+mod handler;
 mod hooks;
+mod propagate;
 
 pub use error::encode_error;
+pub use handler::{EndpointHandler, Handler};
 pub use hooks::Summary;
+pub use propagate::propagate_headers;
 
+pub(crate) use handler::sealed;
+
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -63,7 +76,7 @@ use tower_service::Service;
 
 use crate::Body;
 use crate::body::read_limited;
-use crate::status::HttpStatus;
+use crate::status::{HttpStatus, method_not_allowed};
 use hooks::Hooks;
 
 /// The header that carries a request's remaining time, in `grpc-timeout` syntax (see
@@ -74,21 +87,20 @@ pub const TIMEOUT_HEADER: HeaderName = HeaderName::from_static("kit-timeout");
 /// The default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
-pub(crate) type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// The future of every kit service (servers and routers): boxed once, so that a
+/// [`Router`](crate::Router) can hold services of different types without boxing again.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
-/// An endpoint served over HTTP; see the [module docs](self).
-pub struct Server<E, D, C> {
-    core: Arc<Core<E, D, C>>,
+/// A [`Handler`] served over HTTP with hooks and limits; see the [module docs](self).
+///
+/// `Server<EndpointHandler<..>>` serves one endpoint ([`Server::new`]);
+/// `Server<jsonrpc::Methods>` serves JSON-RPC ([`Server::jsonrpc`]).
+pub struct Server<H> {
+    handler: Arc<H>,
     hooks: Arc<Hooks>,
 }
 
-struct Core<E, D, C> {
-    endpoint: E,
-    decode: D,
-    encode: C,
-}
-
-impl<E, D, C> Server<E, D, C> {
+impl<E, D, C> Server<EndpointHandler<E, D, C>> {
     /// Serves `endpoint`, decoding requests with `decode` and encoding its responses with
     /// `encode`.
     ///
@@ -101,12 +113,15 @@ impl<E, D, C> Server<E, D, C> {
         D: Fn(&request::Parts, Bytes) -> Result<Req, Error> + Send + Sync + 'static,
         C: Fn(E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
     {
+        Server::with_handler(EndpointHandler::new(endpoint, decode, encode))
+    }
+}
+
+impl<H> Server<H> {
+    /// Serves `handler` with no hooks and the default body limit.
+    pub(crate) fn with_handler(handler: H) -> Self {
         Server {
-            core: Arc::new(Core {
-                endpoint,
-                decode,
-                encode,
-            }),
+            handler: Arc::new(handler),
             hooks: Arc::new(Hooks::default()),
         }
     }
@@ -154,27 +169,21 @@ impl<E, D, C> Server<E, D, C> {
     }
 }
 
-impl<E, D, C> Core<E, D, C> {
-    /// Decodes, calls and encodes: everything between the request head and the response.
-    async fn respond<Req, B>(
-        &self,
-        ctx: &Context,
-        parts: &request::Parts,
-        body: B,
-        limit: usize,
-    ) -> Result<Response<Body>, Error>
-    where
-        E: Endpoint<Req>,
-        D: Fn(&request::Parts, Bytes) -> Result<Req, Error>,
-        C: Fn(E::Response) -> Result<Response<Body>, Error>,
-        B: HttpBody,
-        B::Error: Into<BoxError>,
-    {
-        let bytes = read_limited(body, limit).await?;
-        let request = (self.decode)(parts, bytes)?;
-        let response = ctx.run(self.endpoint.call(ctx.clone(), request)).await?;
-        (self.encode)(response)
-    }
+/// Reads the body and hands the request to the handler.
+async fn respond<H, B>(
+    handler: &H,
+    ctx: &Context,
+    parts: &request::Parts,
+    body: B,
+    limit: usize,
+) -> Result<Response<Body>, Error>
+where
+    H: Handler,
+    B: HttpBody,
+    B::Error: Into<BoxError>,
+{
+    let bytes = read_limited(body, limit).await?;
+    handler.handle(ctx, parts, bytes).await
 }
 
 /// The context a request starts with: its `kit-timeout` header as the deadline.
@@ -194,13 +203,9 @@ fn request_context(parts: &request::Parts) -> Result<Context, Error> {
     }
 }
 
-impl<E, D, C, Req, B> Service<Request<B>> for Server<E, D, C>
+impl<H, B> Service<Request<B>> for Server<H>
 where
-    E: Endpoint<Req>,
-    E::Response: Send,
-    D: Fn(&request::Parts, Bytes) -> Result<Req, Error> + Send + Sync + 'static,
-    C: Fn(E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
-    Req: Send + 'static,
+    H: Handler,
     B: HttpBody + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
@@ -214,38 +219,45 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let core = self.core.clone();
+        let handler = self.handler.clone();
         let hooks = self.hooks.clone();
         Box::pin(async move {
             let (parts, body) = request.into_parts();
+            // A handler that serves one method refuses the others before reading the body.
+            let allow = H::METHOD.filter(|method| *method != parts.method);
             let (ctx, result) = match request_context(&parts) {
                 Ok(ctx) => {
                     let ctx = hooks.before.iter().fold(ctx, |ctx, f| f(ctx, &parts));
-                    let abandoned = hooks.finalize_if_abandoned(&ctx, &parts);
-                    let result = core.respond(&ctx, &parts, body, hooks.body_limit).await;
-                    abandoned.disarm();
+                    let result = if allow.is_some() {
+                        Err(method_not_allowed(&parts.method, parts.uri.path()))
+                    } else {
+                        let abandoned = hooks.finalize_if_abandoned(&ctx, &parts);
+                        let result = respond(&*handler, &ctx, &parts, body, hooks.body_limit).await;
+                        abandoned.disarm();
+                        result
+                    };
                     (ctx, result)
                 }
                 Err(err) => (Context::background(), Err(err)),
             };
-            Ok(hooks.finish(&ctx, &parts, result))
+            Ok(hooks.finish(&ctx, &parts, result, allow.as_ref()))
         })
     }
 }
 
-impl<E, D, C> Clone for Server<E, D, C> {
+impl<H> Clone for Server<H> {
     fn clone(&self) -> Self {
         Server {
-            core: self.core.clone(),
+            handler: self.handler.clone(),
             hooks: self.hooks.clone(),
         }
     }
 }
 
-impl<E, D, C> std::fmt::Debug for Server<E, D, C> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl<H: fmt::Debug> fmt::Debug for Server<H> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("endpoint", &std::any::type_name::<E>())
+            .field("handler", &self.handler)
             .field("body_limit", &self.hooks.body_limit)
             .finish_non_exhaustive()
     }

@@ -261,3 +261,46 @@ async fn encoders_may_shape_the_request() {
         SumReply { v: 42 }
     );
 }
+
+#[tokio::test]
+async fn deadline_and_propagated_headers_cross_two_hops() {
+    // C reports what reached it.
+    let c = introspection_server().await;
+    // B forwards every call to C with its own request context.
+    let to_c = Client::new(
+        Method::POST,
+        uri(c, "/report"),
+        json::encode_request,
+        json::decode_response::<serde_json::Value>,
+    );
+    let to_c = Arc::new(to_c);
+    let forward = endpoint_fn(move |ctx: Context, body: serde_json::Value| {
+        let to_c = to_c.clone();
+        async move { to_c.call(ctx, body).await }
+    });
+    let b_server = Server::new(forward, json::decode_request, json::encode_response)
+        .before(kit_http::server::propagate_headers(["x-request-id"]));
+    let b = spawn(Router::new().route(Method::POST, "/forward", b_server)).await;
+
+    // A calls B with a deadline and a propagated request id; a local entry stays behind.
+    let to_b = Client::new(
+        Method::POST,
+        uri(b, "/forward"),
+        json::encode_request,
+        json::decode_response::<serde_json::Value>,
+    );
+    let ctx = Context::background()
+        .with_timeout(Duration::from_secs(20))
+        .with_propagated("x-request-id", "req-2hop")
+        .with_metadata("x-tag", "local only");
+    let report = to_b.call(ctx, serde_json::json!({})).await.unwrap();
+    assert_eq!(report["request_id"], "req-2hop", "{report}");
+    assert!(
+        report["tag"].is_null(),
+        "local metadata stays local: {report}"
+    );
+    let remaining = report["remaining_ms"]
+        .as_u64()
+        .expect("the deadline reached C");
+    assert!(remaining > 0 && remaining <= 20_000, "{report}");
+}

@@ -2,6 +2,7 @@
 
 mod axum_mount;
 mod client;
+mod jsonrpc;
 mod server;
 mod shutdown;
 mod support;

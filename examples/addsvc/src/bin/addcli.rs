@@ -1,26 +1,33 @@
 //! addcli: calls addsvc from the command line, like Go kit's addcli.
 //!
-//! `addcli -http-addr 127.0.0.1:8081 [-method sum|concat] ARG1 ARG2` prints `1 + 2 = 3` or
-//! `"x" + "y" = "xy"`; on error it prints `error: <message>` on standard error and exits 1.
-//! Usage errors exit 2.
+//! `addcli (-http-addr A | -grpc-addr A | -jsonrpc-addr A) [-method sum|concat] ARG1 ARG2`
+//! prints `1 + 2 = 3` or `"x" + "y" = "xy"`; on error it prints `error: <message>` on
+//! standard error and exits 1. Usage errors (no address, or more than one) exit 2.
 
 use std::process::ExitCode;
 
 use addsvc::flags::go_style_args;
 use addsvc::service::Service;
 use addsvc::transport;
-use clap::{Parser, ValueEnum};
+use clap::{ArgGroup, Parser, ValueEnum};
 use kit::{Context, Error};
 
-/// Calls addsvc's Sum or Concat over a transport.
+/// Calls addsvc's Sum or Concat over one transport: give exactly one address.
 ///
 /// Go-style single-dash flags (-http-addr) are accepted.
 #[derive(Debug, Parser)]
 #[command(name = "addcli", version, allow_negative_numbers = true)]
+#[command(group(ArgGroup::new("transport").required(true).multiple(false)))]
 struct Args {
     /// The addsvc HTTP/JSON listener: HOST:PORT or http://HOST:PORT.
-    #[arg(long, value_name = "ADDR", required = true)]
+    #[arg(long, value_name = "ADDR", group = "transport")]
     http_addr: Option<String>,
+    /// The addsvc gRPC listener: HOST:PORT or http://HOST:PORT.
+    #[arg(long, value_name = "ADDR", group = "transport")]
+    grpc_addr: Option<String>,
+    /// The addsvc JSON-RPC listener: HOST:PORT (posts to /rpc) or a URL.
+    #[arg(long, value_name = "ADDR", group = "transport")]
+    jsonrpc_addr: Option<String>,
     /// The method to call.
     #[arg(long, value_enum, default_value_t = Method::Sum)]
     method: Method,
@@ -60,8 +67,12 @@ fn fail(err: &Error) -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<String, Error> {
-    let instance = args.http_addr.expect("clap requires an address");
-    let service = transport::http::client(&instance)?;
+    let service = match (&args.http_addr, &args.grpc_addr, &args.jsonrpc_addr) {
+        (Some(addr), _, _) => transport::http::client(addr)?,
+        (_, Some(addr), _) => transport::grpc::client(addr)?,
+        (_, _, Some(addr)) => transport::jsonrpc::client(addr)?,
+        (None, None, None) => unreachable!("clap requires one address"),
+    };
     let ctx = Context::background();
     match args.method {
         Method::Sum => {

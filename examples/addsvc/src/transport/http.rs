@@ -1,7 +1,7 @@
 //! addsvc over HTTP/JSON: `POST /sum` and `POST /concat` (see the contract in the crate
 //! docs).
 
-use http::{Method, Uri};
+use http::Method;
 use kit::Error;
 use kit_http::{Client, Pool, Router, Server, json};
 
@@ -26,24 +26,11 @@ pub fn router(set: &Set) -> Router {
         )
 }
 
-/// A client [`Set`] for the addsvc at `instance`: `host:port` or an `http://` URL (with or
-/// without a trailing slash); its endpoints share one connection pool.
+/// A client [`Set`] for the addsvc HTTP listener at `instance` (see
+/// [`base_url`](super::base_url)); its endpoints share one connection pool.
 pub fn client(instance: &str) -> Result<Set, Error> {
-    if instance.starts_with("https://") {
-        return Err(Error::invalid_argument(format!(
-            "invalid address {instance:?}: the HTTP transport speaks plain http only"
-        )));
-    }
-    let base = if instance.starts_with("http://") {
-        instance.trim_end_matches('/').to_owned()
-    } else {
-        format!("http://{instance}")
-    };
-    let url = |path: &str| -> Result<Uri, Error> {
-        format!("{base}{path}")
-            .parse()
-            .map_err(|e| Error::invalid_argument(format!("invalid address {instance:?}: {e}")))
-    };
+    let base = super::base_url(instance)?;
+    let url = |path: &str| super::parse_uri(instance, &format!("{base}{path}"));
     let pool = Pool::new();
     let sum = Client::new(
         Method::POST,

@@ -1,7 +1,10 @@
 //! addsvc's contract over real sockets: the `addsvc` binary started as a process, driven by
-//! raw HTTP (as Go kit's clients send it) and by the `addcli` binary.
+//! raw HTTP and JSON-RPC (as Go kit's clients send them), tonic's gRPC client, and the
+//! `addcli` binary over each transport.
 
 mod addcli;
 mod contract;
+mod grpc;
+mod jsonrpc;
 mod process;
 mod support;

@@ -10,7 +10,7 @@ use crate::support::{START, listening, start};
 
 #[tokio::test]
 async fn a_request_in_flight_finishes_after_sigterm() {
-    let mut svc = start(&[]);
+    let mut svc = start();
     // Headers and half of a chunked body: the request is in flight.
     let mut stream = TcpStream::connect(svc.http).await.unwrap();
     let head = "POST /sum HTTP/1.1\r\nHost: addsvc\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -39,7 +39,7 @@ async fn a_request_in_flight_finishes_after_sigterm() {
 
 #[test]
 fn sigint_stops_an_idle_server_with_status_0() {
-    let mut svc = start(&[]);
+    let mut svc = start();
     svc.process.signal(Signal::Int);
     let status = svc.process.wait_timeout(START).expect("addsvc exited");
     assert!(status.success(), "{status:?}\n{}", svc.process.output());
@@ -53,6 +53,10 @@ fn go_style_flags_all_interfaces_and_off() {
             "-http-addr",
             ":0",
             "-debug-addr",
+            "off",
+            "-grpc-addr",
+            "off",
+            "-jsonrpc-addr",
             "off",
             "-shutdown-grace=1s",
         ])
@@ -77,7 +81,16 @@ fn bad_flags_are_usage_errors() {
             "invalid listen address \"nowhere\": no port",
         ),
         (
-            vec!["--http-addr", "off", "--debug-addr", "off"],
+            vec![
+                "--http-addr",
+                "off",
+                "--debug-addr",
+                "off",
+                "--grpc-addr",
+                "off",
+                "--jsonrpc-addr",
+                "off",
+            ],
             "every listener is off: nothing to serve",
         ),
         (
@@ -99,11 +112,20 @@ fn bad_flags_are_usage_errors() {
 
 #[test]
 fn a_taken_port_is_a_clear_error() {
-    let svc = start(&[]);
+    let svc = start();
     let taken = svc.http.to_string();
     let mut second = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
         .name("addsvc-2")
-        .args(["--http-addr", &taken, "--debug-addr", "off"])
+        .args([
+            "--http-addr",
+            &taken,
+            "--debug-addr",
+            "off",
+            "--grpc-addr",
+            "off",
+            "--jsonrpc-addr",
+            "off",
+        ])
         .spawn();
     let status = second
         .wait_timeout(Duration::from_secs(20))

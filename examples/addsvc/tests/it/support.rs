@@ -13,17 +13,37 @@ pub(crate) const START: Duration = Duration::from_secs(20);
 pub(crate) struct Addsvc {
     pub(crate) process: Process,
     pub(crate) http: SocketAddr,
+    pub(crate) grpc: SocketAddr,
+    pub(crate) jsonrpc: SocketAddr,
 }
 
-/// Starts addsvc with HTTP and debug listeners on free ports plus `extra` flags.
-pub(crate) fn start(extra: &[&str]) -> Addsvc {
+/// Every listener on a free loopback port.
+pub(crate) const ALL_ON_FREE_PORTS: [&str; 8] = [
+    "--debug-addr",
+    "127.0.0.1:0",
+    "--http-addr",
+    "127.0.0.1:0",
+    "--grpc-addr",
+    "127.0.0.1:0",
+    "--jsonrpc-addr",
+    "127.0.0.1:0",
+];
+
+/// Starts addsvc with every listener on a free port.
+pub(crate) fn start() -> Addsvc {
     let process = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
         .name("addsvc")
-        .args(["--http-addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0"])
-        .args(extra)
+        .args(ALL_ON_FREE_PORTS)
         .spawn();
     let http = listening(&process, "http");
-    Addsvc { process, http }
+    let grpc = listening(&process, "grpc");
+    let jsonrpc = listening(&process, "jsonrpc");
+    Addsvc {
+        process,
+        http,
+        grpc,
+        jsonrpc,
+    }
 }
 
 /// The address a listener logged at start-up (`msg=listening transport=T addr=A`).

@@ -1,0 +1,230 @@
+//! Serving an endpoint as one method of a tonic service.
+//!
+//! tonic generates a trait per gRPC service with one `async fn` per method; a [`Server`]
+//! is what such a method delegates to, the counterpart of Go kit's
+//! `grpctransport.NewServer`. It binds one [`Endpoint`] to one method with a decoder (the
+//! protobuf request to the endpoint's request) and an encoder (the endpoint's response to
+//! the protobuf reply), plus Go kit's hooks:
+//!
+//! - [`before`](Server::before) functions derive the request's [`Context`] from the request
+//!   metadata, in order (for instance to carry a request id on);
+//! - [`after`](Server::after) functions add response metadata once the answer is known, for
+//!   successes and errors alike (on an error they write into the status's metadata);
+//! - [finalizers](Server::finalizer) see the outcome of every request; a request dropped
+//!   before its answer was ready (the client reset the stream or went away) is reported with
+//!   a `Cancelled` error.
+//!
+//! [`Server::serve`] handles one call: the request's `grpc-timeout` becomes the context's
+//! deadline (counted from when the request headers arrived under [`serve`](crate::serve()),
+//! from when the message had been read under other servers), the endpoint runs under that
+//! context (so work stops with `DEADLINE_EXCEEDED` once the caller has given up), and an
+//! error becomes the status of its code (see [`status_of`](crate::status_of)).
+//!
+//! To answer some errors with an OK reply instead (as Go kit's addsvc puts business errors
+//! in its replies' `err` field), wrap the endpoint so that its response carries them, and
+//! let the encoder write them into the reply.
+//!
+//! ```
+//! use kit::{endpoint_fn, Context, Error};
+//!
+//! // Stand-ins for the messages tonic-prost-build generates.
+//! struct SumRequest { a: i64, b: i64 }
+//! #[derive(Debug)]
+//! struct SumReply { v: i64 }
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let sum = kit_grpc::Server::new(
+//!     endpoint_fn(|_ctx: Context, (a, b): (i64, i64)| async move {
+//!         a.checked_add(b).ok_or_else(|| Error::invalid_argument("integer overflow"))
+//!     }),
+//!     |r: SumRequest| Ok((r.a, r.b)),
+//!     |v: i64| Ok(SumReply { v }),
+//! );
+//! let reply = sum.serve(tonic::Request::new(SumRequest { a: 1, b: 2 })).await.unwrap();
+//! assert_eq!(reply.get_ref().v, 3);
+//!
+//! let status = sum.serve(tonic::Request::new(SumRequest { a: i64::MAX, b: 1 })).await.unwrap_err();
+//! assert_eq!(status.code(), tonic::Code::InvalidArgument);
+//! assert_eq!(status.message(), "integer overflow");
+//! # }
+//! ```
+
+mod boxed;
+mod hooks;
+
+pub use boxed::BoxServer;
+
+use std::sync::Arc;
+
+use kit::{Context, Endpoint, Error};
+use tokio::time::Instant;
+use tonic::metadata::MetadataMap;
+use tonic::{Request, Response, Status};
+
+use crate::serve::ReceivedAt;
+use hooks::Hooks;
+
+/// The metadata key of a call's deadline, as a timeout in the syntax of [`kit::wire`].
+pub const TIMEOUT_METADATA: &str = "grpc-timeout";
+
+/// An endpoint served as one gRPC method; see the [module docs](self).
+pub struct Server<E, D, C> {
+    core: Arc<Core<E, D, C>>,
+    hooks: Arc<Hooks>,
+}
+
+struct Core<E, D, C> {
+    endpoint: E,
+    decode: D,
+    encode: C,
+}
+
+impl<E, D, C> Server<E, D, C> {
+    /// Serves `endpoint`, decoding the method's request message with `decode` and encoding
+    /// the endpoint's response into the reply message with `encode`.
+    ///
+    /// A decoder error is answered with its code (usually `INVALID_ARGUMENT`) without
+    /// calling the endpoint.
+    pub fn new<Req, P, Q>(endpoint: E, decode: D, encode: C) -> Self
+    where
+        E: Endpoint<Req>,
+        D: Fn(P) -> Result<Req, Error> + Send + Sync + 'static,
+        C: Fn(E::Response) -> Result<Q, Error> + Send + Sync + 'static,
+    {
+        Server {
+            core: Arc::new(Core {
+                endpoint,
+                decode,
+                encode,
+            }),
+            hooks: Arc::new(Hooks::default()),
+        }
+    }
+
+    /// Adds a function that derives the request context from the request metadata; they
+    /// run in the order added, after the deadline has been installed.
+    pub fn before(
+        mut self,
+        f: impl Fn(Context, &MetadataMap) -> Context + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.hooks).before.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a function that may add response metadata (sent as response headers, or with
+    /// the status of a failed call); they run in the order added, for successes and errors
+    /// alike.
+    pub fn after(mut self, f: impl Fn(&Context, &mut MetadataMap) + Send + Sync + 'static) -> Self {
+        Arc::make_mut(&mut self.hooks).after.push(Arc::new(f));
+        self
+    }
+
+    /// Adds a function that sees the outcome of every request once its answer is ready:
+    /// `None` for a success, the error otherwise (`Cancelled` for a request dropped before
+    /// it was answered).
+    pub fn finalizer(
+        mut self,
+        f: impl Fn(&Context, Option<&Error>) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.hooks).finalizer.push(Arc::new(f));
+        self
+    }
+
+    /// Handles one call of the method: what a tonic service's method delegates to, in one
+    /// line (`self.sum.serve(request).await`; see the [crate docs](crate) for a whole
+    /// service).
+    pub async fn serve<Req, P, Q>(&self, request: Request<P>) -> Result<Response<Q>, Status>
+    where
+        E: Endpoint<Req>,
+        D: Fn(P) -> Result<Req, Error>,
+        C: Fn(E::Response) -> Result<Q, Error>,
+    {
+        let (metadata, extensions, message) = request.into_parts();
+        let received = extensions.get::<ReceivedAt>().map(|r| r.0);
+        let ctx = match request_context(&metadata, received) {
+            Ok(ctx) => self.hooks.before(ctx, &metadata),
+            Err(err) => return self.hooks.finish(&Context::background(), Err(err)),
+        };
+        let abandoned = self.hooks.finalize_if_abandoned(&ctx);
+        let result = self.core.respond(&ctx, message).await;
+        abandoned.disarm();
+        self.hooks.finish(&ctx, result)
+    }
+
+    /// Erases the endpoint, decoder and encoder types, so that the server can be a field
+    /// of a tonic service struct; see [`BoxServer`].
+    pub fn boxed<Req, P, Q>(self) -> BoxServer<P, Q>
+    where
+        E: Endpoint<Req>,
+        E::Response: Send,
+        D: Fn(P) -> Result<Req, Error> + Send + Sync + 'static,
+        C: Fn(E::Response) -> Result<Q, Error> + Send + Sync + 'static,
+        Req: Send + 'static,
+        P: Send + 'static,
+        Q: Send + 'static,
+    {
+        BoxServer::new(self)
+    }
+}
+
+impl<E, D, C> Core<E, D, C> {
+    /// Decodes, calls and encodes: everything between the request metadata and the answer.
+    async fn respond<Req, P, Q>(&self, ctx: &Context, message: P) -> Result<Q, Error>
+    where
+        E: Endpoint<Req>,
+        D: Fn(P) -> Result<Req, Error>,
+        C: Fn(E::Response) -> Result<Q, Error>,
+    {
+        let request = (self.decode)(message)?;
+        let response = ctx.run(self.endpoint.call(ctx.clone(), request)).await?;
+        (self.encode)(response)
+    }
+}
+
+/// The context a request starts with: its `grpc-timeout` as the deadline, counted from
+/// `received` (when [`serve`](crate::serve) got the request headers) or else from now.
+///
+/// On the server, tonic hands every request header to the service as metadata,
+/// `grpc-timeout` included (it strips gRPC's reserved headers only from metadata it sends),
+/// so it is read here.
+fn request_context(metadata: &MetadataMap, received: Option<Instant>) -> Result<Context, Error> {
+    let ctx = Context::background();
+    match metadata.get(TIMEOUT_METADATA) {
+        None => Ok(ctx),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(kit::wire::parse_timeout)
+            .map(|timeout| {
+                let start = received.unwrap_or_else(Instant::now);
+                // A timeout too large to add is no deadline at all.
+                match start.checked_add(timeout) {
+                    Some(deadline) => ctx.with_deadline(deadline),
+                    None => ctx,
+                }
+            })
+            .ok_or_else(|| {
+                Error::invalid_argument(format!("malformed {TIMEOUT_METADATA}: {value:?}"))
+            }),
+    }
+}
+
+impl<E, D, C> Clone for Server<E, D, C> {
+    fn clone(&self) -> Self {
+        Server {
+            core: self.core.clone(),
+            hooks: self.hooks.clone(),
+        }
+    }
+}
+
+impl<E, D, C> std::fmt::Debug for Server<E, D, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("endpoint", &std::any::type_name::<E>())
+            .field("before", &self.hooks.before.len())
+            .field("after", &self.hooks.after.len())
+            .field("finalizer", &self.hooks.finalizer.len())
+            .finish()
+    }
+}

@@ -1,0 +1,17 @@
+//! kit-grpc over real sockets: the test service of tests/proto/echo.proto served by kit
+//! endpoints on loopback, called by kit's client and by tonic's generated clients.
+
+mod calls;
+mod codegen;
+mod deadlines;
+mod health;
+mod reflection;
+mod serve;
+mod server;
+mod support;
+
+/// The code generated from tests/proto/echo.proto; see [`codegen`].
+#[allow(unreachable_pub, clippy::all)]
+mod pb {
+    include!("generated/test.rs");
+}

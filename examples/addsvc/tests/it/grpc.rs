@@ -1,0 +1,129 @@
+//! The gRPC contract of CONTRACTS.md against the real binary, with tonic's generated client
+//! (what any gRPC client, Go kit's included, sends), plus health and reflection.
+
+use addsvc::pb;
+use pb::add_client::AddClient;
+use tonic::Code;
+use tonic::transport::Channel;
+
+use crate::support::start;
+
+async fn channel(addr: std::net::SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .expect("connecting")
+}
+
+#[tokio::test]
+async fn business_errors_travel_in_the_reply() {
+    let svc = start();
+    let mut add = AddClient::new(channel(svc.grpc).await);
+    for (a, b, v, err) in [
+        (1, 2, 3, ""),
+        (3_000_000_000, 0, 3_000_000_000, ""),
+        (0, 0, 0, "can't sum two zeroes"),
+        (2_147_483_647, 1, 0, "integer overflow"),
+    ] {
+        let reply = add
+            .sum(pb::SumRequest { a, b })
+            .await
+            .expect("status OK")
+            .into_inner();
+        assert_eq!(
+            reply,
+            pb::SumReply {
+                v,
+                err: err.to_owned()
+            },
+            "{a} + {b}"
+        );
+    }
+    for (a, b, v, err) in [
+        ("x", "y", "xy", ""),
+        ("01234", "567890", "", "result exceeds maximum size"),
+    ] {
+        let reply = add
+            .concat(pb::ConcatRequest {
+                a: a.into(),
+                b: b.into(),
+            })
+            .await
+            .expect("status OK")
+            .into_inner();
+        assert_eq!(
+            reply,
+            pb::ConcatReply {
+                v: v.into(),
+                err: err.into()
+            },
+            "{a} + {b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unknown_methods_are_unimplemented() {
+    let svc = start();
+    let channel = channel(svc.grpc).await;
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.unwrap();
+    let codec = tonic_prost::ProstCodec::<pb::SumRequest, pb::SumReply>::default();
+    let status = grpc
+        .unary(
+            tonic::Request::new(pb::SumRequest { a: 1, b: 2 }),
+            http::uri::PathAndQuery::from_static("/pb.Add/Multiply"),
+            codec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn health_and_reflection() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let svc = start();
+    let channel = channel(svc.grpc).await;
+    let mut health = HealthClient::new(channel.clone());
+    for service in ["", "pb.Add"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut answers = reflection
+        .server_reflection_info(tokio_stream_once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().expect("one answer");
+    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("not a service list: {answer:?}");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(names.contains(&"pb.Add".to_owned()), "{names:?}");
+}
+
+/// A request stream of one message.
+fn tokio_stream_once<T: Send + 'static>(item: T) -> impl tonic::IntoStreamingRequest<Message = T> {
+    futures_util::stream::iter([item])
+}

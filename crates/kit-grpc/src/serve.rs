@@ -1,8 +1,7 @@
 //! Running gRPC services on a listener, with graceful shutdown.
 
 use std::future::{Future, IntoFuture, Pending};
-use std::io;
-use std::pin::{Pin, pin};
+use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
@@ -14,9 +13,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 
@@ -127,73 +124,26 @@ where
             let mut builder = http2::Builder::new(TokioExecutor::new());
             builder.timer(TokioTimer::new());
             let local_addr = self.listener.local_addr().ok();
-            let draining = CancellationToken::new();
-            // Connection tasks, so that the ones still open after the grace period can be
-            // closed rather than left running.
-            let mut connections = JoinSet::new();
-            let mut shutdown = pin!(self.shutdown);
-            loop {
-                let (stream, peer) = tokio::select! {
-                    accepted = self.listener.accept() => match accepted {
-                        Ok(accepted) => accepted,
-                        Err(err) => {
-                            accept_failed(err).await;
-                            continue;
-                        }
-                    },
-                    () = &mut shutdown => break,
-                };
-                // Small unary answers must not wait for Nagle's algorithm.
-                let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(WithConnectInfo {
-                    inner: self.service.clone(),
-                    info: TcpConnectInfo {
-                        local_addr,
-                        remote_addr: Some(peer),
-                    },
-                });
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                let draining = draining.clone();
-                connections.spawn(async move {
-                    let mut connection = pin!(connection);
-                    let result = tokio::select! {
-                        result = connection.as_mut() => result,
-                        () = draining.cancelled() => {
-                            connection.as_mut().graceful_shutdown();
-                            connection.await
-                        }
-                    };
-                    if let Err(err) = result {
-                        tracing::debug!(error = %err, %peer, "gRPC connection ended with an error");
-                    }
-                });
-                while connections.try_join_next().is_some() {}
-            }
-            let addr = local_addr.map(|a| a.to_string()).unwrap_or_default();
-            drop(self.listener);
-            tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight gRPC calls");
-            draining.cancel();
-            let drained = async { while connections.join_next().await.is_some() {} };
-            if tokio::time::timeout(self.grace, drained).await.is_err() {
-                tracing::warn!(%addr, "grace period over: closing the remaining gRPC connections");
-                connections.shutdown().await;
-            }
+            let service = self.service;
+            kit_http::accept::serve_connections(
+                self.listener,
+                self.shutdown,
+                self.grace,
+                "grpc",
+                move |stream, peer| {
+                    let service = TowerToHyperService::new(WithConnectInfo {
+                        inner: service.clone(),
+                        info: TcpConnectInfo {
+                            local_addr,
+                            remote_addr: Some(peer),
+                        },
+                    });
+                    builder.serve_connection(TokioIo::new(stream), service)
+                },
+            )
+            .await;
         })
     }
-}
-
-/// Backs off after a failed `accept`: errors such as running out of file descriptors last a
-/// while, and spinning on them would starve the calls being served.
-async fn accept_failed(err: io::Error) {
-    use io::ErrorKind as K;
-    if matches!(
-        err.kind(),
-        K::ConnectionAborted | K::ConnectionReset | K::Interrupted
-    ) {
-        return;
-    }
-    tracing::warn!(error = %err, "accepting a gRPC connection failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
 /// When a request's headers arrived, in its extensions: a [`Server`](crate::Server) counts

@@ -42,6 +42,7 @@
 //! `grpc-timeout` syntax, see [`kit::wire`]); the server makes it the deadline of the
 //! request's context, so work stops everywhere once the original caller has given up.
 
+pub mod accept;
 mod body;
 mod cause;
 pub mod client;

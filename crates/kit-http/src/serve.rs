@@ -1,7 +1,6 @@
 //! Running a service on a listener, with graceful shutdown.
 
 use std::future::{Future, IntoFuture, Pending};
-use std::io;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -13,10 +12,9 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tower_service::Service;
 
-use crate::graceful::Drain;
+use crate::accept::serve_connections;
 
 /// How long in-flight requests may take to finish after shutdown starts, by default.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
@@ -104,66 +102,22 @@ where
             if self.http1_only {
                 builder = builder.http1_only();
             }
-            let drain = Drain::default();
-            // Connection tasks, so that the ones still open after the grace period can be
-            // closed rather than left running.
-            let mut connections = JoinSet::new();
-            let shutdown = self.shutdown;
-            tokio::pin!(shutdown);
-            loop {
-                let (stream, _peer) = tokio::select! {
-                    accepted = self.listener.accept() => match accepted {
-                        Ok(accepted) => accepted,
-                        Err(err) => {
-                            accept_failed(err).await;
-                            continue;
-                        }
-                    },
-                    () = &mut shutdown => break,
-                };
-                // Small RPC answers must not wait for Nagle's algorithm.
-                let _ = stream.set_nodelay(true);
-                let service = TowerToHyperService::new(self.service.clone());
-                let connection = builder
-                    .serve_connection(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = drain.watch(connection);
-                connections.spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!(error = %err, "connection ended with an error");
-                    }
-                });
-                while connections.try_join_next().is_some() {}
-            }
-            let addr = self
-                .listener
-                .local_addr()
-                .map(|a| a.to_string())
-                .unwrap_or_default();
-            drop(self.listener);
-            tracing::info!(%addr, grace = ?self.grace, "shutting down: draining in-flight requests");
-            drain.start();
-            let drained = async { while connections.join_next().await.is_some() {} };
-            if tokio::time::timeout(self.grace, drained).await.is_err() {
-                tracing::warn!(%addr, "grace period over: closing the remaining connections");
-                connections.shutdown().await;
-            }
+            let service = self.service;
+            serve_connections(
+                self.listener,
+                self.shutdown,
+                self.grace,
+                "http",
+                move |stream, _peer| {
+                    let service = TowerToHyperService::new(service.clone());
+                    builder
+                        .serve_connection(TokioIo::new(stream), service)
+                        .into_owned()
+                },
+            )
+            .await;
         })
     }
-}
-
-/// Backs off after a failed `accept`: errors such as running out of file descriptors last a
-/// while, and spinning on them would starve the requests being served.
-async fn accept_failed(err: io::Error) {
-    use io::ErrorKind as K;
-    if matches!(
-        err.kind(),
-        K::ConnectionAborted | K::ConnectionReset | K::Interrupted
-    ) {
-        return;
-    }
-    tracing::warn!(error = %err, "accepting a connection failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
 /// Completes when the process receives SIGINT or SIGTERM (Ctrl-C elsewhere): the usual

@@ -51,8 +51,10 @@
 
 mod boxed;
 mod hooks;
+mod propagate;
 
 pub use boxed::BoxServer;
+pub use propagate::propagate_metadata;
 
 use std::sync::Arc;
 

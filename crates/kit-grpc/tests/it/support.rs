@@ -67,18 +67,6 @@ fn sum() -> impl Endpoint<(i64, i64), Response = i64> {
     })
 }
 
-/// Copies the metadata a test propagates into the request context.
-fn read_metadata(ctx: Context, metadata: &MetadataMap) -> Context {
-    ["x-request-id", "tenant"]
-        .into_iter()
-        .fold(ctx, |ctx, key| {
-            match metadata.get(key).map(|v| v.to_str()) {
-                Some(Ok(value)) => ctx.with_propagated(key, value.to_owned()),
-                _ => ctx,
-            }
-        })
-}
-
 /// Names the answering server in the response metadata.
 fn served_by(_ctx: &Context, metadata: &mut MetadataMap) {
     metadata.insert("x-served-by", "kit-grpc-test".parse().unwrap());
@@ -112,7 +100,10 @@ impl EchoService {
         };
         EchoService {
             echo: kit_grpc::Server::new(echo(events.clone()), Ok, Ok)
-                .before(read_metadata)
+                .before(kit_grpc::server::propagate_metadata([
+                    "x-request-id",
+                    "tenant",
+                ]))
                 .after(served_by)
                 .finalizer(record.clone())
                 .boxed(),
@@ -121,7 +112,10 @@ impl EchoService {
                 |r: pb::SumRequest| Ok((r.a, r.b)),
                 |v| Ok(pb::SumReply { v }),
             )
-            .before(read_metadata)
+            .before(kit_grpc::server::propagate_metadata([
+                "x-request-id",
+                "tenant",
+            ]))
             .after(served_by)
             .finalizer(record)
             .boxed(),

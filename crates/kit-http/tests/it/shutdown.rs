@@ -107,3 +107,26 @@ async fn the_grace_period_bounds_the_wait() {
         String::from_utf8_lossy(&rest)
     );
 }
+
+#[tokio::test]
+async fn http2_prior_knowledge_is_served_beside_http1() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(kit_http::serve(listener, sum_router()).into_future());
+
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<bytes::Bytes>>();
+    let request = http::Request::post(format!("http://{addr}/sum"))
+        .body(Full::from(r#"{"a":1,"b":2}"#))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, r#"{"v":3}"#);
+}

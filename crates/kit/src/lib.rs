@@ -19,6 +19,7 @@
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`] and
 //!   [`middleware::logging`] here.
+//! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).
 //! - **[The runtime](runtime)** a service runs on, chosen by the CPUs it may use.
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
 //! - **[The tower bridge](service)**: [`Endpoint::into_service`] and [`service_endpoint`]
@@ -103,6 +104,7 @@
 pub mod context;
 pub mod endpoint;
 pub mod error;
+pub mod guard;
 pub mod middleware;
 pub mod runtime;
 pub mod service;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use kit::guard::DropGuard;
 use kit::{Context, Error};
 use tonic::metadata::MetadataMap;
 use tonic::{Response, Status};
@@ -26,14 +27,21 @@ impl Hooks {
         self.before.iter().fold(ctx, |ctx, f| f(ctx, metadata))
     }
 
-    /// A guard that reports the request to the finalizers as cancelled if it is dropped
-    /// before its answer is ready (the client reset the stream, or the connection closed).
-    pub(crate) fn finalize_if_abandoned<'a>(&'a self, ctx: &'a Context) -> AbandonGuard<'a> {
-        AbandonGuard {
-            hooks: self,
-            ctx,
-            armed: !self.finalizer.is_empty(),
+    /// A guard that runs the finalizers with a `Cancelled` error if the call is dropped
+    /// while it lives.
+    pub(crate) fn finalize_if_abandoned<'a>(
+        &'a self,
+        ctx: &'a Context,
+    ) -> DropGuard<impl FnOnce() + 'a> {
+        if self.finalizer.is_empty() {
+            return DropGuard::disarmed();
         }
+        DropGuard::new(move || {
+            let err = Error::cancelled();
+            for finalizer in &self.finalizer {
+                finalizer(ctx, Some(&err));
+            }
+        })
     }
 
     /// Turns the outcome into tonic's answer: maps an error to its status, runs the after
@@ -63,31 +71,6 @@ impl Hooks {
                     finalizer(ctx, Some(&err));
                 }
                 Err(status)
-            }
-        }
-    }
-}
-
-/// Reports an abandoned request to the finalizers when dropped, unless disarmed first.
-pub(crate) struct AbandonGuard<'a> {
-    hooks: &'a Hooks,
-    ctx: &'a Context,
-    armed: bool,
-}
-
-impl AbandonGuard<'_> {
-    /// The answer is ready: the normal path reports it.
-    pub(crate) fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for AbandonGuard<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            let err = Error::cancelled();
-            for finalizer in &self.hooks.finalizer {
-                finalizer(self.ctx, Some(&err));
             }
         }
     }

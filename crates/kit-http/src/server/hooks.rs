@@ -5,6 +5,7 @@ use std::sync::Arc;
 use http::header::{ALLOW, HeaderValue};
 use http::{HeaderMap, Method, Response, StatusCode, request, response};
 use http_body::Body as _;
+use kit::guard::DropGuard;
 use kit::{Context, Error};
 
 use super::{DEFAULT_BODY_LIMIT, encode_error};
@@ -57,53 +58,30 @@ impl Default for Hooks {
 /// (nginx's "client closed request").
 const CLIENT_CLOSED_REQUEST: u16 = 499;
 
-/// Reports an abandoned request to the finalizers when dropped, unless disarmed first.
-pub(crate) struct AbandonGuard<'a> {
-    hooks: &'a Hooks,
-    ctx: &'a Context,
-    request: &'a request::Parts,
-    armed: bool,
-}
-
-impl AbandonGuard<'_> {
-    /// The answer is ready: the normal path reports it.
-    pub(crate) fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for AbandonGuard<'_> {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let error = Error::cancelled();
-        let summary = Summary {
-            request: self.request,
-            status: StatusCode::from_u16(CLIENT_CLOSED_REQUEST).expect("499 is a valid status"),
-            headers: &HeaderMap::new(),
-            size: 0,
-            error: Some(&error),
-        };
-        for finalizer in &self.hooks.finalizer {
-            finalizer(self.ctx, &summary);
-        }
-    }
-}
-
 impl Hooks {
-    /// A guard that runs the finalizers with `499` if the request is dropped while it lives.
+    /// A guard that runs the finalizers with `499` and a `Cancelled` error if the request is
+    /// dropped while it lives.
     pub(crate) fn finalize_if_abandoned<'a>(
         &'a self,
         ctx: &'a Context,
         request: &'a request::Parts,
-    ) -> AbandonGuard<'a> {
-        AbandonGuard {
-            hooks: self,
-            ctx,
-            request,
-            armed: !self.finalizer.is_empty(),
+    ) -> DropGuard<impl FnOnce() + 'a> {
+        if self.finalizer.is_empty() {
+            return DropGuard::disarmed();
         }
+        DropGuard::new(move || {
+            let error = Error::cancelled();
+            let summary = Summary {
+                request,
+                status: StatusCode::from_u16(CLIENT_CLOSED_REQUEST).expect("499 is a valid status"),
+                headers: &HeaderMap::new(),
+                size: 0,
+                error: Some(&error),
+            };
+            for finalizer in &self.finalizer {
+                finalizer(ctx, &summary);
+            }
+        })
     }
 
     /// Turns the outcome into the response: encodes an error (with an `Allow` header naming

@@ -17,8 +17,9 @@ use tokio::time::Instant;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
 
-/// How long in-flight calls may take to finish after shutdown starts, by default.
-pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
+/// How long in-flight calls may take to finish after shutdown starts, by default: the same
+/// as kit-http's servers.
+pub use kit_http::DEFAULT_GRACE_PERIOD;
 
 /// Serves `service` (usually a [`tonic::service::Routes`] holding the generated services,
 /// health and reflection) on `listener`, over HTTP/2.

@@ -210,6 +210,6 @@ pub mod server;
 mod status;
 
 pub use client::Client;
-pub use serve::{DEFAULT_GRACE_PERIOD, Serve, serve};
+pub use serve::{DEFAULT_GRACE_PERIOD, Grpc, Serve, WithConnectInfo, serve};
 pub use server::{BoxServer, Server, TIMEOUT_METADATA};
 pub use status::{error_of, status_of};

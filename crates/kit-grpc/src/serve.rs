@@ -1,9 +1,8 @@
 //! Running gRPC services on a listener, with graceful shutdown.
 
-use std::future::{Future, IntoFuture, Pending};
-use std::pin::Pin;
+use std::future::Pending;
+use std::net::SocketAddr;
 use std::task::{Context as TaskContext, Poll};
-use std::time::Duration;
 
 use http::{Request, Response};
 use http_body::Body as HttpBody;
@@ -12,7 +11,7 @@ use hyper::server::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
@@ -67,47 +66,34 @@ pub use kit_http::DEFAULT_GRACE_PERIOD;
 ///     .await;
 /// # Ok(()) }
 /// ```
-pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S, Pending<()>> {
-    Serve {
+pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
+    builder.timer(TokioTimer::new());
+    let local_addr = listener.local_addr().ok();
+    kit_http::Serve::with_protocol(
         listener,
         service,
-        shutdown: std::future::pending(),
-        grace: DEFAULT_GRACE_PERIOD,
-    }
+        Grpc {
+            builder,
+            local_addr,
+        },
+    )
 }
 
-/// A gRPC server being configured; await it to run. Made by [`serve`].
-#[must_use = "a Serve does nothing until awaited"]
+/// A gRPC server being configured; await it to run. Made by [`serve`]: kit-http's
+/// [`Serve`](kit_http::Serve) with the [`Grpc`] protocol, so it is configured the same way
+/// (`with_graceful_shutdown`, `grace_period`).
+pub type Serve<S, F = Pending<()>> = kit_http::Serve<S, F, Grpc>;
+
+/// kit-grpc's protocol for [`kit_http::Serve`]: HTTP/2 (h2c with prior knowledge), with
+/// tonic's `TcpConnectInfo` and the time the headers arrived in each request's extensions.
 #[derive(Debug)]
-pub struct Serve<S, F> {
-    listener: TcpListener,
-    service: S,
-    shutdown: F,
-    grace: Duration,
+pub struct Grpc {
+    builder: http2::Builder<TokioExecutor>,
+    local_addr: Option<SocketAddr>,
 }
 
-impl<S, F> Serve<S, F> {
-    /// Stops accepting connections when `signal` completes, then asks every connection to
-    /// finish its in-flight calls and close (an HTTP/2 `GOAWAY`: clients send new calls
-    /// elsewhere), for up to the grace period.
-    pub fn with_graceful_shutdown<G: Future<Output = ()> + Send>(self, signal: G) -> Serve<S, G> {
-        Serve {
-            listener: self.listener,
-            service: self.service,
-            shutdown: signal,
-            grace: self.grace,
-        }
-    }
-
-    /// How long in-flight calls may take to finish after shutdown starts (default
-    /// [`DEFAULT_GRACE_PERIOD`]); connections still open after it are closed.
-    pub fn grace_period(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-}
-
-impl<S, F, B> IntoFuture for Serve<S, F>
+impl<S, B> kit_http::Protocol<S> for Grpc
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -115,35 +101,24 @@ where
     B: HttpBody + Send + 'static,
     B::Data: Send,
     B::Error: Into<BoxError>,
-    F: Future<Output = ()> + Send + 'static,
 {
-    type Output = ();
-    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+    type Connection = http2::Connection<
+        TokioIo<TcpStream>,
+        TowerToHyperService<WithConnectInfo<S>>,
+        TokioExecutor,
+    >;
 
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let mut builder = http2::Builder::new(TokioExecutor::new());
-            builder.timer(TokioTimer::new());
-            let local_addr = self.listener.local_addr().ok();
-            let service = self.service;
-            kit_http::accept::serve_connections(
-                self.listener,
-                self.shutdown,
-                self.grace,
-                "grpc",
-                move |stream, peer| {
-                    let service = TowerToHyperService::new(WithConnectInfo {
-                        inner: service.clone(),
-                        info: TcpConnectInfo {
-                            local_addr,
-                            remote_addr: Some(peer),
-                        },
-                    });
-                    builder.serve_connection(TokioIo::new(stream), service)
-                },
-            )
-            .await;
-        })
+    const NAME: &'static str = "grpc";
+
+    fn connect(&self, stream: TcpStream, peer: SocketAddr, service: &S) -> Self::Connection {
+        let service = TowerToHyperService::new(WithConnectInfo {
+            inner: service.clone(),
+            info: TcpConnectInfo {
+                local_addr: self.local_addr,
+                remote_addr: Some(peer),
+            },
+        });
+        self.builder.serve_connection(TokioIo::new(stream), service)
     }
 }
 
@@ -155,7 +130,7 @@ pub(crate) struct ReceivedAt(pub(crate) Instant);
 /// Puts the connection's addresses in every request's extensions, where tonic's
 /// `Request::remote_addr` and `local_addr` look for them, and the time the request arrived.
 #[derive(Clone)]
-struct WithConnectInfo<S> {
+pub struct WithConnectInfo<S> {
     inner: S,
     info: TcpConnectInfo,
 }

@@ -1,6 +1,8 @@
 //! Running a service on a listener, with graceful shutdown.
 
+use std::fmt::Display;
 use std::future::{Future, IntoFuture, Pending};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -9,9 +11,10 @@ use http_body::Body as HttpBody;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulConnection;
 use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tower_service::Service;
 
 use crate::accept::serve_connections;
@@ -36,36 +39,97 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// # Ok(()) }
 /// ```
 pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S, Pending<()>> {
-    Serve {
-        listener,
-        service,
-        shutdown: std::future::pending(),
-        grace: DEFAULT_GRACE_PERIOD,
-        http1_only: false,
+    Serve::with_protocol(listener, service, Http { http1_only: false })
+}
+
+/// How a [`Serve`] turns an accepted socket into a hyper connection: the one thing that
+/// differs between kit's servers (HTTP/1.1 and h2c here; HTTP/2 for gRPC in kit-grpc).
+pub trait Protocol<S>: Send + 'static {
+    /// The connection served on one socket.
+    type Connection: GracefulConnection<Error: Display> + Send + 'static;
+
+    /// The protocol's name in log events (`http`, `grpc`).
+    const NAME: &'static str;
+
+    /// Serves `service` on the connection accepted from `peer`.
+    fn connect(&self, stream: TcpStream, peer: SocketAddr, service: &S) -> Self::Connection;
+}
+
+/// kit-http's protocol: HTTP/1.1, and HTTP/2 with prior knowledge unless
+/// [`http1_only`](Serve::http1_only).
+#[derive(Debug)]
+pub struct Http {
+    http1_only: bool,
+}
+
+impl<S, B> Protocol<S> for Http
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Connection =
+        auto::Connection<'static, TokioIo<TcpStream>, TowerToHyperService<S>, TokioExecutor>;
+
+    const NAME: &'static str = "http";
+
+    fn connect(&self, stream: TcpStream, _peer: SocketAddr, service: &S) -> Self::Connection {
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        if self.http1_only {
+            builder = builder.http1_only();
+        }
+        builder
+            .serve_connection(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service.clone()),
+            )
+            .into_owned()
     }
 }
 
-/// A server being configured; await it to run. Made by [`serve`].
+/// A server being configured; await it to run. Made by [`serve`] (or, for another
+/// [`Protocol`], [`Serve::with_protocol`]).
 #[must_use = "a Serve does nothing until awaited"]
 #[derive(Debug)]
-pub struct Serve<S, F> {
+pub struct Serve<S, F, P = Http> {
     listener: TcpListener,
     service: S,
     shutdown: F,
     grace: Duration,
-    http1_only: bool,
+    protocol: P,
 }
 
-impl<S, F> Serve<S, F> {
+impl<S, P> Serve<S, Pending<()>, P> {
+    /// Serves `service` on `listener` with `protocol`; the building block of [`serve`] and
+    /// of kit-grpc's `serve`.
+    pub fn with_protocol(listener: TcpListener, service: S, protocol: P) -> Self {
+        Serve {
+            listener,
+            service,
+            shutdown: std::future::pending(),
+            grace: DEFAULT_GRACE_PERIOD,
+            protocol,
+        }
+    }
+}
+
+impl<S, F, P> Serve<S, F, P> {
     /// Stops accepting connections when `signal` completes, then lets in-flight requests
-    /// finish (idle connections are closed at once) for up to the grace period.
-    pub fn with_graceful_shutdown<G: Future<Output = ()> + Send>(self, signal: G) -> Serve<S, G> {
+    /// finish (idle connections are closed at once; HTTP/2 clients get a `GOAWAY`) for up to
+    /// the grace period.
+    pub fn with_graceful_shutdown<G: Future<Output = ()> + Send>(
+        self,
+        signal: G,
+    ) -> Serve<S, G, P> {
         Serve {
             listener: self.listener,
             service: self.service,
             shutdown: signal,
             grace: self.grace,
-            http1_only: self.http1_only,
+            protocol: self.protocol,
         }
     }
 
@@ -75,45 +139,34 @@ impl<S, F> Serve<S, F> {
         self.grace = grace;
         self
     }
+}
 
+impl<S, F> Serve<S, F, Http> {
     /// Speaks only HTTP/1.x, skipping the check for an HTTP/2 preface on new connections.
     pub fn http1_only(mut self) -> Self {
-        self.http1_only = true;
+        self.protocol.http1_only = true;
         self
     }
 }
 
-impl<S, F, B> IntoFuture for Serve<S, F>
+impl<S, F, P> IntoFuture for Serve<S, F, P>
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<BoxError>,
-    B: HttpBody + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
+    S: Send + 'static,
     F: Future<Output = ()> + Send + 'static,
+    P: Protocol<S>,
 {
     type Output = ();
     type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            if self.http1_only {
-                builder = builder.http1_only();
-            }
-            let service = self.service;
+            let (protocol, service) = (self.protocol, self.service);
             serve_connections(
                 self.listener,
                 self.shutdown,
                 self.grace,
-                "http",
-                move |stream, _peer| {
-                    let service = TowerToHyperService::new(service.clone());
-                    builder
-                        .serve_connection(TokioIo::new(stream), service)
-                        .into_owned()
-                },
+                P::NAME,
+                move |stream, peer| protocol.connect(stream, peer, &service),
             )
             .await;
         })

@@ -100,9 +100,22 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("grpc", args.grpc_addr).await? {
-        let routes = grpc_routes(&set).await?;
+        // pb.Add with health (SERVING until shutdown starts) and reflection beside it.
+        let (health_reporter, health) = kit_grpc::health::service(&["pb.Add"]).await;
+        let reflection = kit_grpc::reflection::service(&[addsvc::pb::FILE_DESCRIPTOR_SET])
+            .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
+        let routes = tonic::service::Routes::new(transport::grpc::server(&set))
+            .add_service(health)
+            .add_service(reflection);
+        let stopping = stopped();
         let serve = kit_grpc::serve(listener, routes)
-            .with_graceful_shutdown(stopped())
+            .with_graceful_shutdown(async move {
+                stopping.await;
+                // Health checkers stop routing new calls here while in-flight ones drain.
+                health_reporter
+                    .set_not_serving::<addsvc::pb::add_server::AddServer<transport::grpc::AddService>>()
+                    .await;
+            })
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
@@ -122,16 +135,6 @@ async fn run(args: Args) -> Result<(), Error> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-/// The gRPC listener's services: `pb.Add`, health (SERVING) and reflection.
-async fn grpc_routes(set: &Set) -> Result<tonic::service::Routes, Error> {
-    let (_reporter, health) = kit_grpc::health::service(&["pb.Add"]).await;
-    let reflection = kit_grpc::reflection::service(&[addsvc::pb::FILE_DESCRIPTOR_SET])
-        .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
-    Ok(tonic::service::Routes::new(transport::grpc::server(set))
-        .add_service(health)
-        .add_service(reflection))
 }
 
 /// Binds a listener (unless it is off) and logs where it listens, one logfmt line per

@@ -127,3 +127,25 @@ async fn health_and_reflection() {
 fn tokio_stream_once<T: Send + 'static>(item: T) -> impl tonic::IntoStreamingRequest<Message = T> {
     futures_util::stream::iter([item])
 }
+
+#[tokio::test]
+async fn health_turns_not_serving_when_shutdown_starts() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let svc = crate::support::start_with(&["--shutdown-grace", "1s"]);
+    let mut health = HealthClient::new(channel(svc.grpc).await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "pb.Add".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().expect("a status");
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    svc.process.signal(kit_testkit::Signal::Term);
+    let next = watch.message().await.unwrap().expect("a status change");
+    assert_eq!(next.status, ServingStatus::NotServing as i32);
+}

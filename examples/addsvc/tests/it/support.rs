@@ -31,9 +31,15 @@ pub(crate) const ALL_ON_FREE_PORTS: [&str; 8] = [
 
 /// Starts addsvc with every listener on a free port.
 pub(crate) fn start() -> Addsvc {
+    start_with(&[])
+}
+
+/// Starts addsvc with every listener on a free port, plus `extra` flags.
+pub(crate) fn start_with(extra: &[&str]) -> Addsvc {
     let process = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
         .name("addsvc")
         .args(ALL_ON_FREE_PORTS)
+        .args(extra)
         .spawn();
     let http = listening(&process, "http");
     let grpc = listening(&process, "grpc");

@@ -2,6 +2,7 @@
 
 use std::future::IntoFuture;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kit_testkit::http::read_answer;
@@ -10,28 +11,49 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::support::sum_router;
+use http::Method;
+use kit::Context;
+use kit_http::{Router, Server, json};
+use tokio::sync::Notify;
 
-/// A served `sum_router` with a shutdown trigger.
+use crate::support::{sum, sum_router};
+
+/// A served `POST /sum` with a shutdown trigger, announcing each request it starts.
 struct Running {
     addr: SocketAddr,
     stop: oneshot::Sender<()>,
     server: JoinHandle<()>,
+    started: Arc<Notify>,
 }
 
 async fn run(grace: Duration) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
+    let started = Arc::new(Notify::new());
+    let announce = started.clone();
+    // `before` runs once hyper has parsed a request's head: from then on it is in flight.
+    let server = Server::new(sum(), json::decode_request, json::encode_response).before(
+        move |ctx: Context, _: &http::request::Parts| {
+            announce.notify_one();
+            ctx
+        },
+    );
+    let router = Router::new().route(Method::POST, "/sum", server);
     let server = tokio::spawn(
-        kit_http::serve(listener, sum_router())
+        kit_http::serve(listener, router)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
             })
             .grace_period(grace)
             .into_future(),
     );
-    Running { addr, stop, server }
+    Running {
+        addr,
+        stop,
+        server,
+        started,
+    }
 }
 
 /// Opens a connection and sends `POST /sum` with `body` (the endpoint sleeps `-a` ms).
@@ -53,7 +75,7 @@ async fn in_flight_requests_finish_after_the_signal() {
     let mut in_flight = send_sum(running.addr, r#"{"a":-300,"b":301}"#).await;
     // An idle keep-alive connection is closed at once, not waited for.
     let _idle = TcpStream::connect(running.addr).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    running.started.notified().await;
 
     running.stop.send(()).unwrap();
     let answer = read_answer(&mut in_flight).await;
@@ -73,7 +95,7 @@ async fn a_request_whose_body_is_still_arriving_finishes() {
     let head = "POST /sum HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(b"7\r\n{\"a\":1,\r\n").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    running.started.notified().await;
 
     running.stop.send(()).unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -91,7 +113,7 @@ async fn the_grace_period_bounds_the_wait() {
     let running = run(Duration::from_millis(100)).await;
     // This request would take an hour.
     let mut stuck = send_sum(running.addr, r#"{"a":-3600000,"b":1}"#).await;
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    running.started.notified().await;
 
     running.stop.send(()).unwrap();
     tokio::time::timeout(Duration::from_secs(30), running.server)

@@ -17,6 +17,10 @@ async fn a_request_in_flight_finishes_after_sigterm() {
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(b"7\r\n{\"a\":1,\r\n").await.unwrap();
     stream.flush().await.unwrap();
+    // Give addsvc a moment to read the head: a connection with nothing read yet counts as
+    // idle and is closed at once on shutdown. The process gives no sign it has read it, so
+    // this waits; 200 ms is ample for a few bytes on loopback, even on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(200)).await;
 
     svc.process.signal(Signal::Term);
     svc.process

@@ -28,7 +28,8 @@
 //! | failure | code | `id` |
 //! |---|---|---|
 //! | body not JSON | `-32700` ([`PARSE_ERROR`]) | `null` |
-//! | not a request object, bad `jsonrpc`, `method` or `id`, empty batch | `-32600` ([`INVALID_REQUEST`]) | `null` |
+//! | not a request object, bad `id`, empty batch | `-32600` ([`INVALID_REQUEST`]) | `null` |
+//! | bad `jsonrpc` or `method` | `-32600` | the call's (`null` without one) |
 //! | unknown method | `-32601` (`method not found: NAME`) | the call's |
 //! | params that do not decode | `-32602` (`invalid params: ...`) | the call's |
 //! | the endpoint fails | its code's JSON-RPC code ([`kit::Code::jsonrpc`]), its message | the call's |

@@ -137,8 +137,10 @@ impl Methods {
     async fn call<'a>(&self, ctx: &Context, raw: &'a RawValue) -> Option<Answer<'a>> {
         let request = match Request::parse(raw) {
             Ok(request) => request,
-            // A request that cannot be read has no id anyone could rely on.
-            Err(invalid) => return Some(Answer::error(RawValue::NULL, invalid)),
+            // Invalid requests are answered even without an id: with `null` then.
+            Err((id, invalid)) => {
+                return Some(Answer::error(id.unwrap_or(RawValue::NULL), invalid));
+            }
         };
         let outcome = match self.table.get(request.method.as_str()) {
             Some(method) => ctx.run(method.call(ctx, request.params)).await,

@@ -52,40 +52,45 @@ pub(super) struct Request<'a> {
 }
 
 impl<'a> Request<'a> {
-    /// Checks one request object; an invalid one is described by the error's message.
-    pub(super) fn parse(raw: &'a RawValue) -> Result<Request<'a>, ErrorObject> {
+    /// Checks one request object; an invalid one is described by the error's message, with
+    /// the request's id when it could be read (an answer then echoes it, as the
+    /// specification asks: `null` only when the id cannot be determined).
+    pub(super) fn parse(
+        raw: &'a RawValue,
+    ) -> Result<Request<'a>, (Option<&'a RawValue>, ErrorObject)> {
         // serde would happily read a struct from an array too.
         if !raw.get().starts_with('{') {
-            return Err(ErrorObject::invalid_request("not a request object"));
+            return Err((None, ErrorObject::invalid_request("not a request object")));
         }
         let object: RequestObject<'a> = serde_json::from_str(raw.get())
-            .map_err(|err| ErrorObject::invalid_request(err.to_string()))?;
+            .map_err(|err| (None, ErrorObject::invalid_request(err.to_string())))?;
+        let id = match object.id {
+            // The raw value is valid JSON, so its first byte tells its type.
+            Some(id) if !matches!(id.get().as_bytes()[0], b'"' | b'-' | b'0'..=b'9' | b'n') => {
+                return Err((
+                    None,
+                    ErrorObject::invalid_request("id must be a string, a number or null"),
+                ));
+            }
+            id => id,
+        };
         if let Some(version) = object.jsonrpc {
             // Go kit's client sends "", so an empty version is read as 2.0.
             let known = serde_json::from_str::<String>(version.get())
                 .is_ok_and(|v| v == VERSION || v.is_empty());
             if !known {
-                return Err(ErrorObject::invalid_request(format!(
-                    "unsupported jsonrpc version {version}"
-                )));
+                let why = format!("unsupported jsonrpc version {version}");
+                return Err((id, ErrorObject::invalid_request(why)));
             }
         }
         let method = object
             .method
             .and_then(|method| serde_json::from_str::<String>(method.get()).ok())
-            .ok_or_else(|| ErrorObject::invalid_request("method must be a string"))?;
-        if let Some(id) = object.id {
-            // The raw value is valid JSON, so its first byte tells its type.
-            if !matches!(id.get().as_bytes()[0], b'"' | b'-' | b'0'..=b'9' | b'n') {
-                return Err(ErrorObject::invalid_request(
-                    "id must be a string, a number or null",
-                ));
-            }
-        }
+            .ok_or_else(|| (id, ErrorObject::invalid_request("method must be a string")))?;
         Ok(Request {
             method,
             params: object.params.unwrap_or(RawValue::NULL),
-            id: object.id,
+            id,
         })
     }
 }

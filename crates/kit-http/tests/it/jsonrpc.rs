@@ -142,14 +142,21 @@ async fn the_version_may_be_2_0_empty_or_absent_and_nothing_else() {
             r#"{"jsonrpc":"1.0","method":"sum","params":{"a":1,"b":2},"id":7}"#
         )
         .await,
-        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: unsupported jsonrpc version \"1.0\""},"id":null}"#
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: unsupported jsonrpc version \"1.0\""},"id":7}"#
     );
+    // The id could be read, so the answer names it (`null` is only for unreadable ids).
     for version in ["2", "null", r#"["2.0"]"#] {
         let body = format!(r#"{{"jsonrpc":{version},"method":"sum","id":7}}"#);
         let answer: Value = serde_json::from_str(&call(addr, &body).await).unwrap();
         assert_eq!(answer["error"]["code"], -32600, "{body}");
-        assert_eq!(answer["id"], Value::Null, "{body}");
+        assert_eq!(answer["id"], 7, "{body}");
     }
+    let no_method = call(addr, r#"{"jsonrpc":"2.0","method":5,"id":"m"}"#).await;
+    let answer: Value = serde_json::from_str(&no_method).unwrap();
+    assert_eq!(
+        (answer["error"]["code"].clone(), answer["id"].clone()),
+        (Value::from(-32600), Value::from("m"))
+    );
 }
 
 #[tokio::test]

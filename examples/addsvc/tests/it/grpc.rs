@@ -82,6 +82,35 @@ async fn unknown_methods_are_unimplemented() {
 }
 
 #[tokio::test]
+async fn a_message_that_does_not_decode_is_an_error_and_the_server_keeps_serving() {
+    let svc = start();
+    let channel = channel(svc.grpc).await;
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.unwrap();
+    // A ConcatRequest's field 1 is a string where SumRequest's is an int64: wrong wire type.
+    let codec = tonic_prost::ProstCodec::<pb::ConcatRequest, pb::SumReply>::default();
+    let status = grpc
+        .unary(
+            tonic::Request::new(pb::ConcatRequest {
+                a: "x".into(),
+                b: "y".into(),
+            }),
+            http::uri::PathAndQuery::from_static("/pb.Add/Sum"),
+            codec,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert!(status.message().contains("decode"), "{status:?}");
+
+    let reply = AddClient::new(channel)
+        .sum(pb::SumRequest { a: 1, b: 2 })
+        .await
+        .unwrap();
+    assert_eq!(reply.into_inner().v, 3);
+}
+
+#[tokio::test]
 async fn health_and_reflection() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};

@@ -45,7 +45,7 @@ pub struct BoxServer<P, Q> {
 }
 
 /// [`Server::serve`] behind a pointer.
-trait Serve<P, Q>: Send + Sync {
+pub(super) trait Serve<P, Q>: Send + Sync {
     fn serve_boxed(&self, request: Request<P>) -> ServeFuture<'_, Q>;
 }
 
@@ -65,16 +65,7 @@ where
 }
 
 impl<P, Q> BoxServer<P, Q> {
-    pub(super) fn new<E, D, C, Req>(server: Server<E, D, C>) -> Self
-    where
-        E: Endpoint<Req>,
-        E::Response: Send,
-        D: Fn(P) -> Result<Req, Error> + Send + Sync + 'static,
-        C: Fn(E::Response) -> Result<Q, Error> + Send + Sync + 'static,
-        Req: Send + 'static,
-        P: Send + 'static,
-        Q: Send + 'static,
-    {
+    pub(super) fn new(server: impl Serve<P, Q> + 'static) -> Self {
         BoxServer {
             inner: Arc::new(server),
         }

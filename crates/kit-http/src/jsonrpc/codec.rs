@@ -17,14 +17,12 @@ pub fn decode_params<T: DeserializeOwned>(params: &RawValue) -> Result<T, Error>
 
 /// Encodes an endpoint's response as a call's result (server side).
 pub fn encode_result<T: Serialize>(result: T) -> Result<Box<RawValue>, Error> {
-    serde_json::value::to_raw_value(&result)
-        .map_err(|err| Error::internal(format!("encoding JSON-RPC result: {err}")).with_source(err))
+    to_raw(&result, "result")
 }
 
 /// Encodes a request as a call's params (client side).
 pub fn encode_params<T: Serialize>(params: T) -> Result<Box<RawValue>, Error> {
-    serde_json::value::to_raw_value(&params)
-        .map_err(|err| Error::internal(format!("encoding JSON-RPC params: {err}")).with_source(err))
+    to_raw(&params, "params")
 }
 
 /// Decodes a call's result (client side), with keys matched case-insensitively as the
@@ -32,4 +30,11 @@ pub fn encode_params<T: Serialize>(params: T) -> Result<Box<RawValue>, Error> {
 pub fn decode_result<T: DeserializeOwned>(result: &RawValue) -> Result<T, Error> {
     json::from_slice(result.get().as_bytes())
         .map_err(|err| Error::internal(format!("invalid JSON-RPC result: {err}")).with_source(err))
+}
+
+/// Serialises the JSON-RPC `what` (params or result); failing to is a bug in the caller's
+/// types: `Internal`.
+fn to_raw<T: Serialize>(value: &T, what: &str) -> Result<Box<RawValue>, Error> {
+    serde_json::value::to_raw_value(value)
+        .map_err(|err| Error::internal(format!("encoding JSON-RPC {what}: {err}")).with_source(err))
 }

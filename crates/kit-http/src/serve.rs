@@ -39,7 +39,8 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(10);
 /// # Ok(()) }
 /// ```
 pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S, Pending<()>> {
-    Serve::with_protocol(listener, service, Http { http1_only: false })
+    let builder = auto::Builder::new(TokioExecutor::new());
+    Serve::with_protocol(listener, service, Http { builder })
 }
 
 /// How a [`Serve`] turns an accepted socket into a hyper connection: the one thing that
@@ -59,7 +60,7 @@ pub trait Protocol<S>: Send + 'static {
 /// [`http1_only`](Serve::http1_only).
 #[derive(Debug)]
 pub struct Http {
-    http1_only: bool,
+    builder: auto::Builder<TokioExecutor>,
 }
 
 impl<S, B> Protocol<S> for Http
@@ -77,11 +78,7 @@ where
     const NAME: &'static str = "http";
 
     fn connect(&self, stream: TcpStream, _peer: SocketAddr, service: &S) -> Self::Connection {
-        let mut builder = auto::Builder::new(TokioExecutor::new());
-        if self.http1_only {
-            builder = builder.http1_only();
-        }
-        builder
+        self.builder
             .serve_connection(
                 TokioIo::new(stream),
                 TowerToHyperService::new(service.clone()),
@@ -144,7 +141,7 @@ impl<S, F, P> Serve<S, F, P> {
 impl<S, F> Serve<S, F, Http> {
     /// Speaks only HTTP/1.x, skipping the check for an HTTP/2 preface on new connections.
     pub fn http1_only(mut self) -> Self {
-        self.protocol.http1_only = true;
+        self.protocol.builder = self.protocol.builder.http1_only();
         self
     }
 }

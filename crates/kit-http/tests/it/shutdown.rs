@@ -152,3 +152,29 @@ async fn http2_prior_knowledge_is_served_beside_http1() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, r#"{"v":3}"#);
 }
+
+#[tokio::test]
+async fn http1_only_refuses_http2_prior_knowledge() {
+    use http_body_util::Full;
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        kit_http::serve(listener, sum_router())
+            .http1_only()
+            .into_future(),
+    );
+
+    let h2 = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<bytes::Bytes>>();
+    let request = http::Request::post(format!("http://{addr}/sum"))
+        .body(Full::from(r#"{"a":1,"b":2}"#))
+        .unwrap();
+    assert!(h2.request(request).await.is_err(), "HTTP/2 was served");
+
+    let answer = kit_testkit::http::request(addr, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
+}

@@ -4,7 +4,7 @@ use kit::{Code, Error};
 use tonic::Status;
 
 /// The gRPC status a server answers `err` with: the status code of the error's [`Code`]
-/// (see [`Code::grpc`]) and its message.
+/// (kit's codes are gRPC's, [`Code::number`]) and its message for callers.
 ///
 /// ```
 /// let status = kit_grpc::status_of(&kit::Error::invalid_argument("can't sum two zeroes"));
@@ -12,11 +12,14 @@ use tonic::Status;
 /// assert_eq!(status.message(), "can't sum two zeroes");
 /// ```
 pub fn status_of(err: &Error) -> Status {
-    Status::new(tonic::Code::from_i32(err.code().grpc()), err.message())
+    Status::new(
+        tonic::Code::from_i32(err.code().number()),
+        err.message_for_caller(),
+    )
 }
 
 /// The error a client gets for a failed call: the [`Code`] of the status code (see
-/// [`Code::from_grpc`]; `OK` or an unknown number becomes [`Code::Unknown`]), the status
+/// [`Code::from_number`]; `OK` or an unknown number becomes [`Code::Unknown`]), the status
 /// message, and the status itself as the source.
 ///
 /// tonic reports transport failures (connection refused or reset, DNS errors) as
@@ -29,7 +32,7 @@ pub fn status_of(err: &Error) -> Status {
 /// assert_eq!(err.message(), "no such profile");
 /// ```
 pub fn error_of(status: Status) -> Error {
-    let code = Code::from_grpc(status.code() as i32).unwrap_or(Code::Unknown);
+    let code = Code::from_number(status.code() as i32).unwrap_or(Code::Unknown);
     Error::new(code, status.message().to_owned()).with_source(status)
 }
 
@@ -40,7 +43,7 @@ mod tests {
     #[test]
     fn every_code_round_trips() {
         for n in 1..=16 {
-            let code = Code::from_grpc(n).expect("1 to 16 are gRPC error codes");
+            let code = Code::from_number(n).expect("1 to 16 are gRPC error codes");
             let status = status_of(&Error::new(code, "boom"));
             assert_eq!(status.code() as i32, n);
             let back = error_of(status);

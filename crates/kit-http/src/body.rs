@@ -10,10 +10,14 @@ use crate::cause::{io_code, root_cause};
 
 use crate::status::HttpStatus;
 
-/// Reads `body` whole, failing with `ResourceExhausted` (HTTP `413`) once it passes `limit`
-/// bytes. A body whose declared length (`Content-Length`, which hyper reports as the body's
-/// size hint) is over the limit fails before anything is read.
-pub(crate) async fn read_limited<B>(body: B, limit: usize) -> Result<Bytes, Error>
+/// Reads `body` whole, failing with `too_large(limit)` once it passes `limit` bytes. A body
+/// whose declared length (`Content-Length`, which hyper reports as the body's size hint) is
+/// over the limit fails before anything is read.
+pub(crate) async fn read_limited<B>(
+    body: B,
+    limit: usize,
+    too_large: fn(usize) -> Error,
+) -> Result<Bytes, Error>
 where
     B: Body,
     B::Error: Into<BoxError>,
@@ -35,9 +39,17 @@ where
     }
 }
 
-fn too_large(limit: usize) -> Error {
-    Error::resource_exhausted(format!("body exceeds the limit of {limit} bytes"))
-        .with_source(HttpStatus(StatusCode::PAYLOAD_TOO_LARGE))
+/// A request body over the server's limit: the sender's fault, not the callee's (not retried,
+/// no circuit breaker moves), answered `413`.
+pub(crate) fn request_too_large(limit: usize) -> Error {
+    Error::invalid_argument(format!("body exceeds the limit of {limit} bytes"))
+        .with_hint(HttpStatus(StatusCode::PAYLOAD_TOO_LARGE))
+}
+
+/// A response body over the client's limit: `ResourceExhausted`, as gRPC clients report a
+/// message over theirs.
+pub(crate) fn response_too_large(limit: usize) -> Error {
+    Error::resource_exhausted(format!("response body exceeds the limit of {limit} bytes"))
 }
 
 /// A body that failed while being read: a broken stream from the peer (bad chunking is

@@ -58,7 +58,7 @@ pub use client::{Client, Pool};
 pub use router::Router;
 pub use serve::{DEFAULT_GRACE_PERIOD, Http, Protocol, Serve, serve, shutdown_signal};
 pub use server::{DEFAULT_BODY_LIMIT, Server, TIMEOUT_HEADER};
-pub use status::{HttpStatus, status_of};
+pub use status::{HttpStatus, code_for, status_for, status_of};
 
 /// The body of every response kit writes and every request its client sends: one buffer.
 pub type Body = http_body_util::Full<bytes::Bytes>;

@@ -3,7 +3,8 @@
 //! kit is a toolkit for building microservices in Rust, in the spirit of Go kit: a service
 //! author writes business logic, and kit supplies the transports, resilience and
 //! observability around it. This crate is the core every other kit crate builds on; it is
-//! small and depends only on tokio, tower's traits, `tracing` and `serde_json`.
+//! small and depends only on tokio (and tokio-util's cancellation token), tower's traits
+//! (and tower's error types, to classify them), `tracing` and `serde_json`.
 //!
 //! ## The model
 //!
@@ -11,14 +12,21 @@
 //!   implement endpoints, transports turn remote methods into endpoints for clients, and
 //!   middleware wraps endpoints; [`endpoint_fn`] makes one from an async closure and
 //!   [`BoxEndpoint`] erases the type.
-//! - **[`Context`]**: request-scoped state: a deadline, cancellation, metadata that clients
-//!   propagate as headers, and typed values. Immutable; `with_*` derives a child.
-//! - **[`Error`]** and **[`Code`]**: one error type whose code (the gRPC code set) decides,
-//!   through one table, what it becomes on every transport and how resilience middleware
-//!   treats it.
+//! - **[`Context`]**: request-scoped state, both ways. In: a deadline, cancellation,
+//!   metadata that clients propagate as headers, the connection the call came in on
+//!   ([`Context::peer`]) and typed values. Out: response metadata and hints that the serving
+//!   transport applies to its answer ([`Context::set_response_metadata`]). Immutable on the
+//!   request side; `with_*` derives a child.
+//! - **[`Error`]** and **[`Code`]**: one error type whose code (the gRPC code set) says what
+//!   it means ([`Code::class`]: retryable, the callee's failure, the caller's fault), whose
+//!   [`Delivery`](error::Delivery) says whether retrying could run the call twice, and which
+//!   carries structured details for the caller. Transports map codes to their wire formats
+//!   in both directions; middleware asks a [`Classifier`](error::Classifier).
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`] and
 //!   [`middleware::logging`] here.
+//! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
+//!   watched by every listener and probe.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).
 //! - **[The runtime](runtime)** a service runs on, chosen by the CPUs it may use.
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
@@ -49,38 +57,51 @@
 //! let ctx = Context::background().with_propagated("x-request-id", "42");
 //! assert_eq!(endpoint.call(ctx.clone(), (1, 2)).await.unwrap(), 3);
 //!
-//! // Errors carry their classification to every transport.
+//! // Errors say what they mean; every transport maps the code to its wire format.
 //! let err = endpoint.call(ctx, (0, 0)).await.unwrap_err();
 //! assert_eq!(err.code(), Code::InvalidArgument);
-//! assert_eq!(err.code().http_status(), 400);
-//! assert!(!err.counts_as_failure());
+//! assert!(err.code().class().caller_fault);
+//! assert!(!err.is_retryable());
 //! # }
 //! ```
 //!
-//! ## The classification table
+//! ## Design notes
 //!
-//! | code | HTTP | gRPC | JSON-RPC | retryable | counts as failure |
-//! |---|---|---|---|---|---|
-//! | Cancelled | 499 | 1 | -32001 | no | no |
-//! | Unknown | 500 | 2 | -32002 | no | yes |
-//! | InvalidArgument | 400 | 3 | -32602 | no | no |
-//! | DeadlineExceeded | 504 | 4 | -32004 | yes | yes |
-//! | NotFound | 404 | 5 | -32005 | no | no |
-//! | AlreadyExists | 409 | 6 | -32006 | no | no |
-//! | PermissionDenied | 403 | 7 | -32007 | no | no |
-//! | ResourceExhausted | 429 | 8 | -32008 | yes | yes |
-//! | FailedPrecondition | 400 | 9 | -32009 | no | no |
-//! | Aborted | 409 | 10 | -32010 | yes | no |
-//! | OutOfRange | 400 | 11 | -32011 | no | no |
-//! | Unimplemented | 501 | 12 | -32601 | no | no |
-//! | Internal | 500 | 13 | -32603 | no | yes |
-//! | Unavailable | 503 | 14 | -32014 | yes | yes |
-//! | DataLoss | 500 | 15 | -32015 | no | yes |
-//! | Unauthenticated | 401 | 16 | -32016 | no | no |
+//! ### The context
 //!
-//! See [`Code::class`] for the reasoning and [`Code::from_http_status`] for the way back.
+//! Go's `context.Context` carries a deadline, cancellation and values one way, down the call
+//! chain; a handler's answer carries everything that goes back. kit's endpoints return only
+//! their response type, so what must go back beside it (a `Retry-After` on a rate-limit
+//! error, a `201 Created`, a cookie, gRPC trailing metadata) goes through the context: the
+//! server gives each call a context with a response slot of its own
+//! ([`Context::with_call`]), shared by every clone of it, and applies what was set to the
+//! answer, success or error. The request side stays immutable and cheap to clone (a deadline
+//! inline, reference-counted lists for metadata and values, shared per-connection peer
+//! info); the response side is one small allocation per served call, which also carries the
+//! call's cancellation: the context is cancelled when the call is answered, when the client
+//! goes away and when a shutdown's grace period ends (Go's request-context semantics), made
+//! lazily so that a call nobody waits on costs no cancellation token. Middleware that makes
+//! several attempts of one call gives each attempt its own slot and merges the winner's
+//! ([`Context::merge_response`]).
 //!
-//! ## Where kit differs from tower and Go kit, and why
+//! ### The error model and retry safety
+//!
+//! The core says what an error *means*, never what it looks like on a wire: [`Code::class`]
+//! gives every code's default meaning (retryable, the callee's failure, the caller's fault),
+//! and retry, breaker, metrics and logging middleware ask a
+//! [`Classifier`](error::Classifier) that a client or endpoint may replace (Finagle's
+//! response classifiers), e.g. to retry a particular conflict. Each transport crate owns its
+//! mapping of codes to HTTP statuses, JSON-RPC codes or gRPC statuses and back, and sends the
+//! code and [details](Error::with_details) along so that they survive a round trip.
+//!
+//! A retryable code is not enough to send a request again, because it may already have run.
+//! Client transports say how far a failed request got ([`Delivery`](error::Delivery)): never
+//! sent (connection refused, HTTP/2 `REFUSED_STREAM`, `GOAWAY` before processing: retried as
+//! the class allows), maybe executed (connection lost after the request was written, timeout
+//! while waiting: retried only for idempotent calls), or answered (classified by its code).
+//! [`error::may_retry`] is the whole rule.
+//!
+//! ### Where kit differs from tower and Go kit, and why
 //!
 //! - **`&self` instead of `&mut self` + `poll_ready`.** A tower `Service` is called through
 //!   `&mut self` after `poll_ready`, so sharing one means cloning it per request and its
@@ -93,13 +114,14 @@
 //! - **An explicit [`Context`] argument.** Go kit passes `context.Context` first for the same
 //!   reason Go does: deadlines, cancellation and request metadata must reach every layer, and
 //!   must not depend on the request type. tower leaves this to request extensions, which only
-//!   an `http::Request` has. kit keeps Go's explicit argument, typed and immutable.
+//!   an `http::Request` has. kit keeps Go's explicit argument, typed, and lets it carry the
+//!   response side too (see above), as volo's context does.
 //! - **One error type.** Go kit returns `error` and leaves every service to write an error
 //!   encoder per transport and a "Failer" convention for business errors; tower services
 //!   each choose their own error type, boxed as soon as two layers meet. kit has one
 //!   [`Error`] with a [`Code`], so transports map errors in both directions by themselves,
-//!   retries and circuit breakers ask the same table what an error means, and a business
-//!   error is simply one whose code is the caller's fault.
+//!   retries and circuit breakers ask the same classification what an error means, and a
+//!   business error is simply one whose code is the caller's fault.
 
 pub mod context;
 pub mod endpoint;
@@ -108,6 +130,7 @@ pub mod guard;
 pub mod middleware;
 pub mod runtime;
 pub mod service;
+pub mod shutdown;
 pub mod wire;
 
 pub use context::{CancelHandle, Context};

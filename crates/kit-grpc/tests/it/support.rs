@@ -44,7 +44,7 @@ fn echo(events: Arc<Events>) -> impl Endpoint<pb::EchoRequest, Response = pb::Ec
                 tokio::time::sleep(Duration::from_millis(r.sleep_millis)).await;
             }
             if r.fail_code != 0 {
-                let code = Code::from_grpc(r.fail_code).unwrap_or(Code::Unknown);
+                let code = Code::from_number(r.fail_code).unwrap_or(Code::Unknown);
                 return Err(Error::new(code, r.message));
             }
             Ok(pb::EchoReply {

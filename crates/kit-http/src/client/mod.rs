@@ -54,7 +54,7 @@ use http::{Method, Request, Response, Uri, request, response};
 use kit::{Context, Endpoint, Error};
 
 use crate::Body;
-use crate::body::read_limited;
+use crate::body::{read_limited, response_too_large};
 use crate::server::TIMEOUT_HEADER;
 
 /// The default limit on a response body: 16 MiB.
@@ -175,7 +175,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         let request = Request::from_parts(parts, Body::new(body));
         let response: Response<_> = self.pool.send(request).await?;
         let (parts, body) = response.into_parts();
-        let body = read_limited(body, self.response_limit).await?;
+        let body = read_limited(body, self.response_limit, response_too_large).await?;
         for after in &self.after {
             after(ctx, &parts);
         }

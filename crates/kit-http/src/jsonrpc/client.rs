@@ -31,7 +31,7 @@ type DecodeReply = fn(response::Parts, Bytes) -> Result<Reply, Error>;
 /// deadline as `kit-timeout`, propagated metadata as headers, a response limit, non-`2xx`
 /// answers read as errors). The JSON-RPC layer numbers its calls from 1, checks that each
 /// answer carries its call's id, and turns error objects into [`Error`]s whose code comes
-/// back through the classification table ([`kit::Code::from_jsonrpc`]).
+/// back ([`code_of`](super::code_of)), with `data` as the error's details.
 pub struct Client<Enc, Dec> {
     http: crate::Client<EncodeCall, DecodeReply>,
     method: Arc<str>,

@@ -32,11 +32,11 @@
 //! | bad `jsonrpc` or `method` | `-32600` | the call's (`null` without one) |
 //! | unknown method | `-32601` (`method not found: NAME`) | the call's |
 //! | params that do not decode | `-32602` (`invalid params: ...`) | the call's |
-//! | the endpoint fails | its code's JSON-RPC code ([`kit::Code::jsonrpc`]), its message | the call's |
+//! | the endpoint fails | its code's JSON-RPC code ([`error_code`]), its message, its details as `data` | the call's |
 //!
 //! So a business error (`InvalidArgument`) is `-32602` with its message, and a missed
 //! deadline is `-32004` `deadline exceeded`. A client reads the code back with
-//! [`kit::Code::from_jsonrpc`].
+//! [`code_of`].
 //!
 //! # Example
 //!
@@ -89,4 +89,4 @@ mod wire;
 pub use client::Client;
 pub use codec::{decode_params, decode_result, encode_params, encode_result};
 pub use server::Methods;
-pub use wire::{INVALID_REQUEST, PARSE_ERROR};
+pub use wire::{INVALID_REQUEST, PARSE_ERROR, code_of, error_code};

@@ -95,42 +95,88 @@ impl<'a> Request<'a> {
     }
 }
 
-/// A JSON-RPC error object. `data` is neither sent nor read.
+/// A JSON-RPC error object; `data` carries the error's [details](kit::Error::details).
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct ErrorObject {
     pub(super) code: i64,
     #[serde(default)]
     pub(super) message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) data: Option<serde_json::Value>,
 }
 
 impl ErrorObject {
-    pub(super) fn parse_error(err: serde_json::Error) -> ErrorObject {
+    fn new(code: i32, message: String) -> ErrorObject {
         ErrorObject {
-            code: PARSE_ERROR.into(),
-            message: format!("parse error: {err}"),
+            code: code.into(),
+            message,
+            data: None,
         }
+    }
+
+    pub(super) fn parse_error(err: serde_json::Error) -> ErrorObject {
+        ErrorObject::new(PARSE_ERROR, format!("parse error: {err}"))
     }
 
     pub(super) fn invalid_request(why: impl fmt::Display) -> ErrorObject {
-        ErrorObject {
-            code: INVALID_REQUEST.into(),
-            message: format!("invalid request: {why}"),
-        }
+        ErrorObject::new(INVALID_REQUEST, format!("invalid request: {why}"))
     }
 
-    /// The error object of an endpoint's error: its code's JSON-RPC code, its message.
+    /// The error object of an endpoint's error: its code's JSON-RPC code
+    /// ([`error_code`]), its message for callers, its details as `data`.
     pub(super) fn from_error(err: &Error) -> ErrorObject {
         ErrorObject {
-            code: err.code().jsonrpc().into(),
-            message: err.message().to_owned(),
+            code: error_code(err.code()).into(),
+            message: err.message_for_caller().to_owned(),
+            data: err.details().cloned(),
         }
     }
 
-    /// The error a client returns for it: the code read back through the classification
-    /// table, the same message.
+    /// The error a client returns for it: the code read back ([`code_of`]), the same
+    /// message, `data` as details.
     pub(super) fn into_error(self) -> Error {
-        let code = i32::try_from(self.code).map_or(Code::Unknown, Code::from_jsonrpc);
-        Error::new(code, self.message)
+        let err = Error::new(code_of(self.code), self.message);
+        match self.data {
+            Some(data) => err.with_details(data),
+            None => err,
+        }
+    }
+}
+
+/// The JSON-RPC error code of a kit code, as kit's servers answer:
+///
+/// | code | JSON-RPC |
+/// |---|---|
+/// | InvalidArgument | `-32602` (invalid params) |
+/// | Unimplemented | `-32601` (method not found) |
+/// | Internal | `-32603` (internal error) |
+/// | any other | `-32000 - n`, `n` its number ([`Code::number`]): `-32001` Cancelled ... `-32016` Unauthenticated |
+///
+/// The specification's own codes where one fits, the implementation-defined server-error
+/// range otherwise, so that every code survives a round trip ([`code_of`]).
+pub fn error_code(code: Code) -> i32 {
+    match code {
+        Code::InvalidArgument => -32602,
+        Code::Unimplemented => -32601,
+        Code::Internal => -32603,
+        other => -32000 - other.number(),
+    }
+}
+
+/// The kit code of a JSON-RPC error code: the inverse of [`error_code`], plus the
+/// specification's parse error (`-32700`) and invalid request (`-32600`), which are
+/// `InvalidArgument`. Any other code is `Unknown`.
+pub fn code_of(error_code: i64) -> Code {
+    match error_code {
+        -32700 | -32600 | -32602 => Code::InvalidArgument,
+        -32601 => Code::Unimplemented,
+        -32603 => Code::Internal,
+        n => (-32000_i64)
+            .checked_sub(n)
+            .and_then(|number| i32::try_from(number).ok())
+            .and_then(Code::from_number)
+            .filter(|code| self::error_code(*code) == -32000 - code.number())
+            .unwrap_or(Code::Unknown),
     }
 }
 

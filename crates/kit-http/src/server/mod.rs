@@ -75,7 +75,7 @@ use kit::{BoxError, Context, Endpoint, Error};
 use tower_service::Service;
 
 use crate::Body;
-use crate::body::read_limited;
+use crate::body::{read_limited, request_too_large};
 use crate::status::{HttpStatus, method_not_allowed};
 use hooks::Hooks;
 
@@ -182,7 +182,7 @@ where
     B: HttpBody,
     B::Error: Into<BoxError>,
 {
-    let bytes = read_limited(body, limit).await?;
+    let bytes = read_limited(body, limit, request_too_large).await?;
     handler.handle(ctx, parts, bytes).await
 }
 
@@ -198,7 +198,7 @@ fn request_context(parts: &request::Parts) -> Result<Context, Error> {
             .map(|timeout| ctx.with_timeout(timeout))
             .ok_or_else(|| {
                 Error::invalid_argument(format!("malformed {TIMEOUT_HEADER} header: {value:?}"))
-                    .with_source(HttpStatus(StatusCode::BAD_REQUEST))
+                    .with_hint(HttpStatus(StatusCode::BAD_REQUEST))
             }),
     }
 }

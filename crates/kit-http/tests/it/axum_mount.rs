@@ -24,7 +24,10 @@ async fn kit_servers_mount_in_axum() {
     let answer = request(addr, "POST", "/sum", r#"{"a":0,"b":0}"#).await;
     assert_eq!(
         (answer.status, answer.body.as_str()),
-        (400, r#"{"error":"can't sum two zeroes"}"#)
+        (
+            400,
+            r#"{"error":"can't sum two zeroes","code":"INVALID_ARGUMENT"}"#
+        )
     );
     assert_eq!(request(addr, "GET", "/health", "").await.body, "ok");
 }

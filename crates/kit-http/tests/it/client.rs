@@ -126,7 +126,10 @@ async fn bad_responses_are_the_servers_fault() {
         .unwrap_err();
     assert_eq!(
         (err.code(), err.message()),
-        (Code::ResourceExhausted, "body exceeds the limit of 4 bytes")
+        (
+            Code::ResourceExhausted,
+            "response body exceeds the limit of 4 bytes"
+        )
     );
 }
 
@@ -303,4 +306,75 @@ async fn deadline_and_propagated_headers_cross_two_hops() {
         .as_u64()
         .expect("the deadline reached C");
     assert!(remaining > 0 && remaining <= 20_000, "{report}");
+}
+
+#[tokio::test]
+async fn every_code_and_its_details_survive_the_round_trip() {
+    // Fails with the code named in the request, with details; several codes share a
+    // status (409 is Aborted and AlreadyExists), so the body names the code.
+    let fail = endpoint_fn(|_ctx: Context, name: String| async move {
+        let code: Code = name.parse().unwrap();
+        Err::<(), _>(
+            Error::new(code, format!("failed with {code}"))
+                .with_details(serde_json::json!({ "code": name, "n": [1, 2] })),
+        )
+    });
+    let router = Router::new().route(
+        Method::POST,
+        "/fail",
+        Server::new(fail, json::decode_request, json::encode_response),
+    );
+    let addr = spawn(router).await;
+    let client = Client::new(
+        Method::POST,
+        uri(addr, "/fail"),
+        json::encode_request,
+        json::decode_response::<()>,
+    );
+    for code in Code::ALL {
+        let err = client
+            .call(Context::background(), code.as_str().to_owned())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), code);
+        assert_eq!(err.message(), format!("failed with {code}"));
+        assert_eq!(
+            err.details(),
+            Some(&serde_json::json!({ "code": code.as_str(), "n": [1, 2] }))
+        );
+        // The status it came with is there for classifiers.
+        assert_eq!(
+            err.hint::<kit_http::HttpStatus>().map(|s| s.0),
+            Some(kit_http::status_for(code))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_the_callers_fault() {
+    let router = Router::new().route(
+        Method::POST,
+        "/sum",
+        Server::new(
+            crate::support::sum(),
+            json::decode_request,
+            json::encode_response,
+        )
+        .body_limit(8),
+    );
+    let addr = spawn(router).await;
+    let err = sum_client(uri(addr, "/sum"))
+        .call(Context::background(), SumRequest { a: 1_000_000, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::InvalidArgument, "body exceeds the limit of 8 bytes")
+    );
+    assert_eq!(
+        err.hint::<kit_http::HttpStatus>().map(|s| s.0.as_u16()),
+        Some(413)
+    );
+    let class = err.code().class();
+    assert!(!class.retryable && !class.failure && class.caller_fault);
 }

@@ -335,7 +335,10 @@ async fn http_level_failures_are_http_errors() {
     let get = request(addr, "GET", "/rpc", "").await;
     assert_eq!(
         (get.status, get.body.as_str()),
-        (405, r#"{"error":"method GET not allowed for /rpc"}"#)
+        (
+            405,
+            r#"{"error":"method GET not allowed for /rpc","code":"UNIMPLEMENTED"}"#
+        )
     );
     assert_eq!(get.header("allow"), Some("POST"));
 
@@ -346,7 +349,10 @@ async fn http_level_failures_are_http_errors() {
     let oversized = post(addr, &big).await;
     assert_eq!(
         (oversized.status, oversized.body.as_str()),
-        (413, r#"{"error":"body exceeds the limit of 64 bytes"}"#)
+        (
+            413,
+            r#"{"error":"body exceeds the limit of 64 bytes","code":"INVALID_ARGUMENT"}"#
+        )
     );
 
     let head = "POST /rpc HTTP/1.1\r\nkit-timeout: soon\r\nContent-Length: 2";

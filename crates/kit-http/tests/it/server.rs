@@ -39,7 +39,10 @@ async fn business_errors_are_400_with_the_message() {
     let addr = spawn(sum_router()).await;
     let answer = request(addr, "POST", "/sum", r#"{"a":0,"b":0}"#).await;
     assert_eq!(answer.status, 400);
-    assert_eq!(answer.body, r#"{"error":"can't sum two zeroes"}"#);
+    assert_eq!(
+        answer.body,
+        r#"{"error":"can't sum two zeroes","code":"INVALID_ARGUMENT"}"#
+    );
     assert_eq!(answer.header("content-type"), Some("application/json"));
 }
 
@@ -51,27 +54,30 @@ async fn bad_input_gets_exact_errors_and_the_server_keeps_serving() {
     assert_eq!(malformed.status, 400);
     assert_eq!(
         malformed.body,
-        r#"{"error":"invalid request body: EOF while parsing a value at line 1 column 7"}"#
+        r#"{"error":"invalid request body: EOF while parsing a value at line 1 column 7","code":"INVALID_ARGUMENT"}"#
     );
 
     let mistyped = request(addr, "POST", "/sum", r#"{"a":"x","b":1}"#).await;
     assert_eq!(mistyped.status, 400);
     assert_eq!(
         mistyped.body,
-        r#"{"error":"invalid request body: invalid type: string \"x\", expected i64 at line 1 column 8"}"#
+        r#"{"error":"invalid request body: invalid type: string \"x\", expected i64 at line 1 column 8","code":"INVALID_ARGUMENT"}"#
     );
 
     let wrong_method = request(addr, "GET", "/sum", "").await;
     assert_eq!(wrong_method.status, 405);
     assert_eq!(
         wrong_method.body,
-        r#"{"error":"method GET not allowed for /sum"}"#
+        r#"{"error":"method GET not allowed for /sum","code":"UNIMPLEMENTED"}"#
     );
     assert_eq!(wrong_method.header("allow"), Some("POST"));
 
     let unknown = request(addr, "POST", "/nope", "{}").await;
     assert_eq!(unknown.status, 404);
-    assert_eq!(unknown.body, r#"{"error":"no route for /nope"}"#);
+    assert_eq!(
+        unknown.body,
+        r#"{"error":"no route for /nope","code":"NOT_FOUND"}"#
+    );
 
     // A chunk longer than its declared size.
     let broken = exchange(
@@ -82,7 +88,10 @@ async fn bad_input_gets_exact_errors_and_the_server_keeps_serving() {
     .await;
     assert_eq!(
         (broken.status, broken.body.as_str()),
-        (400, r#"{"error":"reading body: Invalid chunk body CR"}"#)
+        (
+            400,
+            r#"{"error":"reading body: Invalid chunk body CR","code":"INVALID_ARGUMENT"}"#
+        )
     );
 
     let ok = request(addr, "POST", "/sum", r#"{"a":2,"b":2}"#).await;
@@ -97,7 +106,7 @@ async fn oversized_bodies_are_413_whether_declared_or_streamed() {
         Server::new(sum(), json::decode_request, json::encode_response).body_limit(64),
     );
     let addr = spawn(limited).await;
-    let expected = r#"{"error":"body exceeds the limit of 64 bytes"}"#;
+    let expected = r#"{"error":"body exceeds the limit of 64 bytes","code":"INVALID_ARGUMENT"}"#;
 
     // Declared too large: answered before the body is sent at all.
     let declared = exchange(addr, "POST /sum HTTP/1.1\r\nContent-Length: 1000000", b"").await;
@@ -219,7 +228,10 @@ async fn the_timeout_header_becomes_the_deadline() {
     let slow = exchange(addr, &head, body.as_bytes()).await;
     assert_eq!(
         (slow.status, slow.body.as_str()),
-        (504, r#"{"error":"deadline exceeded"}"#)
+        (
+            504,
+            r#"{"error":"deadline exceeded","code":"DEADLINE_EXCEEDED"}"#
+        )
     );
 
     let head = format!(
@@ -229,7 +241,10 @@ async fn the_timeout_header_becomes_the_deadline() {
     let malformed = exchange(addr, &head, body.as_bytes()).await;
     assert_eq!(
         (malformed.status, malformed.body.as_str()),
-        (400, r#"{"error":"malformed kit-timeout header: \"soon\""}"#)
+        (
+            400,
+            r#"{"error":"malformed kit-timeout header: \"soon\"","code":"INVALID_ARGUMENT"}"#
+        )
     );
 }
 

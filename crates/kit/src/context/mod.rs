@@ -1,11 +1,12 @@
-//! Request-scoped state: deadline, cancellation, metadata and typed values.
+//! Request-scoped state, both ways: deadline, cancellation, metadata, connection info and
+//! typed values in; response metadata out.
 //!
 //! A [`Context`] travels with every call, from the transport that received it, through the
-//! middleware chain, into the service and on to the clients it calls. It is immutable:
-//! `with_*` methods derive a child and leave the parent as it was, so a middleware can narrow
-//! the deadline for the calls below it without touching its caller's view. Cloning is cheap
-//! (a few reference-count increments) and a context without metadata or values allocates
-//! nothing.
+//! middleware chain, into the service and on to the clients it calls. Its request side is
+//! immutable: `with_*` methods derive a child and leave the parent as it was, so a middleware
+//! can narrow the deadline for the calls below it without touching its caller's view. Cloning
+//! is cheap (a few reference-count increments) and a context without metadata or values
+//! allocates nothing.
 //!
 //! ```
 //! use std::time::Duration;
@@ -20,19 +21,55 @@
 //! // Only propagated entries are sent on by clients.
 //! assert_eq!(ctx.propagated().collect::<Vec<_>>(), [("x-request-id", "req-42")]);
 //! ```
+//!
+//! ## The call a server serves
+//!
+//! A server gives each call a context made with [`Context::with_call`], which links it to
+//! the call:
+//!
+//! - **Response metadata** flows back: an endpoint or middleware sets response headers (HTTP)
+//!   or trailing metadata (gRPC) with [`Context::set_response_metadata`], and transport hints
+//!   such as an HTTP status with [`Context::set_response_hint`]; the transport applies them to
+//!   the answer, success or error. Each call has its own slot, shared by the clones of its
+//!   context; a context no server made has none (setting is then a no-op that returns
+//!   `false`).
+//! - **Cancellation** follows the call: the context is cancelled when the call is answered,
+//!   when its client goes away, and when a shutdown's grace period ends (Go's request-context
+//!   semantics), so work spawned under it with [`Context::run`] stops.
+//! - **The peer**, the connection the call came in on ([`Context::peer`]), is there for
+//!   `before` hooks and endpoints on every transport.
+//!
+//! ```
+//! use kit::Context;
+//!
+//! let (ctx, call) = Context::background().with_call();
+//! // Deep inside an endpoint:
+//! ctx.set_response_metadata("retry-after", "2");
+//! // The transport, once the endpoint returned:
+//! assert_eq!(call.take_response().get("retry-after"), Some("2"));
+//! drop(call); // the call is over
+//! assert!(ctx.is_cancelled());
+//! ```
 
+mod call;
 mod chain;
+mod peer;
+
+pub use call::{CallHandle, ResponseMetadata};
+pub use peer::Peer;
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use call::Call;
 use chain::Chain;
 
 /// Request-scoped state passed to every [`Endpoint`](crate::Endpoint) call.
@@ -41,7 +78,11 @@ use chain::Chain;
 #[derive(Clone, Default)]
 pub struct Context {
     deadline: Option<Instant>,
+    /// The cancellation of a context made by `with_cancel` (or derived from one); without
+    /// it, the call's own cancellation, if any, applies.
     cancel: Option<CancellationToken>,
+    call: Option<Arc<Call>>,
+    peer: Option<Arc<Peer>>,
     metadata: Chain<MetadataEntry>,
     values: Chain<ValueEntry>,
 }
@@ -74,6 +115,42 @@ impl CancelHandle {
     }
 }
 
+/// `key` in lowercase, borrowed as it was when it already is.
+fn lowercase(key: Cow<'static, str>) -> Cow<'static, str> {
+    if key.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(key.to_ascii_lowercase())
+    } else {
+        key
+    }
+}
+
+/// Whether `key` is a lowercase token (RFC 9110's header name characters), so that every
+/// transport can send it: an HTTP header name and a gRPC metadata key alike.
+fn is_sendable_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
 impl Context {
     /// An empty context: no deadline, never cancelled, no metadata or values.
     pub fn background() -> Context {
@@ -102,15 +179,19 @@ impl Context {
         child
     }
 
-    /// A child whose deadline is `timeout` from now (or the parent's, if earlier).
+    /// A child whose deadline is `timeout` from now (or the parent's, if earlier). A timeout
+    /// too long to represent (such as `Duration::MAX`) sets no deadline of its own.
     pub fn with_timeout(&self, timeout: Duration) -> Context {
-        self.with_deadline(Instant::now() + timeout)
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => self.with_deadline(deadline),
+            None => self.clone(),
+        }
     }
 
-    /// A child that can be cancelled through the returned handle; cancelling this context's
-    /// own ancestors cancels the child too.
+    /// A child that can be cancelled through the returned handle; cancelling this context
+    /// (or one of its ancestors, or ending the call it belongs to) cancels the child too.
     pub fn with_cancel(&self) -> (Context, CancelHandle) {
-        let token = match &self.cancel {
+        let token = match self.cancel_token() {
             Some(parent) => parent.child_token(),
             None => CancellationToken::new(),
         };
@@ -119,9 +200,50 @@ impl Context {
         (child, CancelHandle { token })
     }
 
+    /// A child for one call served by this process, with a response slot of its own and a
+    /// cancellation the returned handle controls (it is also cancelled when this context
+    /// is). Servers make one per call; see the [module docs](self). Middleware that makes
+    /// several attempts of one call (hedging) gives each its own and
+    /// [merges](Context::merge_response) the winner's response into the caller's.
+    pub fn with_call(&self) -> (Context, CallHandle) {
+        let call = Arc::new(Call::default());
+        let mut child = self.clone();
+        if let Some(parent) = self.cancel_token() {
+            child.cancel = Some(parent.child_token());
+        }
+        child.call = Some(call.clone());
+        (child, CallHandle { call })
+    }
+
+    /// A child with no deadline and no cancellation, keeping metadata, values and the peer:
+    /// for work that must outlive the call (Go's `context.WithoutCancel`).
+    pub fn without_cancel(&self) -> Context {
+        Context {
+            deadline: None,
+            cancel: None,
+            call: None,
+            peer: self.peer.clone(),
+            metadata: self.metadata.clone(),
+            values: self.values.clone(),
+        }
+    }
+
+    /// The token whose cancellation cancels this context, made on demand for a call.
+    fn cancel_token(&self) -> Option<CancellationToken> {
+        match (&self.cancel, &self.call) {
+            (Some(token), _) => Some(token.clone()),
+            (None, Some(call)) => Some(call.token().clone()),
+            (None, None) => None,
+        }
+    }
+
     /// Whether the context has been cancelled.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| c.is_cancelled())
+        match (&self.cancel, &self.call) {
+            (Some(token), _) => token.is_cancelled(),
+            (None, Some(call)) => call.is_cancelled(),
+            (None, None) => false,
+        }
     }
 
     /// Why calls under this context can no longer run: `Cancelled` if it was cancelled,
@@ -140,8 +262,9 @@ impl Context {
     /// Completes when the context is cancelled or its deadline passes, with the reason;
     /// never completes for a background context.
     pub async fn done(&self) -> Error {
+        let token = self.cancel_token();
         let cancelled = async {
-            match &self.cancel {
+            match &token {
                 Some(token) => token.cancelled().await,
                 None => std::future::pending().await,
             }
@@ -171,7 +294,7 @@ impl Context {
         if let Some(err) = self.err() {
             return Err(err);
         }
-        if self.deadline.is_none() && self.cancel.is_none() {
+        if self.deadline.is_none() && self.cancel.is_none() && self.call.is_none() {
             return work.await;
         }
         tokio::select! {
@@ -181,10 +304,85 @@ impl Context {
         }
     }
 
+    /// Runs `work` until the context's deadline: like [`run`](Context::run), but leaving
+    /// cancellation to whoever drops the future. A server uses it for the call it serves,
+    /// which it drops itself when the client goes away, so that the common case needs no
+    /// cancellation token at all.
+    pub async fn run_until_deadline<T, F>(&self, work: F) -> Result<T, Error>
+    where
+        F: Future<Output = Result<T, Error>>,
+    {
+        match self.deadline {
+            None => work.await,
+            Some(deadline) if deadline <= Instant::now() => Err(Error::deadline_exceeded()),
+            Some(deadline) => tokio::time::timeout_at(deadline, work)
+                .await
+                .unwrap_or_else(|_| Err(Error::deadline_exceeded())),
+        }
+    }
+
+    /// Sets response metadata `key = value` (an HTTP response header, gRPC trailing
+    /// metadata), replacing earlier values of `key`. Returns `false`, doing nothing, when the
+    /// context belongs to no served call.
+    pub fn set_response_metadata(
+        &self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> bool {
+        self.with_response(|r| r.set(key, value))
+    }
+
+    /// Adds response metadata `key = value`, keeping earlier values of `key` (`set-cookie`).
+    /// Returns `false`, doing nothing, when the context belongs to no served call.
+    pub fn append_response_metadata(
+        &self,
+        key: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> bool {
+        self.with_response(|r| r.append(key, value))
+    }
+
+    /// Sets a response hint for the transport, such as the HTTP status of a success
+    /// (`http::StatusCode::CREATED` for kit-http). Returns `false`, doing nothing, when the
+    /// context belongs to no served call.
+    pub fn set_response_hint<T: Any + Send + Sync>(&self, hint: T) -> bool {
+        self.with_response(|r| r.set_hint(hint))
+    }
+
+    /// Moves `response` into this call's response metadata (as the winning attempt's, when
+    /// middleware ran several). Returns `false`, doing nothing, when the context belongs to
+    /// no served call.
+    pub fn merge_response(&self, response: ResponseMetadata) -> bool {
+        self.with_response(|r| r.merge(response))
+    }
+
+    /// Runs `f` on the call's response metadata; `false` without a call.
+    fn with_response(&self, f: impl FnOnce(&mut ResponseMetadata)) -> bool {
+        match &self.call {
+            Some(call) => {
+                f(&mut call.response());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The connection the call came in on, when a server put it there.
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_deref()
+    }
+
+    /// A child carrying `peer` (transports share one per connection).
+    pub fn with_peer(&self, peer: Arc<Peer>) -> Context {
+        let mut child = self.clone();
+        child.peer = Some(peer);
+        child
+    }
+
     /// A child carrying `key = value` as local metadata (seen by this process only).
     ///
     /// Keys are case-insensitive (stored lowercase), like HTTP header names; a later entry
-    /// for the same key shadows an earlier one.
+    /// for the same key shadows an earlier one in [`metadata`](Context::metadata).
     pub fn with_metadata(
         &self,
         key: impl Into<Cow<'static, str>>,
@@ -196,7 +394,8 @@ impl Context {
     /// A child carrying `key = value` as metadata that clients send on to the services they
     /// call (as HTTP headers, gRPC metadata, ...).
     ///
-    /// The key must be usable as a header name on the transports in use.
+    /// The key, lowercased, must be a token that every transport can send (letters, digits
+    /// and `!#$%&'*+-.^_`|~`); any other key is kept as local metadata only.
     pub fn with_propagated(
         &self,
         key: impl Into<Cow<'static, str>>,
@@ -211,11 +410,8 @@ impl Context {
         value: Cow<'static, str>,
         propagate: bool,
     ) -> Context {
-        let key = if key.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(key.to_ascii_lowercase())
-        } else {
-            key
-        };
+        let key = lowercase(key);
+        let propagate = propagate && is_sendable_key(&key);
         let mut child = self.clone();
         child.metadata = self.metadata.push(MetadataEntry {
             key,
@@ -225,7 +421,8 @@ impl Context {
         child
     }
 
-    /// The newest metadata value for `key` (compared case-insensitively).
+    /// The newest metadata value for `key` (compared case-insensitively), local or
+    /// propagated.
     pub fn metadata(&self, key: &str) -> Option<&str> {
         self.metadata
             .iter()
@@ -233,20 +430,21 @@ impl Context {
             .map(|e| &*e.value)
     }
 
-    /// Every metadata entry that travels to downstream services, newest value per key.
+    /// Every metadata entry that travels to downstream services: the newest propagated value
+    /// of each key, ordered by key. Local entries neither travel nor hide propagated ones.
+    ///
+    /// Keys are lowercase tokens (see [`with_propagated`](Context::with_propagated)).
     pub fn propagated(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.metadata
+        let mut entries: Vec<(&str, &str)> = self
+            .metadata
             .iter()
-            .enumerate()
-            .filter(|(i, e)| {
-                e.propagate
-                    && !self
-                        .metadata
-                        .iter()
-                        .take(*i)
-                        .any(|newer| newer.key == e.key)
-            })
-            .map(|(_, e)| (&*e.key, &*e.value))
+            .filter(|e| e.propagate)
+            .map(|e| (&*e.key, &*e.value))
+            .collect();
+        // Newest first, so the stable sort keeps the newest of each key in front.
+        entries.sort_by_key(|(key, _)| *key);
+        entries.dedup_by_key(|(key, _)| *key);
+        entries.into_iter()
     }
 
     /// A child carrying `value`, retrievable by its type with [`Context::value`]; a later
@@ -274,6 +472,7 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("remaining", &self.remaining())
             .field("cancelled", &self.is_cancelled())
+            .field("peer", &self.peer)
             .field(
                 "metadata",
                 &self

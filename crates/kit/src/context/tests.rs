@@ -27,11 +27,51 @@ fn metadata_is_case_insensitive_and_shadowed() {
     sent.sort();
     assert_eq!(sent, [("x-request-id", "b"), ("x-user", "u")]);
 
-    // A newer local entry for a key stops it from travelling.
-    let hidden = ctx.with_metadata("x-user", "private");
+    // A newer local entry for a key is seen locally but neither travels nor hides the
+    // propagated value.
+    let local = ctx.with_metadata("x-user", "private");
+    assert_eq!(local.metadata("x-user"), Some("private"));
     assert_eq!(
-        hidden.propagated().collect::<Vec<_>>(),
-        [("x-request-id", "b")]
+        local.propagated().collect::<Vec<_>>(),
+        [("x-request-id", "b"), ("x-user", "u")]
+    );
+}
+
+#[test]
+fn propagated_keeps_the_newest_of_each_key_among_many() {
+    let mut ctx = Context::background();
+    for i in 0..2_000 {
+        ctx = ctx.with_propagated(format!("k{}", i % 500), i.to_string());
+    }
+    let sent: Vec<_> = ctx.propagated().collect();
+    assert_eq!(sent.len(), 500);
+    assert!(sent.contains(&("k0", "1500")));
+    assert!(sent.contains(&("k499", "1999")));
+}
+
+#[test]
+fn keys_no_transport_can_send_stay_local() {
+    let ctx = Context::background()
+        .with_propagated("x ok?", "1")
+        .with_propagated("", "2")
+        .with_propagated("X-Fine_Key.1", "3");
+    assert_eq!(ctx.metadata("x ok?"), Some("1"));
+    assert_eq!(
+        ctx.propagated().collect::<Vec<_>>(),
+        [("x-fine_key.1", "3")]
+    );
+}
+
+#[test]
+fn a_timeout_too_long_to_represent_sets_no_deadline() {
+    assert_eq!(
+        Context::background().with_timeout(Duration::MAX).deadline(),
+        None
+    );
+    let parent = Context::background().with_timeout(Duration::from_secs(5));
+    assert_eq!(
+        parent.with_timeout(Duration::MAX).deadline(),
+        parent.deadline()
     );
 }
 
@@ -111,4 +151,106 @@ async fn run_passes_results_through() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
+}
+
+#[test]
+fn response_metadata_reaches_the_call_handle() {
+    let (ctx, call) = Context::background().with_call();
+    let clone = ctx.with_metadata("k", "v");
+    assert!(clone.set_response_metadata("Retry-After", "1"));
+    assert!(ctx.set_response_metadata("retry-after", "2"));
+    assert!(ctx.append_response_metadata("set-cookie", "a=1"));
+    assert!(ctx.append_response_metadata("set-cookie", "b=2"));
+    assert!(ctx.set_response_hint(201u16));
+    let response = call.take_response();
+    assert_eq!(
+        response.iter().collect::<Vec<_>>(),
+        [
+            ("retry-after", "2"),
+            ("set-cookie", "a=1"),
+            ("set-cookie", "b=2")
+        ]
+    );
+    assert_eq!(response.hint::<u16>(), Some(&201));
+    assert!(call.take_response().is_empty());
+    // A context no server made has nowhere to put it.
+    assert!(!Context::background().set_response_metadata("x", "y"));
+}
+
+#[test]
+fn attempts_have_their_own_response_merged_into_the_callers() {
+    let (ctx, call) = Context::background().with_call();
+    ctx.set_response_metadata("x-kept", "caller");
+    let (attempt, attempt_call) = ctx.with_call();
+    attempt.set_response_metadata("x-attempt", "winner");
+    attempt.set_response_hint(7u8);
+    assert!(call.take_response().get("x-attempt").is_none());
+    ctx.set_response_metadata("x-kept", "caller");
+    ctx.merge_response(attempt_call.take_response());
+    let merged = call.take_response();
+    assert_eq!(merged.get("x-kept"), Some("caller"));
+    assert_eq!(merged.get("x-attempt"), Some("winner"));
+    assert_eq!(merged.hint::<u8>(), Some(&7));
+}
+
+#[tokio::test]
+async fn a_call_context_is_cancelled_when_the_call_ends() {
+    let (ctx, call) = Context::background().with_call();
+    let (child, _handle) = ctx.with_cancel();
+    // Work spawned under the call's context, waiting on it before the call ends.
+    let spawned = tokio::spawn({
+        let ctx = ctx.clone();
+        async move { ctx.run(std::future::pending::<Result<(), Error>>()).await }
+    });
+    tokio::task::yield_now().await;
+    assert!(!ctx.is_cancelled() && !child.is_cancelled());
+    drop(call); // the server dropped the call: answered, abandoned or out of grace
+    assert_eq!(spawned.await.unwrap().unwrap_err().code(), Code::Cancelled);
+    assert!(ctx.is_cancelled());
+    assert!(child.is_cancelled());
+    // Work that must outlive the call keeps its metadata but not the cancellation.
+    let detached = ctx.with_metadata("k", "v").without_cancel();
+    assert!(!detached.is_cancelled());
+    assert_eq!(detached.metadata("k"), Some("v"));
+}
+
+#[tokio::test]
+async fn a_call_cancelled_before_anyone_waits_is_seen_by_later_waiters() {
+    let (ctx, call) = Context::background().with_call();
+    call.cancel();
+    assert_eq!(ctx.done().await.code(), Code::Cancelled);
+    let (child, _) = ctx.with_cancel();
+    assert!(child.is_cancelled());
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_until_deadline_leaves_cancellation_to_the_caller() {
+    let (ctx, call) = Context::background().with_call();
+    call.cancel();
+    // Not cancelled by the context: the server drops the future itself.
+    assert_eq!(ctx.run_until_deadline(async { Ok(1) }).await.unwrap(), 1);
+    let ctx = ctx.with_timeout(Duration::from_millis(20));
+    let start = Instant::now();
+    let err = ctx
+        .run_until_deadline(std::future::pending::<Result<(), Error>>())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(start.elapsed(), Duration::from_millis(20));
+}
+
+#[test]
+fn the_peer_travels_with_the_context() {
+    let peer = std::sync::Arc::new(
+        Peer::new("192.0.2.1:4000".parse().unwrap())
+            .with_local_addr("127.0.0.1:8081".parse().unwrap()),
+    );
+    let ctx = Context::background()
+        .with_peer(peer)
+        .with_metadata("k", "v");
+    let seen = ctx.peer().unwrap();
+    assert_eq!(seen.remote_addr.to_string(), "192.0.2.1:4000");
+    assert_eq!(seen.local_addr.unwrap().port(), 8081);
+    assert!(ctx.without_cancel().peer().is_some());
+    assert!(Context::background().peer().is_none());
 }

@@ -1,14 +1,16 @@
-//! The status codes and their classification table.
+//! The status codes and what each one means.
 
 use std::fmt;
+use std::str::FromStr;
 
 /// What went wrong, as one of the gRPC status codes (without `OK`).
 ///
-/// Every transport maps a [`Code`] through one table, [`Code::class`], so a service never
-/// writes error mapping by hand: the same error becomes an HTTP status, a gRPC status and a
-/// JSON-RPC error code, and it tells retries and circuit breakers whether it is worth retrying
-/// and whether it is the callee's fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The core says what a code *means* ([`Code::class`]): whether a retry may succeed, whether
+/// it is the callee's failure, whether the caller caused it. What a code becomes on a wire
+/// (an HTTP status, a JSON-RPC error code, a gRPC status) is each transport crate's business,
+/// so a new transport never changes this type. The numeric values are gRPC's, the names
+/// ([`Code::as_str`]) gRPC's spelling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Code {
     /// The caller cancelled the operation.
@@ -16,7 +18,7 @@ pub enum Code {
     /// An error that could not be classified.
     Unknown = 2,
     /// The request is invalid, whatever the state of the system: bad input or a business
-    /// rule the request breaks (Go kit's "Failer" errors).
+    /// rule the request breaks (Go kit's "Failer" errors), or a request too large to accept.
     InvalidArgument = 3,
     /// The deadline expired before the operation could complete.
     DeadlineExceeded = 4,
@@ -26,7 +28,7 @@ pub enum Code {
     AlreadyExists = 6,
     /// The caller is known but may not do this.
     PermissionDenied = 7,
-    /// A quota or rate limit is exhausted, or a resource (memory, body size) ran out.
+    /// A quota or rate limit is exhausted, or the callee ran out of a resource.
     ResourceExhausted = 8,
     /// The system is not in a state the operation requires.
     FailedPrecondition = 9,
@@ -46,170 +48,170 @@ pub enum Code {
     Unauthenticated = 16,
 }
 
-/// How one [`Code`] behaves on every transport and in resilience middleware.
+/// What an error means to the code that handles it: retries, circuit breakers, metrics,
+/// logs. [`Code::class`] gives every code's default; a
+/// [`Classifier`](crate::error::Classifier) may decide otherwise for particular errors.
+///
+/// ```
+/// use kit::Code;
+///
+/// let class = Code::AlreadyExists.class();
+/// assert!(!class.retryable && class.caller_fault);
+/// // A classifier may say otherwise, e.g. for a conflict that clears up by itself.
+/// let conflict = class.with_retryable(true);
+/// assert!(conflict.retryable);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Class {
-    /// HTTP status a server answers with.
-    pub http_status: u16,
-    /// Numeric gRPC status code.
-    pub grpc: i32,
-    /// JSON-RPC 2.0 error code.
-    pub jsonrpc: i32,
-    /// Whether a client may retry the call (on the same or another instance).
+    /// Whether trying again (on the same or another instance) may succeed.
     pub retryable: bool,
-    /// Whether the error is the callee's fault, so that it counts towards circuit breakers
-    /// and failure metrics. Errors the caller caused (bad arguments, missing permissions,
-    /// not found, its own cancellation) do not.
-    pub counts_as_failure: bool,
+    /// Whether the error is the callee's failure, so that it counts towards circuit breakers
+    /// and failure metrics.
+    pub failure: bool,
+    /// Whether the caller caused it (bad arguments, missing permissions, not found, its own
+    /// cancellation): logged quietly, never the callee's failure.
+    pub caller_fault: bool,
 }
 
-/// Every code, in numeric order.
-pub(crate) const ALL: [Code; 16] = [
-    Code::Cancelled,
-    Code::Unknown,
-    Code::InvalidArgument,
-    Code::DeadlineExceeded,
-    Code::NotFound,
-    Code::AlreadyExists,
-    Code::PermissionDenied,
-    Code::ResourceExhausted,
-    Code::FailedPrecondition,
-    Code::Aborted,
-    Code::OutOfRange,
-    Code::Unimplemented,
-    Code::Internal,
-    Code::Unavailable,
-    Code::DataLoss,
-    Code::Unauthenticated,
-];
+impl Class {
+    /// This class with `retryable` set as given.
+    pub const fn with_retryable(mut self, retryable: bool) -> Class {
+        self.retryable = retryable;
+        self
+    }
 
-const fn class(http_status: u16, grpc: i32, jsonrpc: i32, retryable: bool, fails: bool) -> Class {
+    /// This class with `failure` set as given.
+    pub const fn with_failure(mut self, failure: bool) -> Class {
+        self.failure = failure;
+        self
+    }
+
+    /// This class with `caller_fault` set as given.
+    pub const fn with_caller_fault(mut self, caller_fault: bool) -> Class {
+        self.caller_fault = caller_fault;
+        self
+    }
+}
+
+const fn class(retryable: bool, failure: bool, caller_fault: bool) -> Class {
     Class {
-        http_status,
-        grpc,
-        jsonrpc,
         retryable,
-        counts_as_failure: fails,
+        failure,
+        caller_fault,
     }
 }
 
 impl Code {
-    /// The classification table: the single place where a code's meaning on each transport
-    /// and for resilience middleware is decided.
+    /// Every code, in numeric order.
+    pub const ALL: [Code; 16] = [
+        Code::Cancelled,
+        Code::Unknown,
+        Code::InvalidArgument,
+        Code::DeadlineExceeded,
+        Code::NotFound,
+        Code::AlreadyExists,
+        Code::PermissionDenied,
+        Code::ResourceExhausted,
+        Code::FailedPrecondition,
+        Code::Aborted,
+        Code::OutOfRange,
+        Code::Unimplemented,
+        Code::Internal,
+        Code::Unavailable,
+        Code::DataLoss,
+        Code::Unauthenticated,
+    ];
+
+    /// What the code means by default: the single table that retries, circuit breakers,
+    /// metrics and logs start from.
     ///
-    /// | code | HTTP | gRPC | JSON-RPC | retryable | failure |
-    /// |---|---|---|---|---|---|
-    /// | Cancelled | 499 | 1 | -32001 | no | no |
-    /// | Unknown | 500 | 2 | -32002 | no | yes |
-    /// | InvalidArgument | 400 | 3 | -32602 | no | no |
-    /// | DeadlineExceeded | 504 | 4 | -32004 | yes | yes |
-    /// | NotFound | 404 | 5 | -32005 | no | no |
-    /// | AlreadyExists | 409 | 6 | -32006 | no | no |
-    /// | PermissionDenied | 403 | 7 | -32007 | no | no |
-    /// | ResourceExhausted | 429 | 8 | -32008 | yes | yes |
-    /// | FailedPrecondition | 400 | 9 | -32009 | no | no |
-    /// | Aborted | 409 | 10 | -32010 | yes | no |
-    /// | OutOfRange | 400 | 11 | -32011 | no | no |
-    /// | Unimplemented | 501 | 12 | -32601 | no | no |
-    /// | Internal | 500 | 13 | -32603 | no | yes |
-    /// | Unavailable | 503 | 14 | -32014 | yes | yes |
-    /// | DataLoss | 500 | 15 | -32015 | no | yes |
-    /// | Unauthenticated | 401 | 16 | -32016 | no | no |
+    /// | code | retryable | failure | caller's fault |
+    /// |---|---|---|---|
+    /// | Cancelled | no | no | yes |
+    /// | Unknown | no | yes | no |
+    /// | InvalidArgument | no | no | yes |
+    /// | DeadlineExceeded | yes | yes | no |
+    /// | NotFound | no | no | yes |
+    /// | AlreadyExists | no | no | yes |
+    /// | PermissionDenied | no | no | yes |
+    /// | ResourceExhausted | yes | yes | no |
+    /// | FailedPrecondition | no | no | yes |
+    /// | Aborted | yes | no | no |
+    /// | OutOfRange | no | no | yes |
+    /// | Unimplemented | no | no | yes |
+    /// | Internal | no | yes | no |
+    /// | Unavailable | yes | yes | no |
+    /// | DataLoss | no | yes | no |
+    /// | Unauthenticated | no | no | yes |
     ///
-    /// JSON-RPC uses the specification's own codes where one fits (`-32602` invalid params,
-    /// `-32601` method not found, `-32603` internal error) and the implementation-defined
-    /// server-error range `-32000 - grpc` otherwise, so every code survives a round trip.
     /// `ResourceExhausted` counts as a failure because an overloaded callee is exactly what a
     /// circuit breaker should back off from (Go kit's addsvc puts its rate limiter inside its
-    /// breaker for the same reason).
+    /// breaker for the same reason); a request too large to accept is the caller's fault and
+    /// is `InvalidArgument` instead. `Aborted` (a concurrency conflict) is worth retrying but
+    /// is nobody's failure.
+    ///
+    /// Whether a retryable error may really be retried also depends on whether the request
+    /// may already have run; see [`Error::is_replay_safe`](crate::Error::is_replay_safe).
     pub const fn class(self) -> Class {
         match self {
-            Code::Cancelled => class(499, 1, -32001, false, false),
-            Code::Unknown => class(500, 2, -32002, false, true),
-            Code::InvalidArgument => class(400, 3, -32602, false, false),
-            Code::DeadlineExceeded => class(504, 4, -32004, true, true),
-            Code::NotFound => class(404, 5, -32005, false, false),
-            Code::AlreadyExists => class(409, 6, -32006, false, false),
-            Code::PermissionDenied => class(403, 7, -32007, false, false),
-            Code::ResourceExhausted => class(429, 8, -32008, true, true),
-            Code::FailedPrecondition => class(400, 9, -32009, false, false),
-            Code::Aborted => class(409, 10, -32010, true, false),
-            Code::OutOfRange => class(400, 11, -32011, false, false),
-            Code::Unimplemented => class(501, 12, -32601, false, false),
-            Code::Internal => class(500, 13, -32603, false, true),
-            Code::Unavailable => class(503, 14, -32014, true, true),
-            Code::DataLoss => class(500, 15, -32015, false, true),
-            Code::Unauthenticated => class(401, 16, -32016, false, false),
+            Code::Cancelled => class(false, false, true),
+            Code::Unknown => class(false, true, false),
+            Code::InvalidArgument => class(false, false, true),
+            Code::DeadlineExceeded => class(true, true, false),
+            Code::NotFound => class(false, false, true),
+            Code::AlreadyExists => class(false, false, true),
+            Code::PermissionDenied => class(false, false, true),
+            Code::ResourceExhausted => class(true, true, false),
+            Code::FailedPrecondition => class(false, false, true),
+            Code::Aborted => class(true, false, false),
+            Code::OutOfRange => class(false, false, true),
+            Code::Unimplemented => class(false, false, true),
+            Code::Internal => class(false, true, false),
+            Code::Unavailable => class(true, true, false),
+            Code::DataLoss => class(false, true, false),
+            Code::Unauthenticated => class(false, false, true),
         }
     }
 
-    /// HTTP status a server answers with for this code.
-    pub const fn http_status(self) -> u16 {
-        self.class().http_status
+    /// The code's number in the gRPC code set (1 to 16).
+    pub const fn number(self) -> i32 {
+        self as i32
     }
 
-    /// Numeric gRPC status code.
-    pub const fn grpc(self) -> i32 {
-        self.class().grpc
+    /// The code with gRPC number `n`; `None` for `0` (OK) and for numbers outside the set.
+    pub fn from_number(n: i32) -> Option<Code> {
+        let index = usize::try_from(n.checked_sub(1)?).ok()?;
+        Code::ALL.get(index).copied()
     }
 
-    /// JSON-RPC 2.0 error code.
-    pub const fn jsonrpc(self) -> i32 {
-        self.class().jsonrpc
+    /// Whether an error of this code may reveal the callee's internals in its message
+    /// (`Internal`, `Unknown`, `DataLoss`: OS, database or library error text), so that a
+    /// server set to redact answers with [`Code::description`] instead.
+    pub const fn is_private(self) -> bool {
+        matches!(self, Code::Internal | Code::Unknown | Code::DataLoss)
     }
 
-    /// Whether a call that failed with this code may be retried.
-    pub const fn is_retryable(self) -> bool {
-        self.class().retryable
-    }
-
-    /// Whether this code is the callee's fault (counts for circuit breakers and failure
-    /// metrics).
-    pub const fn counts_as_failure(self) -> bool {
-        self.class().counts_as_failure
-    }
-
-    /// The code for a numeric gRPC status; `None` for `0` (OK) and for numbers outside the
-    /// set.
-    pub fn from_grpc(code: i32) -> Option<Code> {
-        ALL.into_iter().find(|c| c.grpc() == code)
-    }
-
-    /// The code for a JSON-RPC error code: the inverse of [`Code::jsonrpc`], plus the
-    /// specification's parse error (`-32700`) and invalid request (`-32600`), which are
-    /// `InvalidArgument`. Any other code is `Unknown`.
-    pub fn from_jsonrpc(code: i32) -> Code {
-        match code {
-            -32700 | -32600 => Code::InvalidArgument,
-            _ => ALL
-                .into_iter()
-                .find(|c| c.jsonrpc() == code)
-                .unwrap_or(Code::Unknown),
-        }
-    }
-
-    /// The code a client reads from a non-success HTTP status: the inverse of
-    /// [`Code::http_status`] where that is unambiguous (`409` reads as `AlreadyExists`, `500`
-    /// as `Internal`), the nearest meaning for statuses kit servers do not send themselves
-    /// (`405` `Unimplemented`, `408` `DeadlineExceeded`, `413` `ResourceExhausted`, `502`
-    /// `Unavailable`), `InvalidArgument` for any other 4xx (the caller's fault, not retried)
-    /// and `Unknown` for everything else.
-    pub fn from_http_status(status: u16) -> Code {
-        match status {
-            401 => Code::Unauthenticated,
-            403 => Code::PermissionDenied,
-            404 => Code::NotFound,
-            405 | 501 => Code::Unimplemented,
-            408 | 504 => Code::DeadlineExceeded,
-            409 => Code::AlreadyExists,
-            412 => Code::FailedPrecondition,
-            413 | 429 => Code::ResourceExhausted,
-            416 => Code::OutOfRange,
-            499 => Code::Cancelled,
-            500 => Code::Internal,
-            502 | 503 => Code::Unavailable,
-            400..=499 => Code::InvalidArgument,
-            _ => Code::Unknown,
+    /// A short description of the code for people, e.g. `internal error`: what a redacted
+    /// error says instead of its message.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Code::Cancelled => "cancelled",
+            Code::Unknown => "unknown error",
+            Code::InvalidArgument => "invalid argument",
+            Code::DeadlineExceeded => "deadline exceeded",
+            Code::NotFound => "not found",
+            Code::AlreadyExists => "already exists",
+            Code::PermissionDenied => "permission denied",
+            Code::ResourceExhausted => "resource exhausted",
+            Code::FailedPrecondition => "failed precondition",
+            Code::Aborted => "aborted",
+            Code::OutOfRange => "out of range",
+            Code::Unimplemented => "unimplemented",
+            Code::Internal => "internal error",
+            Code::Unavailable => "unavailable",
+            Code::DataLoss => "data loss",
+            Code::Unauthenticated => "unauthenticated",
         }
     }
 
@@ -237,7 +239,8 @@ impl Code {
         }
     }
 
-    /// The code's name in the gRPC spelling, e.g. `INVALID_ARGUMENT`.
+    /// The code's name in the gRPC spelling, e.g. `INVALID_ARGUMENT`; [`Code::from_str`]
+    /// reads it back.
     pub const fn as_str(self) -> &'static str {
         match self {
             Code::Cancelled => "CANCELLED",
@@ -263,5 +266,29 @@ impl Code {
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The error of [`Code::from_str`]: the text is not a code's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownCode;
+
+impl fmt::Display for UnknownCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a status code name")
+    }
+}
+
+impl std::error::Error for UnknownCode {}
+
+impl FromStr for Code {
+    type Err = UnknownCode;
+
+    /// Reads a code's name as [`Code::as_str`] writes it (`ABORTED`), exactly.
+    fn from_str(name: &str) -> Result<Code, UnknownCode> {
+        Code::ALL
+            .into_iter()
+            .find(|code| code.as_str() == name)
+            .ok_or(UnknownCode)
     }
 }

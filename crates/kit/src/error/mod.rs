@@ -1,12 +1,34 @@
 //! One error type for every endpoint, middleware and transport.
 //!
-//! An [`Error`] is a [`Code`] (the gRPC code set), a message meant for the caller, and an
-//! optional source kept for logs. Transports never invent their own error shapes: they read
-//! the code's row of the classification table ([`Code::class`]) to pick an HTTP status, a gRPC
-//! status or a JSON-RPC error code, and clients turn those back into the same code. Retries
-//! and circuit breakers ask the same table whether an error is worth retrying
-//! ([`Error::is_retryable`]) and whether it is the callee's fault
-//! ([`Error::counts_as_failure`]).
+//! An [`Error`] is a [`Code`] (the gRPC code set), a message meant for the caller, and
+//! optionally: structured [details](Error::with_details) for the caller, what is known about
+//! the request's [delivery](Delivery), transport [hints](Error::with_hint), and a source
+//! kept for logs.
+//!
+//! ## Meaning, not wire formats
+//!
+//! The core decides what an error *means*: [`Code::class`] says whether a retry may succeed,
+//! whether it is the callee's failure (for circuit breakers and failure metrics) and whether
+//! the caller caused it. Middleware asks a [`Classifier`] (by default [`ByCode`]), so an
+//! endpoint or a client can see particular errors differently. What a code becomes on a wire
+//! (an HTTP status, a JSON-RPC error code, a gRPC status) belongs to each transport crate, in
+//! both directions, so a new transport never changes the core.
+//!
+//! ## Retry safety
+//!
+//! A retryable code is not enough to send a request again: if the request may already have
+//! run, a retry could run it twice (charge a card twice). So an error from a client
+//! transport says how far its request got ([`Delivery`]):
+//!
+//! | delivery | examples | retried |
+//! |---|---|---|
+//! | [`Delivery::Answered`] (default) | the callee answered with this error (a 429, a 503 from a breaker or a shedder), or it was raised on this side | as its class says |
+//! | [`Delivery::NotSent`] | connection refused, no connection from the pool, HTTP/2 `REFUSED_STREAM`, a `GOAWAY` before the request was processed | as its class says (transports give these `Unavailable`: retryable) |
+//! | [`Delivery::MaybeExecuted`] | the connection was lost after the request was written, a timeout while waiting for the answer | only if the call is idempotent |
+//!
+//! The call is idempotent when the client or endpoint is marked so (transports stamp their
+//! errors with [`Error::idempotent_call`]) or the retry middleware is told so;
+//! [`may_retry`] is the whole rule.
 //!
 //! Business errors, the ones Go kit calls "Failers", are plain errors with a caller-side code,
 //! usually [`Code::InvalidArgument`]:
@@ -16,23 +38,42 @@
 //!
 //! let err = Error::invalid_argument("can't sum two zeroes");
 //! assert_eq!(err.code(), Code::InvalidArgument);
-//! assert_eq!(err.code().http_status(), 400);
-//! assert!(!err.counts_as_failure()); // never trips a circuit breaker
+//! assert!(!err.code().class().failure); // never trips a circuit breaker
+//! assert!(!err.is_retryable());
 //! assert_eq!(err.to_string(), "can't sum two zeroes");
 //! ```
 
+mod classify;
 mod code;
 
-pub use code::{Class, Code};
+pub use classify::{ByCode, Classifier, ClassifyWith, classify_with, may_retry};
+pub use code::{Class, Code, UnknownCode};
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 
 /// A boxed error of any type, as tower and hyper hand them out.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// The error of every kit endpoint: a [`Code`], a message for the caller and an optional
-/// source for logs.
+/// How far the request of a failed call got: whether sending it again could run it twice.
+///
+/// See the [module docs](self) for the rule retries follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Delivery {
+    /// Not a transport failure: the callee answered with this error, or it was raised on
+    /// this side. Its class decides.
+    #[default]
+    Answered,
+    /// The request never reached the callee: sending it again cannot run it twice.
+    NotSent,
+    /// The request may have reached the callee and run: only an idempotent call may be sent
+    /// again.
+    MaybeExecuted,
+}
+
+/// The error of every kit endpoint; see the [module docs](self).
 ///
 /// It is one pointer wide, so `Result<T, Error>` stays small on the success path.
 pub struct Error {
@@ -41,7 +82,12 @@ pub struct Error {
 
 struct Inner {
     code: Code,
+    delivery: Delivery,
+    idempotent: bool,
+    redacted: bool,
     message: Cow<'static, str>,
+    details: Option<serde_json::Value>,
+    hints: Vec<Box<dyn Any + Send + Sync>>,
     source: Option<BoxError>,
 }
 
@@ -62,7 +108,12 @@ impl Error {
         Error {
             inner: Box::new(Inner {
                 code,
+                delivery: Delivery::Answered,
+                idempotent: false,
+                redacted: false,
                 message: message.into(),
+                details: None,
+                hints: Vec::new(),
                 source: None,
             }),
         }
@@ -79,16 +130,22 @@ impl Error {
         permission_denied => PermissionDenied,
         /// A [`Code::Unauthenticated`] error.
         unauthenticated => Unauthenticated,
-        /// A [`Code::ResourceExhausted`] error (rate limits, quotas, size limits).
+        /// A [`Code::ResourceExhausted`] error (rate limits, quotas, an exhausted callee).
         resource_exhausted => ResourceExhausted,
         /// A [`Code::FailedPrecondition`] error.
         failed_precondition => FailedPrecondition,
+        /// A [`Code::Aborted`] error (a concurrency conflict).
+        aborted => Aborted,
+        /// A [`Code::OutOfRange`] error.
+        out_of_range => OutOfRange,
         /// A [`Code::Unimplemented`] error (unknown method or operation).
         unimplemented => Unimplemented,
         /// A [`Code::Internal`] error.
         internal => Internal,
         /// A [`Code::Unavailable`] error: the callee cannot be reached or is not ready.
         unavailable => Unavailable,
+        /// A [`Code::DataLoss`] error.
+        data_loss => DataLoss,
         /// A [`Code::Unknown`] error.
         unknown => Unknown,
     }
@@ -103,9 +160,43 @@ impl Error {
         Error::new(Code::Cancelled, "context cancelled")
     }
 
-    /// Attaches the underlying error, kept for logs and [`std::error::Error::source`].
+    /// Attaches the underlying error, kept for logs and [`std::error::Error::source`]; it is
+    /// never sent to the caller.
     pub fn with_source(mut self, source: impl Into<BoxError>) -> Error {
         self.inner.source = Some(source.into());
+        self
+    }
+
+    /// Attaches structured details for the caller (which field is wrong, how long to back
+    /// off, ...): transports send them along (in an HTTP error body, as JSON-RPC `data`, as
+    /// gRPC status details) and their clients read them back.
+    pub fn with_details(mut self, details: serde_json::Value) -> Error {
+        self.inner.details = Some(details);
+        self
+    }
+
+    /// Says how far the request of the failed call got; transports' clients set it on their
+    /// transport failures. See [`Delivery`].
+    pub fn with_delivery(mut self, delivery: Delivery) -> Error {
+        self.inner.delivery = delivery;
+        self
+    }
+
+    /// Marks the error as coming from an idempotent call: sending the request again is safe
+    /// even if it may have run ([`Delivery::MaybeExecuted`]). Clients marked idempotent stamp
+    /// their errors with it.
+    pub fn idempotent_call(mut self) -> Error {
+        self.inner.idempotent = true;
+        self
+    }
+
+    /// Attaches a hint for a transport, such as the HTTP status to answer with when the
+    /// code's own would be less precise (`413`, `405`) or the status a client received. A
+    /// later hint of the same type replaces an earlier one. Hints are not sent anywhere by
+    /// themselves.
+    pub fn with_hint<T: Any + Send + Sync>(mut self, hint: T) -> Error {
+        self.inner.hints.retain(|h| !h.is::<T>());
+        self.inner.hints.push(Box::new(hint));
         self
     }
 
@@ -114,20 +205,65 @@ impl Error {
         self.inner.code
     }
 
-    /// The message for the caller (what transports put on the wire).
+    /// The message for the caller (what logs show; transports send
+    /// [`Error::message_for_caller`]).
     pub fn message(&self) -> &str {
         &self.inner.message
     }
 
-    /// Whether a client may retry the call; see [`Code::class`].
-    pub fn is_retryable(&self) -> bool {
-        self.code().is_retryable()
+    /// The message to send to a caller: [`Error::message`], unless the error was
+    /// [redacted](Error::redact_private), then its code's [description](Code::description).
+    pub fn message_for_caller(&self) -> &str {
+        if self.inner.redacted {
+            self.code().description()
+        } else {
+            self.message()
+        }
     }
 
-    /// Whether the error is the callee's fault and so counts for circuit breakers and
-    /// failure metrics; see [`Code::class`].
-    pub fn counts_as_failure(&self) -> bool {
-        self.code().counts_as_failure()
+    /// Hides the message from callers if the code is [private](Code::is_private)
+    /// (`Internal`, `Unknown`, `DataLoss`), so that OS or database error text does not leak:
+    /// transports then send the code's [description](Code::description) (`internal error`)
+    /// instead, while [`Error::message`] keeps the text for logs. Servers set to redact call
+    /// it on every error they answer; other errors keep their text.
+    pub fn redact_private(mut self) -> Error {
+        if self.code().is_private() {
+            self.inner.redacted = true;
+        }
+        self
+    }
+
+    /// The structured details, if any.
+    pub fn details(&self) -> Option<&serde_json::Value> {
+        self.inner.details.as_ref()
+    }
+
+    /// How far the request of the failed call got.
+    pub fn delivery(&self) -> Delivery {
+        self.inner.delivery
+    }
+
+    /// Whether the error is marked as coming from an idempotent call.
+    pub fn is_idempotent_call(&self) -> bool {
+        self.inner.idempotent
+    }
+
+    /// The hint of type `T`, if one is attached.
+    pub fn hint<T: Any>(&self) -> Option<&T> {
+        self.inner.hints.iter().find_map(|h| h.downcast_ref())
+    }
+
+    /// Whether sending the request again cannot run it twice: it is not
+    /// [`Delivery::MaybeExecuted`], or the call is idempotent.
+    pub fn is_replay_safe(&self) -> bool {
+        self.inner.delivery != Delivery::MaybeExecuted || self.inner.idempotent
+    }
+
+    /// Whether a client may retry the call by the default rule: its code is retryable
+    /// ([`Code::class`]) and [replaying it is safe](Error::is_replay_safe). Middleware with
+    /// its own [`Classifier`] uses [`may_retry`] instead.
+    pub fn is_retryable(&self) -> bool {
+        may_retry(&ByCode, self, false)
     }
 
     /// Converts any boxed error, as tower middleware returns them, into an [`Error`].
@@ -167,10 +303,26 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inner = &self.inner;
         let mut d = f.debug_struct("Error");
-        d.field("code", &self.inner.code)
-            .field("message", &self.inner.message);
-        if let Some(source) = &self.inner.source {
+        d.field("code", &inner.code)
+            .field("message", &inner.message);
+        if inner.delivery != Delivery::Answered {
+            d.field("delivery", &inner.delivery);
+        }
+        if inner.idempotent {
+            d.field("idempotent", &true);
+        }
+        if inner.redacted {
+            d.field("redacted", &true);
+        }
+        if let Some(details) = &inner.details {
+            d.field("details", details);
+        }
+        if !inner.hints.is_empty() {
+            d.field("hints", &inner.hints.len());
+        }
+        if let Some(source) = &inner.source {
             d.field("source", source);
         }
         d.finish()
@@ -218,81 +370,4 @@ impl From<std::convert::Infallible> for Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn table_round_trips_every_code() {
-        for code in code::ALL {
-            assert_eq!(Code::from_grpc(code.grpc()), Some(code));
-            assert_eq!(Code::from_jsonrpc(code.jsonrpc()), code);
-        }
-        assert_eq!(Code::from_grpc(0), None);
-        assert_eq!(Code::from_grpc(17), None);
-        assert_eq!(Code::from_jsonrpc(-32700), Code::InvalidArgument);
-        assert_eq!(Code::from_jsonrpc(-32600), Code::InvalidArgument);
-        assert_eq!(Code::from_jsonrpc(-1), Code::Unknown);
-    }
-
-    #[test]
-    fn http_statuses_read_back_as_their_code() {
-        // Every status a kit server sends reads back as a code with the same status.
-        for code in code::ALL {
-            let back = Code::from_http_status(code.http_status());
-            assert_eq!(back.http_status(), code.http_status(), "{code}");
-        }
-        assert_eq!(Code::from_http_status(413), Code::ResourceExhausted);
-        assert_eq!(Code::from_http_status(405), Code::Unimplemented);
-        assert_eq!(Code::from_http_status(418), Code::InvalidArgument);
-        assert_eq!(Code::from_http_status(302), Code::Unknown);
-        assert_eq!(Code::from_http_status(599), Code::Unknown);
-    }
-
-    #[test]
-    fn business_errors_do_not_count_as_failures() {
-        let err = Error::invalid_argument("integer overflow");
-        assert!(!err.counts_as_failure());
-        assert!(!err.is_retryable());
-        assert!(Error::unavailable("down").counts_as_failure());
-        assert!(Error::unavailable("down").is_retryable());
-        assert!(!Error::cancelled().counts_as_failure());
-    }
-
-    #[test]
-    fn conversions_classify() {
-        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        assert_eq!(Error::from(refused).code(), Code::Unavailable);
-        let timed_out = std::io::Error::from(std::io::ErrorKind::TimedOut);
-        assert_eq!(Error::from(timed_out).code(), Code::DeadlineExceeded);
-
-        let json = serde_json::from_str::<Vec<u32>>("[1").unwrap_err();
-        let err = Error::from(json);
-        assert_eq!(err.code(), Code::InvalidArgument);
-        assert!(err.message().contains("EOF"), "{}", err.message());
-        assert!(std::error::Error::source(&err).is_some());
-    }
-
-    #[test]
-    fn boxed_errors_are_unwrapped_or_classified() {
-        let boxed: BoxError = Box::new(Error::not_found("no such profile"));
-        let err = Error::from_boxed(boxed);
-        assert_eq!(err.code(), Code::NotFound);
-        assert_eq!(err.message(), "no such profile");
-
-        let boxed: BoxError = Box::new(tower::timeout::error::Elapsed::new());
-        assert_eq!(Error::from_boxed(boxed).code(), Code::DeadlineExceeded);
-        let boxed: BoxError = Box::new(tower::load_shed::error::Overloaded::new());
-        assert_eq!(Error::from_boxed(boxed).code(), Code::Unavailable);
-        let boxed: BoxError = "something odd".into();
-        let err = Error::from_boxed(boxed);
-        assert_eq!(
-            (err.code(), err.message()),
-            (Code::Unknown, "something odd")
-        );
-    }
-
-    #[test]
-    fn error_is_one_pointer_wide() {
-        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
-    }
-}
+mod tests;

@@ -23,6 +23,19 @@ impl Write for Captured {
 
 /// Calls an endpoint that answers `result` under a logging layer, returning the log lines.
 async fn log_of(layer: LoggingLayer, result: Result<u8, Error>) -> Vec<String> {
+    let result = Mutex::new(Some(result));
+    let ep = layer.layer(endpoint_fn(move |_ctx: Context, ()| {
+        let result = result.lock().unwrap().take().unwrap();
+        async move { result }
+    }));
+    captured_lines(async {
+        let _ = ep.call(Context::background(), ()).await;
+    })
+    .await
+}
+
+/// The log lines written while `work` runs.
+async fn captured_lines(work: impl std::future::Future<Output = ()>) -> Vec<String> {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -32,12 +45,7 @@ async fn log_of(layer: LoggingLayer, result: Result<u8, Error>) -> Vec<String> {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let result = Mutex::new(Some(result));
-    let ep = layer.layer(endpoint_fn(move |_ctx: Context, ()| {
-        let result = result.lock().unwrap().take().unwrap();
-        async move { result }
-    }));
-    let _ = ep.call(Context::background(), ()).await;
+    work.await;
     let bytes = captured.0.lock().unwrap().clone();
     String::from_utf8(bytes)
         .unwrap()
@@ -88,4 +96,39 @@ async fn failures_log_at_warn() {
         lines[0].contains("code=UNAVAILABLE error=backend down"),
         "{lines:?}"
     );
+}
+
+#[tokio::test]
+async fn a_classifier_decides_what_is_a_failure() {
+    let quiet = kit::error::classify_with(|err: &Error| {
+        (err.message() == "backend warming up").then(|| err.code().class().with_failure(false))
+    });
+    let lines = log_of(
+        LoggingLayer::new("sum").classifier(quiet),
+        Err(Error::unavailable("backend warming up")),
+    )
+    .await;
+    assert!(lines[0].trim_start().starts_with("INFO"), "{lines:?}");
+    assert!(lines[0].contains("call rejected"), "{lines:?}");
+}
+
+#[tokio::test]
+async fn calls_dropped_before_they_finish_are_logged() {
+    let ep = LoggingLayer::new("slow").layer(endpoint_fn(|_ctx: Context, ()| async {
+        std::future::pending::<Result<(), Error>>().await
+    }));
+    let lines = captured_lines(async {
+        let call = ep.call(Context::background(), ());
+        // The caller gives up: the call's future is dropped mid-way.
+        let gave_up = tokio::time::timeout(std::time::Duration::from_millis(1), call).await;
+        assert!(gave_up.is_err());
+    })
+    .await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].trim_start().starts_with("INFO"), "{lines:?}");
+    assert!(
+        lines[0].contains("call abandoned before it finished method=\"slow\""),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("code=\"CANCELLED\""), "{lines:?}");
 }

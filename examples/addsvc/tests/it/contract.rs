@@ -12,19 +12,19 @@ const CASES: &[(&str, &str, u16, &str)] = &[
         "/sum",
         r#"{"a":0,"b":0}"#,
         400,
-        r#"{"error":"can't sum two zeroes"}"#,
+        r#"{"error":"can't sum two zeroes","code":"INVALID_ARGUMENT"}"#,
     ),
     (
         "/sum",
         r#"{"a":2147483647,"b":1}"#,
         400,
-        r#"{"error":"integer overflow"}"#,
+        r#"{"error":"integer overflow","code":"INVALID_ARGUMENT"}"#,
     ),
     (
         "/sum",
         r#"{"a":-2147483648,"b":-1}"#,
         400,
-        r#"{"error":"integer overflow"}"#,
+        r#"{"error":"integer overflow","code":"INVALID_ARGUMENT"}"#,
     ),
     (
         "/sum",
@@ -49,7 +49,7 @@ const CASES: &[(&str, &str, u16, &str)] = &[
         "/concat",
         r#"{"a":"01234","b":"567890"}"#,
         400,
-        r#"{"error":"result exceeds maximum size"}"#,
+        r#"{"error":"result exceeds maximum size","code":"INVALID_ARGUMENT"}"#,
     ),
 ];
 
@@ -105,7 +105,7 @@ async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
         (malformed.status, malformed.body.as_str()),
         (
             400,
-            r#"{"error":"invalid request body: EOF while parsing a value at line 1 column 8"}"#
+            r#"{"error":"invalid request body: EOF while parsing a value at line 1 column 8","code":"INVALID_ARGUMENT"}"#
         )
     );
     assert_eq!(malformed.header("content-type"), Some("application/json"));
@@ -115,7 +115,7 @@ async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
         (wrong_type.status, wrong_type.body.as_str()),
         (
             400,
-            r#"{"error":"invalid request body: invalid type: integer `1`, expected a string at line 1 column 6"}"#
+            r#"{"error":"invalid request body: invalid type: integer `1`, expected a string at line 1 column 6","code":"INVALID_ARGUMENT"}"#
         )
     );
 
@@ -129,21 +129,27 @@ async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
         (oversized.status, oversized.body.as_str()),
         (
             413,
-            r#"{"error":"body exceeds the limit of 1048576 bytes"}"#
+            r#"{"error":"body exceeds the limit of 1048576 bytes","code":"INVALID_ARGUMENT"}"#
         )
     );
 
     let wrong_method = request(svc.http, "GET", "/sum", "").await;
     assert_eq!(
         (wrong_method.status, wrong_method.body.as_str()),
-        (405, r#"{"error":"method GET not allowed for /sum"}"#)
+        (
+            405,
+            r#"{"error":"method GET not allowed for /sum","code":"UNIMPLEMENTED"}"#
+        )
     );
     assert_eq!(wrong_method.header("allow"), Some("POST"));
 
     let unknown = request(svc.http, "POST", "/multiply", r#"{"a":1,"b":2}"#).await;
     assert_eq!(
         (unknown.status, unknown.body.as_str()),
-        (404, r#"{"error":"no route for /multiply"}"#)
+        (
+            404,
+            r#"{"error":"no route for /multiply","code":"NOT_FOUND"}"#
+        )
     );
 
     let ok = request(svc.http, "POST", "/sum", r#"{"a":1,"b":2}"#).await;

@@ -1,24 +1,36 @@
+use std::fmt;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tracing::Level;
 
+use crate::error::Classifier;
+use crate::guard::DropGuard;
 use crate::{Context, Endpoint, Error};
 
 /// An endpoint that logs each call; see the [module docs](super).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Logging<E> {
     inner: E,
     method: &'static str,
     success_level: Level,
+    classifier: Arc<dyn Classifier>,
 }
 
 impl<E> Logging<E> {
-    /// Wraps `inner`, naming it `method` in the events; successes log at `success_level`.
-    pub fn new(inner: E, method: &'static str, success_level: Level) -> Self {
+    /// Wraps `inner`, naming it `method` in the events; successes log at `success_level`,
+    /// errors by what `classifier` says of them.
+    pub fn new(
+        inner: E,
+        method: &'static str,
+        success_level: Level,
+        classifier: Arc<dyn Classifier>,
+    ) -> Self {
         Logging {
             inner,
             method,
             success_level,
+            classifier,
         }
     }
 }
@@ -32,9 +44,21 @@ where
 
     async fn call(&self, ctx: Context, req: Req) -> Result<E::Response, Error> {
         let start = Instant::now();
-        let result = self.inner.call(ctx, req).await;
-        let took = start.elapsed();
         let method = self.method;
+        // A call whose future is dropped before it finishes (its client went away, a
+        // deadline or cancellation ended it higher up) is logged too.
+        let abandoned = DropGuard::new(|| {
+            let took = start.elapsed();
+            tracing::info!(
+                method,
+                ?took,
+                code = "CANCELLED",
+                "call abandoned before it finished"
+            );
+        });
+        let result = self.inner.call(ctx, req).await;
+        abandoned.disarm();
+        let took = start.elapsed();
         match &result {
             Ok(_) => match self.success_level {
                 Level::ERROR => tracing::error!(method, ?took, "call"),
@@ -43,7 +67,7 @@ where
                 Level::DEBUG => tracing::debug!(method, ?took, "call"),
                 Level::TRACE => tracing::trace!(method, ?took, "call"),
             },
-            Err(err) if err.counts_as_failure() => {
+            Err(err) if self.classifier.classify(err).failure => {
                 tracing::warn!(method, ?took, code = %err.code(), error = %err, "call failed")
             }
             Err(err) => {
@@ -51,5 +75,15 @@ where
             }
         }
         result
+    }
+}
+
+impl<E: fmt::Debug> fmt::Debug for Logging<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Logging")
+            .field("inner", &self.inner)
+            .field("method", &self.method)
+            .field("success_level", &self.success_level)
+            .finish_non_exhaustive()
     }
 }

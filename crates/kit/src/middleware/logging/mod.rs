@@ -7,8 +7,9 @@
 //! | outcome | level |
 //! |---|---|
 //! | success | `DEBUG` (configurable with [`LoggingLayer::success_level`]) |
-//! | an error the caller caused (business errors, not found, ...) | `INFO` |
-//! | an error that [counts as a failure](crate::Error::counts_as_failure) | `WARN` |
+//! | an error that is not the callee's failure (business errors, not found, ...) | `INFO` |
+//! | an error its [classifier](crate::error::Classifier) calls a failure (by default [by its code](crate::Code::class)) | `WARN` |
+//! | a call dropped before it finished (its client went away, a deadline or a cancellation ended it higher up) | `INFO`, `code=CANCELLED` |
 //!
 //! ```
 //! use kit::{endpoint_fn, middleware::LoggingLayer, Context, Endpoint, Error};

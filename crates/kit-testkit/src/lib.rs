@@ -13,9 +13,13 @@
 //!   reaped, so the PID cannot have been reused. Dropping a [`Process`] kills
 //!   and reaps it; no zombies and no strays are left behind.
 //! * **Everything is bounded in time.** Every wait takes a timeout and panics
-//!   with the process's captured output when it expires.
+//!   with the process's captured output when it expires; every [`http`] call
+//!   has one too ([`http::DEFAULT_TIMEOUT`] unless given), and its panic says
+//!   which request was waiting and what had come so far.
 //! * **Requests are raw when they must be.** [`http`] speaks HTTP/1.1 byte by byte, for
-//!   tests of what off-the-shelf clients never send.
+//!   tests of what off-the-shelf clients never send; it reads answers as
+//!   HTTP frames them (chunked bodies decoded), one at a time on a keep-alive
+//!   [`http::Connection`].
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!

@@ -1,5 +1,6 @@
 //! Integration tests of kit-testkit, run against real child processes.
 
+mod async_waits;
 mod binaries;
 mod http;
 mod ports;

@@ -13,9 +13,20 @@
 //!   reaped, so the PID cannot have been reused. Dropping a [`Process`] kills
 //!   and reaps it; no zombies and no strays are left behind.
 //! * **Everything is bounded in time.** Every wait takes a timeout and panics
-//!   with the process's captured output when it expires.
+//!   with the process's captured output when it expires; every [`http`] call
+//!   has one too ([`http::DEFAULT_TIMEOUT`] unless given), and its panic says
+//!   which request was waiting and what had come so far.
+//! * **Async tests wait asynchronously.** The waits of [`Process`] and
+//!   [`wait_for_port`] block their thread. In a `#[tokio::test]` (one thread
+//!   unless asked otherwise) that stalls every other task of the test, a server
+//!   or a client among them, so use their `_async` twins there:
+//!   [`Process::wait_for_line_async`], [`Process::wait_for_port_async`],
+//!   [`Process::wait_timeout_async`], [`wait_for_port_async`]. A blocking wait
+//!   called where a runtime is current says so on standard error.
 //! * **Requests are raw when they must be.** [`http`] speaks HTTP/1.1 byte by byte, for
-//!   tests of what off-the-shelf clients never send.
+//!   tests of what off-the-shelf clients never send; it reads answers as
+//!   HTTP frames them (chunked bodies decoded), one at a time on a keep-alive
+//!   [`http::Connection`].
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -45,8 +56,29 @@
 //! assert!(!status.success());
 //! // Had it still been running, dropping `server` would have killed it.
 //! ```
+//!
+//! The same in a `#[tokio::test]`, where the server's tasks (or the test's
+//! own) must keep running while the test waits:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use std::time::Duration;
+//! use kit_testkit::{Process, Signal, require_binary};
+//!
+//! let sh = require_binary("sh", "apt-get install -y dash");
+//! let mut server = Process::builder(&sh)
+//!     .args(["-c", "echo msg=listening; exec sleep 30"])
+//!     .spawn();
+//! server.wait_for_line_async("msg=listening", Duration::from_secs(5)).await;
+//! server.signal(Signal::Term);
+//! let status = server.wait_timeout_async(Duration::from_secs(5)).await;
+//! assert!(status.is_some());
+//! # }
+//! ```
 
 use std::collections::BTreeSet;
+use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -104,23 +136,47 @@ pub fn free_addr() -> SocketAddr {
 /// Prefer [`Process::wait_for_port`] when the server is a [`Process`]: it
 /// also stops waiting when the process exits and shows its output.
 ///
+/// This blocks the calling thread: on a thread that runs an async runtime (the
+/// body of a `#[tokio::test]`, for one) the runtime's other tasks stall until
+/// it returns, a server among them. Use [`wait_for_port_async`] there.
+///
 /// # Panics
 ///
 /// When no connection succeeded within `timeout`; the message has the last
 /// connection error.
 pub fn wait_for_port(addr: SocketAddr, timeout: Duration) {
+    warn_if_on_runtime(
+        "kit_testkit::wait_for_port",
+        "kit_testkit::wait_for_port_async",
+    );
     if let Err(PortWaitError::TimedOut(err)) = poll_port(addr, timeout, || true) {
-        panic!(
-            "timed out after {timeout:?} waiting for {addr} to accept TCP connections (last error: {err})"
-        );
+        port_timed_out(addr, timeout, &err);
     }
 }
 
-/// Why [`poll_port`] gave up.
+/// [`wait_for_port`] for async code: connects and waits without blocking the
+/// thread, so the runtime's other tasks keep running.
+///
+/// # Panics
+///
+/// As [`wait_for_port`] does.
+pub async fn wait_for_port_async(addr: SocketAddr, timeout: Duration) {
+    if let Err(PortWaitError::TimedOut(err)) = poll_port_async(addr, timeout, || true).await {
+        port_timed_out(addr, timeout, &err);
+    }
+}
+
+fn port_timed_out(addr: SocketAddr, timeout: Duration, err: &io::Error) -> ! {
+    panic!(
+        "timed out after {timeout:?} waiting for {addr} to accept TCP connections (last error: {err})"
+    );
+}
+
+/// Why [`poll_port`] or [`poll_port_async`] gave up.
 #[derive(Debug)]
 enum PortWaitError {
     /// The deadline passed; holds the last connection error.
-    TimedOut(std::io::Error),
+    TimedOut(io::Error),
     /// `keep_going` returned false.
     Stopped,
 }
@@ -150,6 +206,53 @@ fn poll_port(
         }
         thread::sleep(pause.min(remaining));
         pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// [`poll_port`] without blocking the thread.
+async fn poll_port_async(
+    addr: SocketAddr,
+    timeout: Duration,
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<(), PortWaitError> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt = remaining.clamp(Duration::from_millis(1), Duration::from_millis(250));
+        let err = match tokio::time::timeout(attempt, tokio::net::TcpStream::connect(addr)).await {
+            Ok(Ok(_)) => return Ok(()),
+            Ok(Err(err)) => err,
+            Err(_) => io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no connection within {attempt:?}"),
+            ),
+        };
+        if !keep_going() {
+            return Err(PortWaitError::Stopped);
+        }
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(PortWaitError::TimedOut(err));
+        }
+        tokio::time::sleep(pause.min(remaining)).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Warns, on standard error (which the test harness shows when the test fails),
+/// that the blocking wait `blocking` runs where a tokio runtime is current.
+///
+/// It does not panic: inside `spawn_blocking` a runtime is current too, and
+/// there a blocking wait is right. And blocking the body of a `#[tokio::test]`
+/// is harmless while nothing else runs on the runtime.
+fn warn_if_on_runtime(blocking: &str, instead: &str) {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        eprintln!(
+            "kit-testkit: {blocking} blocks its thread, where a tokio runtime is current: \
+             unless this is a spawn_blocking thread, the runtime's tasks on it stall until \
+             the wait is over; use {instead}"
+        );
     }
 }
 

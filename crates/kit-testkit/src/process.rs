@@ -5,12 +5,15 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::pin::pin;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::{PortWaitError, poll_port};
+use tokio::sync::Notify;
+
+use crate::{PortWaitError, poll_port, poll_port_async, warn_if_on_runtime};
 
 /// Longest time between two checks of whether the process is still running
 /// while waiting for output.
@@ -19,6 +22,9 @@ const POLL: Duration = Duration::from_millis(50);
 /// How long to wait for the last output after the process has exited (or has
 /// closed its output), before reporting on what was captured.
 const DRAIN_GRACE: Duration = Duration::from_millis(500);
+
+/// What [`Process::wait_for_line_matching`] waits for, for messages.
+const MATCHING: &str = "a line matching the predicate";
 
 /// A signal [`Process::signal`] can send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -118,6 +124,7 @@ impl ProcessBuilder {
                 open_streams: 2,
             }),
             changed: Condvar::new(),
+            changed_async: Notify::new(),
         });
 
         let stdout = child
@@ -209,32 +216,80 @@ impl Process {
     /// Waits until a captured line contains `needle` and returns that line
     /// (without its line ending). Lines captured before the call count too.
     ///
+    /// This blocks the calling thread: on a thread that runs an async runtime
+    /// (the body of a `#[tokio::test]`, for one) the runtime's other tasks
+    /// stall until it returns, and a wait for something one of them must do
+    /// times out. Use [`wait_for_line_async`](Process::wait_for_line_async)
+    /// there.
+    ///
     /// # Panics
     ///
     /// When `timeout` passes first, or when the process exits (or closes its
     /// output) without printing such a line; the message has the process's
     /// name, its exit status and everything it printed.
     pub fn wait_for_line(&self, needle: &str, timeout: Duration) -> String {
-        self.wait_for(
-            &format!("a line containing {needle:?}"),
-            &|line| line.contains(needle),
+        warn_if_on_runtime("Process::wait_for_line", "Process::wait_for_line_async");
+        self.wait_for(LineWait::new(
+            format!("a line containing {needle:?}"),
+            |line: &str| line.contains(needle),
             timeout,
-        )
+        ))
+    }
+
+    /// [`wait_for_line`](Process::wait_for_line) for async code: waits without
+    /// blocking the thread, so the runtime's other tasks keep running.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for_line`](Process::wait_for_line) does.
+    pub async fn wait_for_line_async(&self, needle: &str, timeout: Duration) -> String {
+        self.wait_for_async(LineWait::new(
+            format!("a line containing {needle:?}"),
+            |line: &str| line.contains(needle),
+            timeout,
+        ))
+        .await
     }
 
     /// Waits until a captured line satisfies `pred` and returns that line;
     /// panics like [`wait_for_line`](Process::wait_for_line).
+    ///
+    /// This blocks the calling thread; on an async runtime use
+    /// [`wait_for_line_matching_async`](Process::wait_for_line_matching_async).
     pub fn wait_for_line_matching(&self, pred: impl Fn(&str) -> bool, timeout: Duration) -> String {
-        self.wait_for("a line matching the predicate", &pred, timeout)
+        warn_if_on_runtime(
+            "Process::wait_for_line_matching",
+            "Process::wait_for_line_matching_async",
+        );
+        self.wait_for(LineWait::new(MATCHING.to_owned(), pred, timeout))
+    }
+
+    /// [`wait_for_line_matching`](Process::wait_for_line_matching) for async
+    /// code: waits without blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for_line`](Process::wait_for_line) does.
+    pub async fn wait_for_line_matching_async(
+        &self,
+        pred: impl Fn(&str) -> bool,
+        timeout: Duration,
+    ) -> String {
+        self.wait_for_async(LineWait::new(MATCHING.to_owned(), pred, timeout))
+            .await
     }
 
     /// Waits until a TCP connection to `addr` succeeds.
+    ///
+    /// This blocks the calling thread; on an async runtime use
+    /// [`wait_for_port_async`](Process::wait_for_port_async).
     ///
     /// # Panics
     ///
     /// When `timeout` passes first or the process exits, with the process's
     /// output.
     pub fn wait_for_port(&self, addr: SocketAddr, timeout: Duration) {
+        warn_if_on_runtime("Process::wait_for_port", "Process::wait_for_port_async");
         let mut exit = None;
         let result = poll_port(addr, timeout, || {
             exit = self.try_status();
@@ -244,17 +299,36 @@ impl Process {
             Ok(()) => {}
             Err(PortWaitError::Stopped) => {
                 self.drain(Instant::now() + DRAIN_GRACE);
-                self.fail(format!(
-                    "{} exited ({}) before accepting TCP connections on {addr}",
-                    self.label(),
-                    describe(exit)
-                ))
+                self.fail(self.exited_before_accepting(exit, addr));
             }
-            Err(PortWaitError::TimedOut(err)) => self.fail(format!(
-                "timed out after {timeout:?} waiting for {} to accept TCP connections on {addr} \
-                 (last error: {err})",
-                self.label()
-            )),
+            Err(PortWaitError::TimedOut(err)) => {
+                self.fail(self.port_timed_out(timeout, addr, &err))
+            }
+        }
+    }
+
+    /// [`wait_for_port`](Process::wait_for_port) for async code: connects and
+    /// waits without blocking the thread.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for_port`](Process::wait_for_port) does.
+    pub async fn wait_for_port_async(&self, addr: SocketAddr, timeout: Duration) {
+        let mut exit = None;
+        let result = poll_port_async(addr, timeout, || {
+            exit = self.try_status();
+            exit.is_none()
+        })
+        .await;
+        match result {
+            Ok(()) => {}
+            Err(PortWaitError::Stopped) => {
+                self.drain_async(Instant::now() + DRAIN_GRACE).await;
+                self.fail(self.exited_before_accepting(exit, addr));
+            }
+            Err(PortWaitError::TimedOut(err)) => {
+                self.fail(self.port_timed_out(timeout, addr, &err))
+            }
         }
     }
 
@@ -289,7 +363,11 @@ impl Process {
     ///
     /// Once it has exited, waits briefly for the rest of its output, so that
     /// [`output`](Process::output) is complete afterwards.
+    ///
+    /// This blocks the calling thread; on an async runtime use
+    /// [`wait_timeout_async`](Process::wait_timeout_async).
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        warn_if_on_runtime("Process::wait_timeout", "Process::wait_timeout_async");
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -306,55 +384,62 @@ impl Process {
         }
     }
 
-    fn wait_for(&self, what: &str, pred: &dyn Fn(&str) -> bool, timeout: Duration) -> String {
+    /// [`wait_timeout`](Process::wait_timeout) for async code: waits without
+    /// blocking the thread.
+    pub async fn wait_timeout_async(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
-        let mut exit = None;
-        // Set once the process has exited or closed its output: from then on
-        // we only wait (briefly) for the output still in the pipes.
-        let mut drain_until: Option<Instant> = None;
-        let mut scanned = 0;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(status) = self.try_status() {
+                self.drain_async(Instant::now() + DRAIN_GRACE).await;
+                return Some(status);
+            }
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return None;
+            }
+            tokio::time::sleep(pause.min(remaining)).await;
+            pause = (pause * 2).min(Duration::from_millis(25));
+        }
+    }
+
+    fn wait_for(&self, mut wait: LineWait<impl Fn(&str) -> bool>) -> String {
         let mut state = self.log.lock();
         loop {
-            if let Some(line) = state.lines[scanned..].iter().find(|line| pred(line)) {
-                return line.clone();
+            match wait.turn(self, &state) {
+                Turn::Found(line) => return line,
+                Turn::Failed(headline) => {
+                    drop(state);
+                    self.fail(headline);
+                }
+                Turn::SleepUntil(wake) => {
+                    let sleep = wake.saturating_duration_since(Instant::now());
+                    state = self
+                        .log
+                        .changed
+                        .wait_timeout(state, sleep)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0;
+                }
             }
-            scanned = state.lines.len();
+        }
+    }
 
-            if exit.is_none() {
-                exit = self.try_status();
+    async fn wait_for_async(&self, mut wait: LineWait<impl Fn(&str) -> bool>) -> String {
+        loop {
+            // Registered before looking, so that a line arriving in between
+            // still wakes this wait.
+            let mut changed = pin!(self.log.changed_async.notified());
+            changed.as_mut().enable();
+            let turn = wait.turn(self, &self.log.lock());
+            match turn {
+                Turn::Found(line) => return line,
+                Turn::Failed(headline) => self.fail(headline),
+                Turn::SleepUntil(wake) => {
+                    let wake = tokio::time::Instant::from_std(wake);
+                    let _ = tokio::time::timeout_at(wake, changed).await;
+                }
             }
-            let finished = exit.is_some() || state.open_streams == 0;
-            let now = Instant::now();
-            if finished && drain_until.is_none() {
-                drain_until = Some(now + DRAIN_GRACE);
-            }
-            let drained = state.open_streams == 0 && exit.is_some();
-            if drained || drain_until.is_some_and(|until| now >= until) {
-                drop(state);
-                let why = match exit {
-                    Some(status) => format!("exited ({status})"),
-                    None => "closed its output but is still running".to_owned(),
-                };
-                self.fail(format!("{} {why} before printing {what}", self.label()));
-            }
-            if now >= deadline {
-                drop(state);
-                self.fail(format!(
-                    "timed out after {timeout:?} waiting for {} to print {what}",
-                    self.label()
-                ));
-            }
-
-            let mut wake = deadline.min(now + POLL);
-            if let Some(until) = drain_until {
-                wake = wake.min(until);
-            }
-            state = self
-                .log
-                .changed
-                .wait_timeout(state, wake.saturating_duration_since(now))
-                .unwrap_or_else(PoisonError::into_inner)
-                .0;
         }
     }
 
@@ -385,6 +470,35 @@ impl Process {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// [`drain`](Process::drain) without blocking the thread.
+    async fn drain_async(&self, until: Instant) {
+        loop {
+            let mut changed = pin!(self.log.changed_async.notified());
+            changed.as_mut().enable();
+            if self.log.lock().open_streams == 0 || Instant::now() >= until {
+                return;
+            }
+            let until = tokio::time::Instant::from_std(until);
+            let _ = tokio::time::timeout_at(until, changed).await;
+        }
+    }
+
+    fn exited_before_accepting(&self, exit: Option<ExitStatus>, addr: SocketAddr) -> String {
+        format!(
+            "{} exited ({}) before accepting TCP connections on {addr}",
+            self.label(),
+            describe(exit)
+        )
+    }
+
+    fn port_timed_out(&self, timeout: Duration, addr: SocketAddr, err: &std::io::Error) -> String {
+        format!(
+            "timed out after {timeout:?} waiting for {} to accept TCP connections on {addr} \
+             (last error: {err})",
+            self.label()
+        )
     }
 
     fn lock_child(&self) -> MutexGuard<'_, Child> {
@@ -430,6 +544,8 @@ struct Log {
     state: Mutex<LogState>,
     /// Notified on every new line and on every closed stream.
     changed: Condvar,
+    /// Notified with `changed`, for the async waits.
+    changed_async: Notify,
 }
 
 #[derive(Debug)]
@@ -446,14 +562,103 @@ impl Log {
 
     fn push(&self, line: String) {
         self.lock().lines.push(line);
-        self.changed.notify_all();
+        self.notify();
     }
 
     fn stream_closed(&self) {
         let mut state = self.lock();
         state.open_streams = state.open_streams.saturating_sub(1);
         drop(state);
+        self.notify();
+    }
+
+    fn notify(&self) {
         self.changed.notify_all();
+        self.changed_async.notify_waiters();
+    }
+}
+
+/// A wait for a line, shared by the blocking and the async waits: each turn
+/// looks at the captured lines and at the process, and says whether the wait is
+/// over or until when to sleep (woken early by new output).
+struct LineWait<P> {
+    /// What is awaited, for messages.
+    what: String,
+    pred: P,
+    timeout: Duration,
+    deadline: Instant,
+    exit: Option<ExitStatus>,
+    /// Set once the process has exited or closed its output: from then on
+    /// we only wait (briefly) for the output still in the pipes.
+    drain_until: Option<Instant>,
+    /// Lines already looked at.
+    scanned: usize,
+}
+
+/// What a [`LineWait`] found on its turn.
+enum Turn {
+    Found(String),
+    /// The wait failed; the message's headline.
+    Failed(String),
+    SleepUntil(Instant),
+}
+
+impl<P: Fn(&str) -> bool> LineWait<P> {
+    fn new(what: String, pred: P, timeout: Duration) -> Self {
+        LineWait {
+            what,
+            pred,
+            timeout,
+            deadline: Instant::now() + timeout,
+            exit: None,
+            drain_until: None,
+            scanned: 0,
+        }
+    }
+
+    fn turn(&mut self, process: &Process, state: &LogState) -> Turn {
+        if let Some(line) = state.lines[self.scanned..]
+            .iter()
+            .find(|line| (self.pred)(line))
+        {
+            return Turn::Found(line.clone());
+        }
+        self.scanned = state.lines.len();
+
+        if self.exit.is_none() {
+            self.exit = process.try_status();
+        }
+        let finished = self.exit.is_some() || state.open_streams == 0;
+        let now = Instant::now();
+        if finished && self.drain_until.is_none() {
+            self.drain_until = Some(now + DRAIN_GRACE);
+        }
+        let drained = state.open_streams == 0 && self.exit.is_some();
+        if drained || self.drain_until.is_some_and(|until| now >= until) {
+            let why = match self.exit {
+                Some(status) => format!("exited ({status})"),
+                None => "closed its output but is still running".to_owned(),
+            };
+            return Turn::Failed(format!(
+                "{} {why} before printing {}",
+                process.label(),
+                self.what
+            ));
+        }
+        if now >= self.deadline {
+            return Turn::Failed(format!(
+                "timed out after {:?} waiting for {} to print {}",
+                self.timeout,
+                process.label(),
+                self.what
+            ));
+        }
+
+        let mut wake = self.deadline.min(now + POLL);
+        if let Some(until) = self.drain_until {
+            wake = wake.min(until);
+        }
+        Turn::SleepUntil(wake)
     }
 }
 

@@ -1,4 +1,4 @@
-//! Logging setup for kit services, in [logfmt].
+//! Logging setup for kit services, in Go kit's [logfmt].
 //!
 //! Go kit services log one `key=value` line per event, and the tooling around
 //! kit (scripts, integration tests, people reading a terminal) expects the Rust
@@ -6,23 +6,83 @@
 //! error until it sees a line such as
 //!
 //! ```text
-//! ts=2026-01-02T03:04:05.678901Z level=info msg=listening transport=http addr=127.0.0.1:41234
+//! ts=2026-01-02T03:04:05.678901234Z level=info msg=listening transport=http addr=127.0.0.1:41234
 //! ```
 //!
-//! This crate provides the pieces for that on top of [`tracing_subscriber`]:
+//! The formatting is done by [`tracing_logfmt`] (0.3.7); this crate adds what
+//! it lacks and sets it up:
 //!
-//! * [`Logfmt`], an event formatter ([`FormatEvent`]) writing `ts`, `level`,
-//!   `msg`, the event's fields and then the fields of the spans the event is in;
-//! * [`LogfmtFields`], a field formatter ([`FormatFields`]) so that span fields
-//!   are recorded in the same syntax;
-//! * [`init`] / [`try_init`], which install both as the global subscriber,
-//!   writing to standard error without colours and filtering with `RUST_LOG`
-//!   (or a default directive when `RUST_LOG` is unset).
+//! * [`init`] / [`try_init`] install the global subscriber: logfmt on standard
+//!   error, no colours, filtered by `RUST_LOG` (or a default directive when
+//!   `RUST_LOG` is unset);
+//! * [`layer`] is the same formatter as a [`tracing_subscriber`] layer, to
+//!   compose with other layers;
+//! * [`builder`] is a [`tracing_logfmt::Builder`] set to kit's defaults, to
+//!   turn on more of tracing-logfmt's fields (`target`, `location`, span names,
+//!   thread ids...);
+//! * [`Logfmt`] wraps tracing-logfmt's event formatter to write the message
+//!   under Go kit's key, `msg`, instead of tracing's field name, `message`.
 //!
-//! Values are written bare when that is unambiguous and in double quotes
-//! otherwise: an empty value, or one with a space, `=`, `"` or a control
-//! character, is quoted with `"` and `\` escaped and control characters
-//! written as `\n`, `\r`, `\t` or `\u00XX`.
+//! # The format
+//!
+//! `ts` (RFC 3339, UTC, nanoseconds with trailing zeros dropped), `level`
+//! (lowercase), then the event's fields in the order they were given (the
+//! macros put the message first), then the fields of the current span and of
+//! the spans it is in, outermost first. A value is quoted when it has a space,
+//! an ASCII control character, `=` or `"`, and written bare otherwise, even
+//! when empty (`key=`, as Go's logfmt encoder writes it). In quotes it is
+//! escaped as Rust's [`str::escape_debug`] does (`\"`, `\\`, `\n`, `\t`,
+//! `\u{1b}`...), so no value can start a new line or a new pair. Characters
+//! that cannot be part of a key (spaces, controls, `=`, `"`) are dropped from
+//! keys.
+//!
+//! # Why tracing-logfmt, and what changed
+//!
+//! Until this version kit carried its own 530-line formatter. tracing-logfmt
+//! (checked at 0.3.7, released January 2026) is maintained, writes `ts`,
+//! `level` and the fields in the same order with the same `level` names,
+//! quotes values and drops key characters by the same rule as Go's logfmt
+//! encoder (go-logfmt 0.6), and costs five small crates (`time`, `time-core`,
+//! `deranged`, `powerfmt`, `num-conv`; its `ansi_logs` feature reuses the
+//! `nu-ansi-term` that tracing-subscriber already builds). What it cannot do
+//! is name the message `msg`: it always writes tracing's field name,
+//! `message`, with no option to change it, and `msg=` is what Go kit writes
+//! and what kit's scripts and tests look for (`grep -q "msg=listening"`).
+//! [`Logfmt`] renames that key; everything else is tracing-logfmt's output.
+//! Compared with the old formatter, lines differ in these ways:
+//!
+//! * `ts` has up to nine fraction digits (`…05.57895177Z`), not always six
+//!   (`…05.578951Z`), and the time source cannot be replaced (the old
+//!   `Logfmt::with_timer`); [`tracing_logfmt::Builder::with_timestamp`] can
+//!   only leave `ts` out.
+//! * An empty value is `key=` instead of `key=""`.
+//! * Inside quotes, control characters other than `\n`, `\r` and `\t` are
+//!   written `\u{1b}` and `\0` instead of `\u001b` and `\u0000` (go-logfmt's
+//!   decoder, which reads JSON-style escapes, rejects the former), a single
+//!   quote is written `\'`, and non-printable Unicode such as U+0085 or U+2028
+//!   is written `\u{85}`, `\u{2028}`.
+//! * Only space, ASCII control characters, `=` and `"` cause quoting. The old
+//!   formatter also quoted for any other whitespace or control character (DEL,
+//!   U+00A0, U+0085...); a value whose only special characters are those is
+//!   now written bare, with the characters raw, as go-logfmt does (except that
+//!   go-logfmt quotes DEL).
+//! * A key loses the characters it cannot hold (`"a b"` becomes `ab`) instead
+//!   of having them replaced with `_`; a key left empty (`" " = 1`) makes the
+//!   whole event fail to format, and tracing-subscriber writes its
+//!   `Unable to format the following event...` line instead.
+//! * Span fields come from the span that is current when the event is logged,
+//!   not from the event's own scope: an event with an explicit `parent:` gets
+//!   the fields of the current span (none outside any span), not its parent's,
+//!   and one with `parent: None` inside a span still gets that span's fields.
+//! * A `message` field given in another position (`info!(a = 1, message =
+//!   "x")`) is renamed where it is (`a=1 msg=x`) rather than moved first. The
+//!   macros' message (`info!(a = 1, "x")`) is always the first field, so it
+//!   still directly follows `level`.
+//! * API: `Logfmt` is no longer generic over a timer and has no `with_target`
+//!   or `with_timer`, and `LogfmtFields` is gone. Options are set on
+//!   [`builder`] (tracing-logfmt's [`tracing_logfmt::Builder`]) and span fields
+//!   are formatted by [`tracing_logfmt::FieldsFormatter`]. [`init`],
+//!   [`try_init`], [`InitError`] and [`FILTER_ENV`] are unchanged.
 //!
 //! # Example
 //!
@@ -37,42 +97,46 @@
 //! // stderr: ts=... level=info msg=listening transport=http addr=127.0.0.1:41234 peer=10.0.0.7:5000
 //! ```
 //!
-//! To compose the formatter with other layers, plug it into a
-//! `tracing_subscriber::fmt` builder yourself:
+//! To compose the formatter with other layers, or turn on more fields:
 //!
 //! ```
-//! use kit_tracing::{Logfmt, LogfmtFields};
+//! use tracing_subscriber::layer::SubscriberExt as _;
 //!
-//! let subscriber = tracing_subscriber::fmt()
-//!     .with_ansi(false)
-//!     .with_writer(std::io::stderr)
-//!     .fmt_fields(LogfmtFields::new())
-//!     .event_format(Logfmt::new().with_target(true))
-//!     .finish();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(tracing_subscriber::EnvFilter::new("info"))
+//!     .with(
+//!         kit_tracing::builder()
+//!             .with_target(true)
+//!             .layer()
+//!             .map_event_format(kit_tracing::Logfmt::new)
+//!             .with_writer(std::io::stderr),
+//!     );
 //! tracing::subscriber::with_default(subscriber, || tracing::warn!(retries = 3, "slow backend"));
+//! // stderr: ts=... level=warn target=<module path> msg="slow backend" retries=3
 //! ```
 //!
 //! [logfmt]: https://brandur.org/logfmt
 
 use std::error::Error;
-use std::fmt::{self, Write as _};
+use std::fmt;
+use std::io;
 
-use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Subscriber};
+use tracing_logfmt::{EventsFormatter, FieldsFormatter};
 use tracing_subscriber::EnvFilter;
-use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
 
 /// Name of the environment variable read by [`init`] and [`try_init`].
 pub const FILTER_ENV: &str = "RUST_LOG";
 
-/// Field name under which `tracing` stores an event's message.
+/// Field name under which `tracing` stores an event's message, and the key
+/// tracing-logfmt writes it under.
 const MESSAGE_FIELD: &str = "message";
 
-/// Key the message is written under.
+/// Key Go kit writes the message under.
 const MESSAGE_KEY: &str = "msg";
 
 /// Installs the kit logfmt subscriber as the global default, or panics.
@@ -100,15 +164,46 @@ pub fn init(default_directive: &str) {
 pub fn try_init(default_directive: &str) -> Result<(), InitError> {
     let from_env = std::env::var(FILTER_ENV).ok();
     let filter = build_filter(from_env.as_deref(), default_directive)?;
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .fmt_fields(LogfmtFields::new())
-        .event_format(Logfmt::new())
-        .with_env_filter(filter)
-        .finish();
+    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
     tracing::subscriber::set_global_default(subscriber)
         .map_err(|err| InitError(InitErrorKind::AlreadySet(err)))
+}
+
+/// A [`tracing_logfmt::Builder`] with kit's defaults: `ts`, `level` and the
+/// fields only (no `target`, `span` or `span_path`), and no colours.
+///
+/// Colours are switched off explicitly because tracing-logfmt turns them on
+/// when standard output is a terminal as soon as any crate in the build
+/// enables its `ansi_logs` feature, and only that feature lets them be
+/// switched off.
+///
+/// Build a layer from it with
+/// `.layer().map_event_format(kit_tracing::Logfmt::new)`; without the
+/// [`Logfmt`] wrapper the message is written as `message=`.
+pub fn builder() -> tracing_logfmt::Builder {
+    tracing_logfmt::builder()
+        .with_target(false)
+        .with_span_name(false)
+        .with_span_path(false)
+        .with_ansi_color(false)
+}
+
+/// The layer [`init`] installs: kit's logfmt lines on standard error.
+///
+/// Use it to compose with other layers; `.with_writer(...)` on the result
+/// sends the lines elsewhere. An event that cannot be formatted is replaced by
+/// tracing-subscriber's `Unable to format the following event...` line rather
+/// than dropped silently (the default of `tracing_subscriber::fmt()`, which
+/// kit used before, not of a bare `fmt::Layer`).
+pub fn layer<S>() -> tracing_subscriber::fmt::Layer<S, FieldsFormatter, Logfmt, fn() -> io::Stderr>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    builder()
+        .layer()
+        .map_event_format(Logfmt::new)
+        .with_writer(io::stderr as fn() -> io::Stderr)
+        .log_internal_errors(true)
 }
 
 /// Builds the filter: `from_env` when it is set and not blank, otherwise
@@ -165,66 +260,39 @@ impl Error for InitError {
     }
 }
 
-/// Event formatter writing one logfmt line per event.
+/// Event formatter: tracing-logfmt's [`EventsFormatter`], with the key
+/// `message` written as `msg`, as Go kit writes it.
 ///
-/// The line is `ts=<time> level=<level> msg=<message> <event fields...>
-/// <span fields...>` followed by `\n`:
-///
-/// * `ts` is written by the timer, by default [`SystemTime`], an RFC 3339 UTC
-///   timestamp with microseconds (`2026-01-02T03:04:05.678901Z`). A timer that
-///   writes nothing (such as `()`) leaves `ts` out.
-/// * `level` is lowercase: `trace`, `debug`, `info`, `warn` or `error`.
-/// * `target=<module path>` follows `level` when enabled with
-///   [`with_target`](Logfmt::with_target) (off by default).
-/// * `msg` is left out when the event has no message.
-/// * The fields of the spans the event is in follow the event's own fields,
-///   outermost span first. They are copied as recorded by the subscriber's
-///   field formatter, so pair this with [`LogfmtFields`] to keep them logfmt.
-#[derive(Debug, Clone)]
-pub struct Logfmt<T = SystemTime> {
-    timer: T,
-    display_target: bool,
+/// tracing-logfmt has no option to name the message key, so this formats
+/// each line with it and renames the key on the way out. The rename relies on
+/// tracing-logfmt's syntax (keys without spaces, `=` or `"`; values bare or
+/// quoted with `"` and `\` escaped), so pair it with its
+/// [`FieldsFormatter`], as [`layer`] does: span fields formatted otherwise
+/// may be misread. Every pair whose key is `message` is renamed, in span
+/// fields too; the text of values is never changed.
+pub struct Logfmt {
+    inner: EventsFormatter,
 }
 
 impl Logfmt {
-    /// A formatter with the [`SystemTime`] timer and no `target` field.
-    pub fn new() -> Self {
-        Logfmt {
-            timer: SystemTime,
-            display_target: false,
-        }
+    /// Wraps `inner`, for example one made by [`builder`] and taken out of
+    /// its layer with `map_event_format(Logfmt::new)`.
+    pub fn new(inner: EventsFormatter) -> Self {
+        Logfmt { inner }
     }
 }
 
-impl Default for Logfmt {
-    fn default() -> Self {
-        Logfmt::new()
+impl fmt::Debug for Logfmt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // tracing-logfmt's formatter does not implement Debug.
+        f.debug_struct("Logfmt").finish_non_exhaustive()
     }
 }
 
-impl<T> Logfmt<T> {
-    /// Whether to write a `target=<module path>` field after `level`.
-    pub fn with_target(self, display_target: bool) -> Self {
-        Logfmt {
-            display_target,
-            ..self
-        }
-    }
-
-    /// Uses `timer` for the `ts` field; `()` leaves the field out.
-    pub fn with_timer<T2: FormatTime>(self, timer: T2) -> Logfmt<T2> {
-        Logfmt {
-            timer,
-            display_target: self.display_target,
-        }
-    }
-}
-
-impl<S, N, T> FormatEvent<S, N> for Logfmt<T>
+impl<S, N> FormatEvent<S, N> for Logfmt
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
-    T: FormatTime,
 {
     fn format_event(
         &self,
@@ -232,286 +300,111 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        let meta = event.metadata();
-        let mut scratch = String::new();
-
-        self.timer.format_time(&mut Writer::new(&mut scratch))?;
-        if !scratch.is_empty() {
-            writer.write_str("ts=")?;
-            write_value(&mut writer, &scratch)?;
-            writer.write_char(' ')?;
-        }
-
-        writer.write_str("level=")?;
-        writer.write_str(level_str(meta.level()))?;
-
-        if self.display_target {
-            writer.write_str(" target=")?;
-            write_value(&mut writer, meta.target())?;
-        }
-
-        scratch.clear();
-        let mut message = MessageVisitor {
-            message: &mut scratch,
-            found: false,
-        };
-        event.record(&mut message);
-        if message.found {
-            writer.write_char(' ')?;
-            writer.write_str(MESSAGE_KEY)?;
-            writer.write_char('=')?;
-            write_value(&mut writer, &scratch)?;
-        }
-
-        let mut fields = FieldVisitor::new(&mut writer, true, true);
-        event.record(&mut fields);
-        fields.finish()?;
-
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                let extensions = span.extensions();
-                if let Some(formatted) = extensions.get::<FormattedFields<N>>()
-                    && !formatted.fields.is_empty()
-                {
-                    writer.write_char(' ')?;
-                    writer.write_str(&formatted.fields)?;
-                }
-            }
-        }
-
-        writer.write_char('\n')
+        let mut line = String::new();
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
+        write_with_msg_key(&mut writer, &line)
     }
 }
 
-/// Field formatter recording fields as space-separated logfmt `key=value`
-/// pairs, quoted like [`Logfmt`] quotes them.
+/// Copies `line`, as written by tracing-logfmt, to `out` with every
+/// `message` key written as `msg`.
 ///
-/// A field named `message` is written as `msg`. Use it as the subscriber's
-/// field formatter (`fmt_fields`) so that span fields, which [`Logfmt`] copies
-/// into each line, use the same syntax as event fields.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogfmtFields {
-    _private: (),
-}
-
-impl LogfmtFields {
-    /// Creates the field formatter.
-    pub const fn new() -> Self {
-        LogfmtFields { _private: () }
-    }
-}
-
-impl<'writer> FormatFields<'writer> for LogfmtFields {
-    fn format_fields<R: RecordFields>(
-        &self,
-        mut writer: Writer<'writer>,
-        fields: R,
-    ) -> fmt::Result {
-        let mut visitor = FieldVisitor::new(&mut writer, false, false);
-        fields.record(&mut visitor);
-        visitor.finish()
-    }
-}
-
-/// Lowercase level name, as Go kit's `level` package writes it.
-fn level_str(level: &Level) -> &'static str {
-    match *level {
-        Level::TRACE => "trace",
-        Level::DEBUG => "debug",
-        Level::INFO => "info",
-        Level::WARN => "warn",
-        Level::ERROR => "error",
-    }
-}
-
-/// Collects the `message` field of an event as text.
-struct MessageVisitor<'a> {
-    message: &'a mut String,
-    found: bool,
-}
-
-impl Visit for MessageVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == MESSAGE_FIELD {
-            self.message.push_str(value);
-            self.found = true;
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if field.name() == MESSAGE_FIELD {
-            // Writing into a String only fails if `value`'s Debug impl fails;
-            // keep whatever it produced.
-            let _ = write!(self.message, "{value:?}");
-            self.found = true;
-        }
-    }
-}
-
-/// Writes visited fields as ` key=value` pairs.
-struct FieldVisitor<'a, W> {
-    writer: &'a mut W,
-    /// Whether the next pair needs a space before it.
-    need_space: bool,
-    /// Whether to skip the `message` field (already written by [`Logfmt`]).
-    skip_message: bool,
-    /// Reused buffer for `Debug`-formatted values.
-    scratch: String,
-    result: fmt::Result,
-}
-
-impl<'a, W: fmt::Write> FieldVisitor<'a, W> {
-    fn new(writer: &'a mut W, need_space: bool, skip_message: bool) -> Self {
-        FieldVisitor {
-            writer,
-            need_space,
-            skip_message,
-            scratch: String::new(),
-            result: Ok(()),
-        }
-    }
-
-    fn pair(&mut self, field: &Field, value: &str) {
-        if self.result.is_err() {
-            return;
-        }
-        self.result = self.write_pair(field.name(), value);
-    }
-
-    fn write_pair(&mut self, name: &str, value: &str) -> fmt::Result {
-        if self.need_space {
-            self.writer.write_char(' ')?;
-        }
-        self.need_space = true;
-        if name == MESSAGE_FIELD {
-            self.writer.write_str(MESSAGE_KEY)?;
+/// The line is `key=value` pairs separated by single spaces and ended by a
+/// newline. Keys hold no space, `=` or `"`; a value is either bare (no space,
+/// no control character) or in double quotes with `"` and `\` escaped, so
+/// each pair ends at the first space after its value.
+fn write_with_msg_key<W: fmt::Write>(out: &mut W, line: &str) -> fmt::Result {
+    let mut rest = line;
+    while let Some((key, after_key)) = rest.split_once('=') {
+        let value = &after_key[..value_len(after_key)];
+        out.write_str(if key == MESSAGE_FIELD {
+            MESSAGE_KEY
         } else {
-            write_key(self.writer, name)?;
+            key
+        })?;
+        out.write_char('=')?;
+        out.write_str(value)?;
+        rest = &after_key[value.len()..];
+        match rest.strip_prefix(' ') {
+            Some(next) => {
+                out.write_char(' ')?;
+                rest = next;
+            }
+            None => break,
         }
-        self.writer.write_char('=')?;
-        write_value(self.writer, value)
     }
-
-    fn finish(self) -> fmt::Result {
-        self.result
-    }
+    // The newline, or whatever did not parse as pairs, unchanged.
+    out.write_str(rest)
 }
 
-impl<W: fmt::Write> Visit for FieldVisitor<'_, W> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if self.skip_message && field.name() == MESSAGE_FIELD {
-            return;
-        }
-        self.pair(field, value);
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.skip_message && field.name() == MESSAGE_FIELD {
-            return;
-        }
-        let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        if write!(scratch, "{value:?}").is_err() {
-            self.result = Err(fmt::Error);
-        } else {
-            self.pair(field, &scratch);
-        }
-        self.scratch = scratch;
-    }
-}
-
-/// Whether `value` must be quoted to read back as one logfmt value.
-fn needs_quotes(value: &str) -> bool {
-    value.is_empty()
-        || value
-            .chars()
-            .any(|c| c == '=' || c == '"' || c.is_whitespace() || c.is_control())
-}
-
-/// Writes `value` bare when possible, else quoted and escaped.
-fn write_value<W: fmt::Write + ?Sized>(w: &mut W, value: &str) -> fmt::Result {
-    if !needs_quotes(value) {
-        return w.write_str(value);
-    }
-    w.write_char('"')?;
-    let mut rest = value;
-    // Copy runs of plain characters in one go, escaping the rest.
-    while let Some(pos) = rest.find(|c: char| c == '"' || c == '\\' || c.is_control()) {
-        w.write_str(&rest[..pos])?;
-        let c = rest[pos..].chars().next().unwrap_or_default();
-        match c {
-            '"' => w.write_str("\\\"")?,
-            '\\' => w.write_str("\\\\")?,
-            '\n' => w.write_str("\\n")?,
-            '\r' => w.write_str("\\r")?,
-            '\t' => w.write_str("\\t")?,
-            other => write!(w, "\\u{:04x}", u32::from(other))?,
-        }
-        rest = &rest[pos + c.len_utf8()..];
-    }
-    w.write_str(rest)?;
-    w.write_char('"')
-}
-
-/// Writes a field name as a logfmt key, replacing characters that would make
-/// the pair ambiguous with `_`.
-fn write_key<W: fmt::Write + ?Sized>(w: &mut W, name: &str) -> fmt::Result {
-    if name.is_empty() {
-        return w.write_char('_');
-    }
-    if !needs_quotes(name) {
-        return w.write_str(name);
-    }
-    for c in name.chars() {
-        if c == '=' || c == '"' || c.is_whitespace() || c.is_control() {
-            w.write_char('_')?;
-        } else {
-            w.write_char(c)?;
+/// Length of the logfmt value at the start of `s`.
+fn value_len(s: &str) -> usize {
+    let Some(quoted) = s.strip_prefix('"') else {
+        return s.find([' ', '\n']).unwrap_or(s.len());
+    };
+    let mut escaped = false;
+    for (i, b) in quoted.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            // Both quotes included.
+            b'"' => return i + 2,
+            _ => {}
         }
     }
-    Ok(())
+    s.len()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn value(v: &str) -> String {
+    fn renamed(line: &str) -> String {
         let mut out = String::new();
-        write_value(&mut out, v).unwrap();
-        out
-    }
-
-    fn key(k: &str) -> String {
-        let mut out = String::new();
-        write_key(&mut out, k).unwrap();
+        write_with_msg_key(&mut out, line).unwrap();
         out
     }
 
     #[test]
-    fn bare_values_stay_bare() {
-        assert_eq!(value("listening"), "listening");
-        assert_eq!(value("127.0.0.1:8080"), "127.0.0.1:8080");
-        assert_eq!(value("a\\b"), "a\\b");
-        assert_eq!(value("héllo"), "héllo");
+    fn message_keys_become_msg() {
+        assert_eq!(
+            renamed("ts=2026-01-02T03:04:05Z level=info message=listening transport=http\n"),
+            "ts=2026-01-02T03:04:05Z level=info msg=listening transport=http\n"
+        );
+        assert_eq!(
+            renamed("level=info a=1 message=\"two words\" b= message=x\n"),
+            "level=info a=1 msg=\"two words\" b= msg=x\n"
+        );
     }
 
     #[test]
-    fn values_needing_quotes_are_quoted_and_escaped() {
-        assert_eq!(value(""), r#""""#);
-        assert_eq!(value("two words"), r#""two words""#);
-        assert_eq!(value("a=b"), r#""a=b""#);
-        assert_eq!(value(r#"say "hi""#), r#""say \"hi\"""#);
-        assert_eq!(value("l1\nl2\tx\r"), r#""l1\nl2\tx\r""#);
-        assert_eq!(value("back\\slash "), r#""back\\slash ""#);
-        assert_eq!(value("esc\u{1b}[31m"), r#""esc\u001b[31m""#);
+    fn values_are_copied_unchanged() {
+        let lines = [
+            "level=info note=\"a message=b\" path=C:\\tmp\n",
+            "level=info note=\"x\\\" message=y\" k=v\n",
+            "level=info note=\"ends in a backslash \\\\\" message=z\n",
+            "level=info message_id=7 msg=already mymessage=1\n",
+            "level=info empty= \n",
+            "level=info\n",
+            "",
+        ];
+        for line in lines {
+            let expected = line.replace("\" message=z", "\" msg=z");
+            assert_eq!(renamed(line), expected, "{line:?}");
+        }
     }
 
     #[test]
-    fn keys_are_sanitized() {
-        assert_eq!(key("http.method"), "http.method");
-        assert_eq!(key("a b=c\"d"), "a_b_c_d");
-        assert_eq!(key(""), "_");
+    fn value_len_finds_the_end_of_the_value() {
+        assert_eq!(value_len("abc def"), 3);
+        assert_eq!(value_len("abc\n"), 3);
+        assert_eq!(value_len("abc"), 3);
+        assert_eq!(value_len(" next=1"), 0);
+        assert_eq!(value_len(r#""a b" c=d"#), 5);
+        assert_eq!(value_len(r#""a\" b" c=d"#), 7);
+        assert_eq!(value_len(r#""a\\" b=" c=d"#), 5);
+        assert_eq!(value_len(r#""unterminated"#), 13);
     }
 
     #[test]

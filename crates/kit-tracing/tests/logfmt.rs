@@ -4,9 +4,8 @@
 use std::io;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use kit_tracing::{Logfmt, LogfmtFields};
 use tracing::{debug, error, info, info_span, trace, warn};
-use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Shared buffer the test subscriber writes into.
 #[derive(Clone, Default)]
@@ -33,30 +32,38 @@ impl Capture {
     }
 }
 
-/// Runs `f` with a logfmt subscriber (`format`) and returns the lines written.
-fn capture_with<T>(format: Logfmt<T>, f: impl FnOnce()) -> Vec<String>
+/// Runs `f` with a subscriber made of `layer` writing into a buffer and
+/// returns the lines written.
+fn capture_layer<L>(layer: L, capture: Capture, f: impl FnOnce()) -> Vec<String>
 where
-    T: FormatTime + Send + Sync + 'static,
+    L: tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync + 'static,
 {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .fmt_fields(LogfmtFields::new())
-        .event_format(format)
-        .finish();
+    let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::with_default(subscriber, f);
     let text = capture.text();
     assert!(text.is_empty() || text.ends_with('\n'), "{text:?}");
     text.lines().map(str::to_owned).collect()
 }
 
-/// Runs `f` with the default formatter and returns the lines with the
+/// Runs `f` with a layer built from `builder` the way the crate docs show,
+/// and returns the lines written.
+fn capture_with(builder: tracing_logfmt::Builder, f: impl FnOnce()) -> Vec<String> {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let layer = builder
+        .layer()
+        .map_event_format(kit_tracing::Logfmt::new)
+        .with_writer(move || writer.clone());
+    capture_layer(layer, capture, f)
+}
+
+/// Runs `f` with [`kit_tracing::layer`] and returns the lines with the
 /// `ts=... ` prefix checked and removed.
 fn capture(f: impl FnOnce()) -> Vec<String> {
-    capture_with(Logfmt::new(), f)
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let layer = kit_tracing::layer().with_writer(move || writer.clone());
+    capture_layer(layer, capture, f)
         .into_iter()
         .map(|line| {
             let (ts, rest) = line
@@ -71,8 +78,8 @@ fn capture(f: impl FnOnce()) -> Vec<String> {
         .collect()
 }
 
-/// Checks the shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z` and the ranges of
-/// the fields.
+/// Checks the shape `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, the ranges of the
+/// fields, and that the fraction is nanoseconds without trailing zeros.
 fn assert_rfc3339_utc(ts: &str) {
     let b = ts.as_bytes();
     let digits = |range: std::ops::Range<usize>| -> u32 {
@@ -102,7 +109,9 @@ fn assert_rfc3339_utc(ts: &str) {
     if !frac.is_empty() {
         let digits = frac.strip_prefix('.').unwrap_or_else(|| panic!("{ts:?}"));
         assert!(
-            !digits.is_empty() && digits.bytes().all(|c| c.is_ascii_digit()),
+            (1..=9).contains(&digits.len())
+                && digits.bytes().all(|c| c.is_ascii_digit())
+                && !digits.ends_with('0'),
             "bad fraction in {ts:?}"
         );
     }
@@ -162,7 +171,7 @@ fn values_with_quotes_and_newlines_are_escaped() {
     assert_eq!(
         lines,
         [
-            r#"level=warn msg="bad request" body="he said \"no\"\nthen left" empty="" eq="a=b" path=C:\tmp"#
+            r#"level=warn msg="bad request" body="he said \"no\"\nthen left" empty= eq="a=b" path=C:\tmp"#
         ]
     );
 }
@@ -247,22 +256,33 @@ fn span_fields_recorded_later_and_fieldless_spans() {
     );
 }
 
+/// tracing-logfmt takes span fields from the current span, not from the
+/// event's scope (see the crate docs).
 #[test]
-fn explicit_parent_span() {
+fn span_fields_come_from_the_current_span_not_an_explicit_parent() {
     let lines = capture(|| {
         let span = info_span!("conn", peer = "a");
         info!(parent: &span, "hello");
         info!("outside");
+        let _entered = span.enter();
+        info!(parent: None, "root");
     });
     assert_eq!(
         lines,
-        ["level=info msg=hello peer=a", "level=info msg=outside"]
+        [
+            "level=info msg=hello",
+            "level=info msg=outside",
+            "level=info msg=root peer=a",
+        ]
     );
 }
 
 #[test]
 fn target_is_optional() {
-    let lines = capture_with(Logfmt::new().with_timer(()).with_target(true), || {
+    let builder = kit_tracing::builder()
+        .with_timestamp(false)
+        .with_target(true);
+    let lines = capture_with(builder, || {
         info!(target: "addsvc::http", "up");
         info!("default target");
     });
@@ -276,8 +296,9 @@ fn target_is_optional() {
 }
 
 #[test]
-fn empty_timer_leaves_ts_out() {
-    let lines = capture_with(Logfmt::new().with_timer(()), || info!(k = "v", "m"));
+fn without_timestamp_leaves_ts_out() {
+    let builder = kit_tracing::builder().with_timestamp(false);
+    let lines = capture_with(builder, || info!(k = "v", "m"));
     assert_eq!(lines, ["level=info msg=m k=v"]);
 }
 
@@ -286,6 +307,90 @@ fn control_characters_cannot_forge_lines() {
     let lines = capture(|| info!(user = "x\nlevel=error msg=forged", "login\u{1b}[2J"));
     assert_eq!(
         lines,
-        [r#"level=info msg="login\u001b[2J" user="x\nlevel=error msg=forged""#]
+        [r#"level=info msg="login\u{1b}[2J" user="x\nlevel=error msg=forged""#]
     );
+}
+
+#[test]
+fn message_key_is_msg_wherever_it_is() {
+    let lines = capture(|| {
+        info!(a = 1, message = "late message");
+        let _span = info_span!("s", message = "span message").entered();
+        info!(
+            note = "a message=b",
+            quoted = "x\" message=y",
+            msg = "kept",
+            message_id = 7,
+            "m"
+        );
+    });
+    assert_eq!(
+        lines,
+        [
+            r#"level=info a=1 msg="late message""#,
+            concat!(
+                r#"level=info msg=m note="a message=b" quoted="x\" message=y" msg=kept "#,
+                r#"message_id=7 msg="span message""#
+            ),
+        ]
+    );
+}
+
+/// Quoting as go-logfmt does it (ASCII controls, space, `=`, `"`), escaping
+/// as Rust's `str::escape_debug` does.
+#[test]
+fn quoting_and_escaping_rules() {
+    let lines = capture(|| {
+        info!(
+            empty = "",
+            apostrophe = "it's",
+            quoted_apostrophe = "it's here",
+            nul = "a\0b",
+            nbsp = "a\u{a0}b",
+            del = "a\u{7f}b",
+            nel = "a\u{85}b c",
+            line_separator = "a\u{2028}b c",
+            bell = "\u{7}",
+            backslash = "a\\b c",
+        )
+    });
+    assert_eq!(
+        lines,
+        [concat!(
+            r#"level=info empty= apostrophe=it's quoted_apostrophe="it\'s here" nul="a\0b" "#,
+            "nbsp=a\u{a0}b del=a\u{7f}b ",
+            r#"nel="a\u{85}b c" line_separator="a\u{2028}b c" bell="\u{7}" backslash="a\\b c""#
+        )]
+    );
+}
+
+#[test]
+fn keys_lose_characters_they_cannot_hold() {
+    let lines = capture(|| info!("a b" = 1, "x=y\"z" = 2, "m"));
+    assert_eq!(lines, ["level=info msg=m ab=1 xyz=2"]);
+}
+
+/// A key with nothing left makes tracing-logfmt fail the event, and
+/// tracing-subscriber writes its own error line in its place.
+#[test]
+fn an_empty_key_fails_the_event() {
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let layer = kit_tracing::layer().with_writer(move || writer.clone());
+    let lines = capture_layer(layer, capture, || {
+        info!(" " = 1, "m");
+        info!("next");
+    });
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with(concat!(
+            "Unable to format the following event. Name: event ",
+            file!(),
+            ":"
+        )),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains(r#"names: ["message", " "]"#), "{lines:?}");
+    let (_, rest) = lines[1].split_once(' ').unwrap();
+    assert_eq!(rest, "level=info msg=next");
 }

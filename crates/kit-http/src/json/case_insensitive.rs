@@ -25,27 +25,55 @@
 //! Keys of JSON objects that are deserialized into maps (`HashMap<String, _>`, `BTreeMap`, ...)
 //! are never rewritten, and enum variant names are matched exactly.
 //!
+//! # Where else decoding follows Go rather than serde_json
+//!
+//! * A struct, or a struct variant, is read from a JSON object only. serde's derived struct
+//!   visitors also take an array of the field values in declaration order (`[1,2]` for
+//!   `{"a":1,"b":2}`), which Go refuses (`json: cannot unmarshal array into Go value of type
+//!   main.Pair`); here that is serde's "invalid type: sequence, expected struct Pair" error.
+//!   Tuples, tuple structs, tuple variants, arrays and sequences are still read from arrays, as Go
+//!   reads arrays into slices and arrays.
+//! * `-0` is the integer 0 for the signed integers `i8` to `i64`, as Go's decoder, which reads
+//!   integers with `strconv.ParseInt`, has it; serde_json reads `-0` as the float `-0.0` and so
+//!   refuses it for an integer. Nothing else changes: any number with a fraction or an exponent
+//!   is still refused for an integer, as both do (`-0.0`, `-0e0`, `1.0`, `1e2`), and so is `-0`
+//!   for the unsigned integers, as Go reads those with `strconv.ParseUint`, which permits no
+//!   sign (serde_json itself already reads `-0` as 0 for `i128` and refuses it for `u128`). How
+//!   `-0` is told from `-0.0` is explained at [`NegativeZeros`].
+//!
 //! # Differences from Go that remain
 //!
 //! * A struct that receives the same field twice (`{"a":1,"A":2}` for a struct with only `a`) is
 //!   rejected with serde's "duplicate field" error; Go keeps the last value.
+//! * `null` for a struct (not an `Option`) is serde's "invalid type: null" error; Go leaves the
+//!   struct as it was.
 //! * Types that serde buffers before deserializing (`#[serde(flatten)]`, `#[serde(untagged)]` and
-//!   internally or adjacently tagged enums) see their struct keys matched exactly, because serde
-//!   does not tell the deserializer about their fields.
+//!   internally or adjacently tagged enums) see their struct keys matched exactly, their structs
+//!   read from arrays too and their signed integers refuse `-0`, because serde deserializes them
+//!   from its buffer rather than through this module.
+//! * Integer map keys are read by serde_json alone, so `{"-0":1}` does not fit `HashMap<i64, _>`.
 
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::value::{BorrowedStrDeserializer, StrDeserializer, StringDeserializer};
 use serde::de::{
-    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor,
+    self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, Unexpected,
+    VariantAccess, Visitor,
 };
+use serde_json::value::RawValue;
 
 /// Deserializes `T` from JSON bytes, matching object keys to struct field names case-insensitively
 /// (exact matches win), as Go's encoding/json does.
 ///
 /// Apart from key matching this behaves like [`serde_json::from_slice`]: borrowed fields borrow
 /// from `bytes`, trailing non-whitespace input is rejected, and errors are serde_json's own,
-/// with their line and column.
+/// with their line and column. In two ways it follows Go's decoder instead: a struct (or a
+/// struct variant) is not read from a JSON array, and the signed integers `i8` to `i64` read `-0`
+/// as 0 (still refusing `-0.0`, `1e2` and every other number with a fraction or an exponent).
+/// Input with a negative zero for a signed integer is decoded more than once, to tell `-0` from
+/// `-0.0` (usually twice, at most four times); other input is decoded once.
 ///
 /// # Errors
 ///
@@ -54,10 +82,152 @@ use serde::de::{
 pub fn from_slice<'de, T: serde::Deserialize<'de>>(
     bytes: &'de [u8],
 ) -> Result<T, serde_json::Error> {
+    let zeros = NegativeZeros::default();
+    let mut pass = 1;
+    loop {
+        zeros.start_pass(pass == MAX_PASSES);
+        let result = decode(bytes, &zeros);
+        if zeros.settled() {
+            return result;
+        }
+        pass += 1;
+    }
+}
+
+/// One pass of [`from_slice`] over `bytes`.
+fn decode<'de, T: serde::Deserialize<'de>>(
+    bytes: &'de [u8],
+    zeros: &NegativeZeros,
+) -> Result<T, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = T::deserialize(CaseInsensitive(&mut deserializer))?;
+    let value = T::deserialize(CaseInsensitive {
+        de: &mut deserializer,
+        zeros,
+    })?;
     deserializer.end()?;
     Ok(value)
+}
+
+/// The most passes [`from_slice`] makes over its input; see [`NegativeZeros`].
+const MAX_PASSES: usize = 4;
+
+/// What the literal of a signed-integer read that met a negative zero turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Literal {
+    /// Read as 0 on speculation; its text is to be looked at in the next pass.
+    Unprobed,
+    /// Exactly `-0`, which Go reads as the integer 0.
+    MinusZero,
+    /// Anything else, such as `-0.0`, `-0e3` or `-1e-400`: read as serde_json reads it.
+    Other,
+}
+
+/// How a signed-integer read is made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum IntRead {
+    /// Straight from serde_json, treating a negative zero as said.
+    Plain(OnNegativeZero),
+    /// As a [`RawValue`] first, to see the literal; the read's index is given.
+    Probe(usize),
+}
+
+/// What a plain signed-integer read does when serde_json hands it the float `-0.0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OnNegativeZero {
+    /// Hands it on, as serde_json would.
+    Keep,
+    /// Hands on the integer 0 instead: the literal is known to be `-0`.
+    Zero,
+    /// Hands on the integer 0, and records that the read with this index must be probed.
+    Speculate(usize),
+}
+
+/// Bookkeeping that lets the signed integers `i8` to `i64` read `-0` as 0 while still refusing
+/// `-0.0`, shared by everything that reads one pass of [`from_slice`].
+///
+/// serde_json hands a visitor the float `-0.0` for `-0` (so that a float keeps the sign), and
+/// the same `-0.0` for `-0.0`, `-0e5` or `-1e-400`, which Go refuses for an integer. Neither the
+/// visitor nor this adapter can tell them apart: serde's API does not say where in the input a
+/// value was, and serde_json shows a value's text only as a [`RawValue`], which must be asked
+/// for *instead of* the number, before anyone knows whether it is a negative zero. Reading every
+/// signed integer as a `RawValue` would make every request parse each integer twice, and errors
+/// that come out of such a read would lose their exact position. So [`from_slice`] decodes in
+/// passes instead, and only input that has a negative zero for a signed integer pays for more
+/// than one:
+///
+/// 1. Signed-integer reads are numbered in order. Decoding the same input again makes the same
+///    reads in the same order, as long as every value is handed to the visitors the same way.
+/// 2. The first pass is plain serde_json, except that a read that meets a negative zero reads it
+///    as 0 *on speculation*, recording the read's index. A pass without speculation, which is
+///    almost every pass, is final.
+/// 3. The next pass *probes* those reads: it reads them as a `RawValue`, hands on 0 for exactly
+///    `-0` and anything else as serde_json would, and learns which was which. If nothing goes
+///    wrong in a probed read, that pass is final, whether it succeeds or fails elsewhere.
+/// 4. An error in a probed read may have the wrong position; then the input is decoded once more,
+///    reading `-0` as 0 where it was found and everything else as serde_json does, so the error is
+///    serde_json's own, position included.
+///
+/// For the types serde derives that is at most three passes. Only a visitor that takes a
+/// negative zero float for a signed integer makes the probing pass take a new path, on which it
+/// may speculate again; [`MAX_PASSES`] bounds that: the last pass neither speculates nor probes,
+/// and reads the negative zeros it knows nothing about as serde_json does.
+#[derive(Default)]
+struct NegativeZeros {
+    /// The literals learnt so far, by the index of their read.
+    literals: RefCell<BTreeMap<usize, Literal>>,
+    /// The index of the next signed-integer read in this pass.
+    next: Cell<usize>,
+    /// Whether this pass read a negative zero as 0 on speculation.
+    speculated: Cell<bool>,
+    /// Whether an error arose in a probed read in this pass.
+    probe_failed: Cell<bool>,
+    /// Whether this pass is the last one.
+    last: Cell<bool>,
+}
+
+impl NegativeZeros {
+    /// Prepares for a pass over the input, keeping what was learnt about literals.
+    fn start_pass(&self, last: bool) {
+        self.next.set(0);
+        self.speculated.set(false);
+        self.probe_failed.set(false);
+        self.last.set(last);
+    }
+
+    /// Whether the pass that just ended is final: the last, or one whose every read was made
+    /// as it should have been, with every error exactly where serde_json reports it.
+    fn settled(&self) -> bool {
+        self.last.get() || !(self.speculated.get() || self.probe_failed.get())
+    }
+
+    /// Numbers the next signed-integer read and tells how to make it.
+    fn next_read(&self) -> IntRead {
+        let index = self.next.get();
+        self.next.set(index + 1);
+        let literal = self.literals.borrow().get(&index).copied();
+        match literal {
+            Some(Literal::MinusZero) => IntRead::Plain(OnNegativeZero::Zero),
+            Some(Literal::Unprobed) if !self.last.get() => IntRead::Probe(index),
+            None if !self.last.get() => IntRead::Plain(OnNegativeZero::Speculate(index)),
+            Some(_) | None => IntRead::Plain(OnNegativeZero::Keep),
+        }
+    }
+
+    /// Records that the read `index` took a negative zero for 0 without knowing its literal.
+    fn speculate(&self, index: usize) {
+        self.literals.borrow_mut().insert(index, Literal::Unprobed);
+        self.speculated.set(true);
+    }
+
+    /// Records what the literal of the read `index` is.
+    fn learn(&self, index: usize, literal: Literal) {
+        self.literals.borrow_mut().insert(index, literal);
+    }
+}
+
+/// Whether `value` is the float `-0.0`, which serde_json hands on for a negative zero literal.
+fn is_negative_zero(value: f64) -> bool {
+    value.to_bits() == (-0.0_f64).to_bits()
 }
 
 /// The field names of a struct whose object is being read, and where the next key is expected.
@@ -129,30 +299,50 @@ fn chars_eq_ignore_case(a: char, b: char) -> bool {
         || same(single(a.to_uppercase()), single(b.to_uppercase()))
 }
 
-/// A [`Deserializer`] that delegates to `D` and wraps every visitor it passes down in [`Visit`],
-/// so that objects read as structs, at any depth, get case-insensitive field matching.
-struct CaseInsensitive<D>(D);
+/// A [`Deserializer`] that delegates to `de` and wraps every visitor it passes down in [`Visit`],
+/// so that objects read as structs, at any depth, get case-insensitive field matching, and
+/// signed integers read `-0` as 0.
+struct CaseInsensitive<'z, D> {
+    /// The deserializer that reads the input.
+    de: D,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+}
 
 /// Implements `Deserializer` methods that take a visitor (after the listed arguments) by
 /// forwarding them to the inner deserializer with the visitor wrapped in [`Visit`].
 macro_rules! forward_deserialize {
     ($($method:ident($($arg:ident: $ty:ty),*);)*) => {$(
         fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, D::Error> {
-            self.0.$method($($arg,)* Visit::new(visitor))
+            self.de.$method($($arg,)* Visit::new(visitor, self.zeros, Kind::Other))
         }
     )*};
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for CaseInsensitive<D> {
+/// Implements the `Deserializer` methods of the signed integers up to 64 bits, which read `-0`
+/// as 0 (see [`NegativeZeros`]).
+macro_rules! deserialize_signed {
+    ($($method:ident;)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+            match self.zeros.next_read() {
+                IntRead::Plain(on_negative_zero) => {
+                    let kind = Kind::SignedInt(on_negative_zero);
+                    self.de.$method(Visit::new(visitor, self.zeros, kind))
+                }
+                IntRead::Probe(index) => self.probe(index, visitor, |raw, visitor| {
+                    serde_json::Deserializer::from_str(raw).$method(visitor)
+                }),
+            }
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for CaseInsensitive<'_, D> {
     type Error = D::Error;
 
     forward_deserialize! {
         deserialize_any();
         deserialize_bool();
-        deserialize_i8();
-        deserialize_i16();
-        deserialize_i32();
-        deserialize_i64();
         deserialize_i128();
         deserialize_u8();
         deserialize_u16();
@@ -178,51 +368,99 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for CaseInsensitive<D> {
         deserialize_identifier();
     }
 
+    deserialize_signed! {
+        deserialize_i8;
+        deserialize_i16;
+        deserialize_i32;
+        deserialize_i64;
+    }
+
     /// The one place where field names are learnt: the object that follows is read with them.
+    /// An array is refused (see [`Visit::visit_seq`]).
     fn deserialize_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, D::Error> {
-        self.0
-            .deserialize_struct(name, fields, Visit::for_struct(visitor, fields))
+        let visitor = Visit::new(visitor, self.zeros, Kind::Struct(fields));
+        self.de.deserialize_struct(name, fields, visitor)
     }
 
     /// Ignored values contain no structs, so the visitor is passed down unwrapped.
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
-        self.0.deserialize_ignored_any(visitor)
+        self.de.deserialize_ignored_any(visitor)
     }
 
     fn is_human_readable(&self) -> bool {
-        self.0.is_human_readable()
+        self.de.is_human_readable()
     }
+}
+
+impl<'de, D: Deserializer<'de>> CaseInsensitive<'_, D> {
+    /// Makes the signed-integer read `index` by reading the value's text as a [`RawValue`]:
+    /// exactly `-0` is handed on as 0; any other text is handed to `reparse`, which reads it as
+    /// serde_json would have (the visitor is called as it would have been, but an error is not
+    /// positioned in the whole input). Records what the literal was, and whether this failed.
+    fn probe<V: Visitor<'de>>(
+        self,
+        index: usize,
+        visitor: V,
+        reparse: impl FnOnce(&'de str, V) -> Result<V::Value, serde_json::Error>,
+    ) -> Result<V::Value, D::Error> {
+        let zeros = self.zeros;
+        let result = match <&'de RawValue as serde::Deserialize<'de>>::deserialize(self.de) {
+            Ok(raw) if raw.get() == "-0" => {
+                zeros.learn(index, Literal::MinusZero);
+                visitor.visit_i64(0)
+            }
+            Ok(raw) => {
+                zeros.learn(index, Literal::Other);
+                reparse(raw.get(), visitor).map_err(de::Error::custom)
+            }
+            Err(err) => {
+                zeros.learn(index, Literal::Other);
+                Err(err)
+            }
+        };
+        if result.is_err() {
+            zeros.probe_failed.set(true);
+        }
+        result
+    }
+}
+
+/// What a [`Visit`]or's value is read as, as far as this module cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// A struct, or a struct variant, with these field names.
+    Struct(&'static [&'static str]),
+    /// A signed integer of up to 64 bits, and what it does with a negative zero.
+    SignedInt(OnNegativeZero),
+    /// Anything else.
+    Other,
 }
 
 /// A [`Visitor`] that delegates to `visitor`, wrapping the deserializers and accesses it is
-/// handed. `fields` is set when it visits the value of a `deserialize_struct` or
-/// `struct_variant` call; an object it then receives has its keys matched against `fields`.
-struct Visit<V> {
+/// handed. For a struct (a `deserialize_struct` or `struct_variant` call), an object has its keys
+/// matched against the fields and an array is refused; for a signed integer, a negative zero may
+/// be handed on as 0.
+struct Visit<'z, V> {
     /// The visitor of the type being deserialized.
     visitor: V,
-    /// The struct's field names, or `None` when the value is not read as a struct.
-    fields: Option<&'static [&'static str]>,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+    /// What the value is read as.
+    kind: Kind,
 }
 
-impl<V> Visit<V> {
-    /// Wraps the visitor of a value that is not read as a struct.
-    fn new(visitor: V) -> Self {
+impl<'z, V> Visit<'z, V> {
+    /// Wraps the visitor of a value read as `kind`.
+    fn new(visitor: V, zeros: &'z NegativeZeros, kind: Kind) -> Self {
         Self {
             visitor,
-            fields: None,
-        }
-    }
-
-    /// Wraps the visitor of a struct (or struct variant) with the field names `fields`.
-    fn for_struct(visitor: V, fields: &'static [&'static str]) -> Self {
-        Self {
-            visitor,
-            fields: Some(fields),
+            zeros,
+            kind,
         }
     }
 }
@@ -236,7 +474,7 @@ macro_rules! forward_visit {
     )*};
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<'_, V> {
     type Value = V::Value;
 
     fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -256,7 +494,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
         visit_u64(u64);
         visit_u128(u128);
         visit_f32(f32);
-        visit_f64(f64);
         visit_char(char);
         visit_str(&str);
         visit_borrowed_str(&'de str);
@@ -264,6 +501,20 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
         visit_bytes(&[u8]);
         visit_borrowed_bytes(&'de [u8]);
         visit_byte_buf(Vec<u8>);
+    }
+
+    /// serde_json hands on `-0` (and `-0.0`, ...) as `-0.0`; a signed integer may take it as 0.
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<V::Value, E> {
+        match self.kind {
+            Kind::SignedInt(OnNegativeZero::Zero) if is_negative_zero(value) => {
+                self.visitor.visit_i64(0)
+            }
+            Kind::SignedInt(OnNegativeZero::Speculate(index)) if is_negative_zero(value) => {
+                self.zeros.speculate(index);
+                self.visitor.visit_i64(0)
+            }
+            _ => self.visitor.visit_f64(value),
+        }
     }
 
     fn visit_none<E: de::Error>(self) -> Result<V::Value, E> {
@@ -274,71 +525,95 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Visit<V> {
         self.visitor.visit_unit()
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<V::Value, D::Error> {
-        self.visitor.visit_some(CaseInsensitive(deserializer))
+    fn visit_some<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
+        let zeros = self.zeros;
+        self.visitor.visit_some(CaseInsensitive { de, zeros })
     }
 
-    fn visit_newtype_struct<D: Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<V::Value, D::Error> {
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, de: D) -> Result<V::Value, D::Error> {
+        let zeros = self.zeros;
         self.visitor
-            .visit_newtype_struct(CaseInsensitive(deserializer))
+            .visit_newtype_struct(CaseInsensitive { de, zeros })
     }
 
+    /// An array is refused where a struct is expected, as Go refuses it, although serde's derived
+    /// struct visitors would take the fields in order from it.
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
-        self.visitor.visit_seq(Seq(seq))
+        if let Kind::Struct(_) = self.kind {
+            return Err(de::Error::invalid_type(Unexpected::Seq, &self.visitor));
+        }
+        let zeros = self.zeros;
+        self.visitor.visit_seq(Seq { seq, zeros })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<V::Value, A::Error> {
-        let fields = self.fields.map(StructFields::new);
-        self.visitor.visit_map(Map { map, fields })
+        let fields = match self.kind {
+            Kind::Struct(fields) => Some(StructFields::new(fields)),
+            Kind::SignedInt(_) | Kind::Other => None,
+        };
+        let zeros = self.zeros;
+        self.visitor.visit_map(Map { map, fields, zeros })
     }
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<V::Value, A::Error> {
-        self.visitor.visit_enum(Enum(data))
+        let zeros = self.zeros;
+        self.visitor.visit_enum(Enum { data, zeros })
     }
 }
 
 /// A [`DeserializeSeed`] that hands the seed a [`CaseInsensitive`] deserializer.
-struct Seed<S>(S);
+struct Seed<'z, S> {
+    /// The seed of the value.
+    seed: S,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+}
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<'_, S> {
     type Value = S::Value;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<S::Value, D::Error> {
-        self.0.deserialize(CaseInsensitive(deserializer))
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<S::Value, D::Error> {
+        let zeros = self.zeros;
+        self.seed.deserialize(CaseInsensitive { de, zeros })
     }
 }
 
 /// A [`SeqAccess`] whose elements are read through [`CaseInsensitive`].
-struct Seq<A>(A);
+struct Seq<'z, A> {
+    /// The inner access.
+    seq: A,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+}
 
-impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<A> {
+impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<'_, A> {
     type Error = A::Error;
 
     fn next_element_seed<S: DeserializeSeed<'de>>(
         &mut self,
         seed: S,
     ) -> Result<Option<S::Value>, A::Error> {
-        self.0.next_element_seed(Seed(seed))
+        let zeros = self.zeros;
+        self.seq.next_element_seed(Seed { seed, zeros })
     }
 
     fn size_hint(&self) -> Option<usize> {
-        self.0.size_hint()
+        self.seq.size_hint()
     }
 }
 
 /// A [`MapAccess`] whose values are read through [`CaseInsensitive`] and whose keys are
 /// matched against `fields` when the object is read as a struct.
-struct Map<A> {
+struct Map<'z, A> {
     /// The inner access.
     map: A,
     /// The struct's field names; `None` for plain maps, whose keys are passed through as is.
     fields: Option<StructFields>,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'_, A> {
     type Error = A::Error;
 
     fn next_key_seed<S: DeserializeSeed<'de>>(
@@ -352,7 +627,8 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
     }
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, A::Error> {
-        self.map.next_value_seed(Seed(seed))
+        let zeros = self.zeros;
+        self.map.next_value_seed(Seed { seed, zeros })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -410,38 +686,51 @@ impl<'de, S: DeserializeSeed<'de>> Visitor<'de> for FieldKey<'_, S> {
 
 /// An [`EnumAccess`] whose variant payload is read through [`Variant`]. Variant names are
 /// passed through unchanged, so they match exactly.
-struct Enum<A>(A);
+struct Enum<'z, A> {
+    /// The inner access.
+    data: A,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+}
 
-impl<'de, A: EnumAccess<'de>> EnumAccess<'de> for Enum<A> {
+impl<'de, 'z, A: EnumAccess<'de>> EnumAccess<'de> for Enum<'z, A> {
     type Error = A::Error;
-    type Variant = Variant<A::Variant>;
+    type Variant = Variant<'z, A::Variant>;
 
     fn variant_seed<S: DeserializeSeed<'de>>(
         self,
         seed: S,
     ) -> Result<(S::Value, Self::Variant), A::Error> {
-        let (value, variant) = self.0.variant_seed(seed)?;
-        Ok((value, Variant(variant)))
+        let (value, variant) = self.data.variant_seed(seed)?;
+        let zeros = self.zeros;
+        Ok((value, Variant { variant, zeros }))
     }
 }
 
 /// A [`VariantAccess`] whose payload is read through [`CaseInsensitive`]; a struct variant's
-/// object has its keys matched against the variant's fields.
-struct Variant<A>(A);
+/// object has its keys matched against the variant's fields, and an array is refused for it.
+struct Variant<'z, A> {
+    /// The inner access.
+    variant: A,
+    /// The pass's bookkeeping of negative zeros.
+    zeros: &'z NegativeZeros,
+}
 
-impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
+impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<'_, A> {
     type Error = A::Error;
 
     fn unit_variant(self) -> Result<(), A::Error> {
-        self.0.unit_variant()
+        self.variant.unit_variant()
     }
 
     fn newtype_variant_seed<S: DeserializeSeed<'de>>(self, seed: S) -> Result<S::Value, A::Error> {
-        self.0.newtype_variant_seed(Seed(seed))
+        let zeros = self.zeros;
+        self.variant.newtype_variant_seed(Seed { seed, zeros })
     }
 
     fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, A::Error> {
-        self.0.tuple_variant(len, Visit::new(visitor))
+        let visitor = Visit::new(visitor, self.zeros, Kind::Other);
+        self.variant.tuple_variant(len, visitor)
     }
 
     fn struct_variant<V: Visitor<'de>>(
@@ -449,16 +738,19 @@ impl<'de, A: VariantAccess<'de>> VariantAccess<'de> for Variant<A> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, A::Error> {
-        self.0
-            .struct_variant(fields, Visit::for_struct(visitor, fields))
+        let visitor = Visit::new(visitor, self.zeros, Kind::Struct(fields));
+        self.variant.struct_variant(fields, visitor)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap};
+    use std::fmt;
+    use std::num::NonZeroI64;
 
     use serde::Deserialize;
+    use serde::de::{self, Deserializer, Visitor};
 
     use super::from_slice;
 
@@ -468,10 +760,15 @@ mod tests {
     }
 
     /// The error message [`from_slice`] returns for `json`.
-    fn error<'de, T: Deserialize<'de> + std::fmt::Debug>(json: &'de str) -> String {
+    fn error<'de, T: Deserialize<'de> + fmt::Debug>(json: &'de str) -> String {
         from_slice::<T>(json.as_bytes())
             .expect_err(json)
             .to_string()
+    }
+
+    /// serde_json's own error message for `json`.
+    fn serde_json_error<'de, T: Deserialize<'de> + fmt::Debug>(json: &'de str) -> String {
+        serde_json::from_str::<T>(json).expect_err(json).to_string()
     }
 
     #[derive(Debug, PartialEq, Deserialize)]
@@ -783,7 +1080,6 @@ mod tests {
             r#"{"a":1,"b":2"#,
             r#"{"a":1,}"#,
             r#"{"a":-1,"b":1e99}"#,
-            r#"[1]"#,
             r#""pair""#,
             "",
             r#"{"a":1,"b":2,"a":3}"#,
@@ -803,13 +1099,12 @@ mod tests {
     }
 
     #[test]
-    fn struct_from_array_and_wide_integers() {
+    fn wide_integers() {
         #[derive(Debug, PartialEq, Deserialize)]
         struct Wide {
             big: u128,
             small: i128,
         }
-        assert_eq!(parse::<Pair>("[1,2]"), Pair { a: 1, b: 2 });
         let wide = parse::<Wide>(r#"{"Big":340282366920938463463374607431768211455,"SMALL":-1}"#);
         assert_eq!(
             wide,
@@ -882,5 +1177,314 @@ mod tests {
         assert!(message.starts_with("recursion limit exceeded"), "{message}");
         let deep_array = "[".repeat(100) + &"]".repeat(100);
         parse::<serde_json::Value>(&deep_array);
+    }
+
+    #[test]
+    fn struct_rejects_array() {
+        // Go: `json: cannot unmarshal array into Go value of type main.Pair`.
+        assert_eq!(
+            error::<Pair>("[1,2]"),
+            "invalid type: sequence, expected struct Pair at line 1 column 1"
+        );
+        assert_eq!(
+            error::<Pair>(" []"),
+            "invalid type: sequence, expected struct Pair at line 1 column 3"
+        );
+        assert_eq!(
+            error::<Pair>(r#"[{"a":1,"b":2}]"#),
+            "invalid type: sequence, expected struct Pair at line 1 column 1"
+        );
+
+        #[derive(Debug, Deserialize)]
+        struct Outer {
+            #[allow(dead_code)]
+            inner: Option<Pair>,
+        }
+        assert_eq!(
+            error::<Outer>(r#"{"Inner":[1,2]}"#),
+            "invalid type: sequence, expected struct Pair at line 1 column 10"
+        );
+        assert_eq!(
+            error::<Vec<Pair>>(r#"[{"A":1,"B":2},[3,4]]"#),
+            "invalid type: sequence, expected struct Pair at line 1 column 16"
+        );
+        // Other non-objects were already refused, with serde_json's errors.
+        for json in ["1", "-0", r#""ab""#, "true", "null"] {
+            assert_eq!(
+                error::<Pair>(json),
+                serde_json_error::<Pair>(json),
+                "{json}"
+            );
+        }
+    }
+
+    #[test]
+    fn arrays_still_decode_into_sequences_and_tuples() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct TuplePair(i64, i64);
+
+        assert_eq!(parse::<(i64, i64)>("[1,2]"), (1, 2));
+        assert_eq!(parse::<Vec<i64>>("[1,2]"), [1, 2]);
+        assert_eq!(parse::<[i64; 2]>("[1,2]"), [1, 2]);
+        assert_eq!(parse::<TuplePair>("[1,2]"), TuplePair(1, 2));
+        assert_eq!(
+            parse::<Vec<Pair>>(r#"[{"A":1,"B":2},{"a":3,"b":4}]"#),
+            [Pair { a: 1, b: 2 }, Pair { a: 3, b: 4 }]
+        );
+        assert_eq!(
+            parse::<(Pair, Vec<i64>)>(r#"[{"A":1,"b":2},[3]]"#),
+            (Pair { a: 1, b: 2 }, vec![3])
+        );
+    }
+
+    #[test]
+    fn struct_variant_rejects_array() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        enum Shape {
+            Rect { width: u32, height: u32 },
+            Line(u32, u32),
+        }
+        assert_eq!(
+            parse::<Shape>(r#"{"Rect":{"WIDTH":2,"Height":3}}"#),
+            Shape::Rect {
+                width: 2,
+                height: 3
+            }
+        );
+        assert_eq!(
+            error::<Shape>(r#"{"Rect":[2,3]}"#),
+            "invalid type: sequence, expected struct variant Shape::Rect at line 1 column 9"
+        );
+        // A tuple variant is still read from an array.
+        assert_eq!(parse::<Shape>(r#"{"Line":[2,3]}"#), Shape::Line(2, 3));
+    }
+
+    #[test]
+    fn minus_zero_into_signed_integers() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Widths {
+            a: i8,
+            b: i16,
+            c: i32,
+            d: i64,
+            e: Option<i64>,
+            f: Vec<i64>,
+        }
+        assert_eq!(parse::<Pair>(r#"{"a":-0,"b":5}"#), Pair { a: 0, b: 5 });
+        assert_eq!(parse::<Pair>(r#"{"A": -0 ,"B":-0}"#), Pair { a: 0, b: 0 });
+        assert_eq!(parse::<i64>("-0"), 0);
+        assert_eq!(parse::<i64>(" -0 "), 0);
+        assert_eq!(
+            parse::<Widths>(r#"{"A":-0,"B":-0,"C":-0,"D":-0,"E":-0,"F":[-0,1,-0]}"#),
+            Widths {
+                a: 0,
+                b: 0,
+                c: 0,
+                d: 0,
+                e: Some(0),
+                f: vec![0, 1, 0]
+            }
+        );
+        // serde_json already reads `-0` into i128 as 0.
+        assert_eq!(parse::<i128>("-0"), 0);
+        // Floats and untyped values keep the sign, as Go's float64 and interface{} do.
+        let float = parse::<f64>("-0");
+        assert!(float == 0.0 && float.is_sign_negative());
+        let value = parse::<serde_json::Value>("[-0]");
+        assert_eq!(value, serde_json::json!([-0.0]));
+        assert!(value[0].as_f64().is_some_and(f64::is_sign_negative));
+    }
+
+    #[test]
+    fn other_numbers_with_fraction_or_exponent_still_rejected_for_integers() {
+        // Go reads an integer with strconv.ParseInt, which refuses any fraction or exponent,
+        // even one that leaves an integral value (`1.0`, `1e2`, `-0.0`).
+        let inputs = [
+            "-0.0", "-0e0", "-0E+1", "-0.000", "-0.5", "-1e-400", "0.0", "1.0", "1.5", "1e2",
+            "1e3", "-1.0",
+        ];
+        for json in inputs {
+            assert_eq!(error::<i64>(json), serde_json_error::<i64>(json), "{json}");
+            assert_eq!(error::<i8>(json), serde_json_error::<i8>(json), "{json}");
+            let object = format!(r#"{{"a":{json},"b":1}}"#);
+            assert_eq!(error::<Pair>(&object), serde_json_error::<Pair>(&object));
+            let object = format!(r#"{{"a":1,"b":{json}}}"#);
+            assert_eq!(error::<Pair>(&object), serde_json_error::<Pair>(&object));
+        }
+        assert_eq!(
+            error::<i64>("-0.0"),
+            "invalid type: floating point `-0.0`, expected i64 at line 1 column 4"
+        );
+    }
+
+    #[test]
+    fn minus_zero_into_unsigned_integers_still_rejected() {
+        // Go reads an unsigned integer with strconv.ParseUint, which permits no sign: `-0` into
+        // a uint is `json: cannot unmarshal number -0 into Go value of type uint64`.
+        for json in ["-0", "[-0]", "-0.0"] {
+            assert_eq!(error::<u64>(json), serde_json_error::<u64>(json), "{json}");
+            assert_eq!(
+                error::<Vec<u32>>(json),
+                serde_json_error::<Vec<u32>>(json),
+                "{json}"
+            );
+        }
+        assert!(
+            error::<u64>("-0").starts_with("invalid type: floating point `-0.0`, expected u64")
+        );
+        assert!(error::<u128>("-0").starts_with("number out of range"));
+        assert!(error::<u8>("-1").starts_with("invalid value: integer `-1`, expected u8"));
+    }
+
+    #[test]
+    fn minus_zero_among_other_negative_zeros() {
+        // The first error is the one reported, with its position, as serde_json reports it when
+        // the `-0`s before it are `0`s.
+        let arrays = [
+            ("[-0,-0.0]", "[ 0,-0.0]"),
+            ("[-0.0,-0]", "[-0.0, 0]"),
+            ("[-0,-0e1,-0]", "[ 0,-0e1, 0]"),
+            ("[-0,-0,\"x\"]", "[ 0, 0,\"x\"]"),
+            ("[-0,-0] x", "[ 0, 0] x"),
+        ];
+        for (json, zeros) in arrays {
+            let expected = serde_json_error::<Vec<i64>>(zeros);
+            assert_eq!(error::<Vec<i64>>(json), expected, "{json}");
+        }
+        let objects = [
+            (r#"{"A":-0,"B":-0.0}"#, r#"{"a": 0,"b":-0.0}"#),
+            (r#"{"a":-0.0,"b":"x"}"#, r#"{"a":-0.0,"b":"x"}"#),
+            (r#"{"a":-0,"b":"x"}"#, r#"{"a": 0,"b":"x"}"#),
+            (r#"{"a":-0,"b":-0} x"#, r#"{"a": 0,"b": 0} x"#),
+            (r#"{"a":-0,"b":-0,"a":-0}"#, r#"{"a": 0,"b": 0,"a": 0}"#),
+        ];
+        for (json, zeros) in objects {
+            assert_eq!(
+                error::<Pair>(json),
+                serde_json_error::<Pair>(zeros),
+                "{json}"
+            );
+            let json = format!("[{json}]");
+            let zeros = format!("[{zeros}]");
+            let expected = serde_json_error::<Vec<Pair>>(&zeros);
+            assert_eq!(error::<Vec<Pair>>(&json), expected, "{json}");
+        }
+        // A visitor that refuses the 0 that `-0` stands for fails where `0` would.
+        assert_eq!(
+            error::<Vec<NonZeroI64>>("[1, -0]"),
+            serde_json_error::<Vec<NonZeroI64>>("[1,  0]")
+        );
+        let many = format!("[{}]", ["-0"; 1000].join(","));
+        assert_eq!(parse::<Vec<i64>>(&many), [0; 1000]);
+    }
+
+    /// A number read as an integer by a visitor that also takes floats, as some custom types do.
+    #[derive(Debug, PartialEq)]
+    enum Lenient {
+        Int(i64),
+        Float(f64),
+    }
+
+    impl<'de> Deserialize<'de> for Lenient {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct LenientVisitor;
+            impl Visitor<'_> for LenientVisitor {
+                type Value = Lenient;
+                fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    formatter.write_str("a number")
+                }
+                fn visit_i64<E: de::Error>(self, value: i64) -> Result<Lenient, E> {
+                    Ok(Lenient::Int(value))
+                }
+                fn visit_u64<E: de::Error>(self, value: u64) -> Result<Lenient, E> {
+                    i64::try_from(value)
+                        .map(Lenient::Int)
+                        .map_err(|_| E::custom("too big"))
+                }
+                fn visit_f64<E: de::Error>(self, value: f64) -> Result<Lenient, E> {
+                    Ok(Lenient::Float(value))
+                }
+            }
+            deserializer.deserialize_i64(LenientVisitor)
+        }
+    }
+
+    #[test]
+    fn minus_zero_with_a_visitor_that_takes_floats() {
+        let values = parse::<Vec<Lenient>>("[-0.0,-0,1,-0e3,-0,2.5]");
+        assert_eq!(
+            values,
+            [
+                Lenient::Float(-0.0),
+                Lenient::Int(0),
+                Lenient::Int(1),
+                Lenient::Float(-0.0),
+                Lenient::Int(0),
+                Lenient::Float(2.5)
+            ]
+        );
+        let Lenient::Float(zero) = values[0] else {
+            unreachable!()
+        };
+        assert!(zero.is_sign_negative());
+    }
+
+    /// Deserializes `T` with [`from_slice`], returning how many passes it made over `json`.
+    fn passes<'de, T: Deserialize<'de>>(json: &'de str) -> usize {
+        thread_local! {
+            static PASSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+        }
+        /// `T`, counting how often it is deserialized.
+        struct Counted<T>(#[allow(dead_code)] T);
+        impl<'de, T: Deserialize<'de>> Deserialize<'de> for Counted<T> {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                PASSES.with(|passes| passes.set(passes.get() + 1));
+                T::deserialize(deserializer).map(Counted)
+            }
+        }
+        PASSES.with(|passes| passes.set(0));
+        let _ = from_slice::<Counted<T>>(json.as_bytes());
+        PASSES.with(std::cell::Cell::get)
+    }
+
+    #[test]
+    fn passes_over_the_input() {
+        // Without a negative zero for a signed integer: one pass, whatever the outcome.
+        assert_eq!(passes::<Pair>(r#"{"A":1,"B":2}"#), 1);
+        assert_eq!(passes::<Pair>(r#"{"a":1.5,"b":2}"#), 1);
+        assert_eq!(passes::<Vec<f64>>("[-0,-0.0]"), 1);
+        assert_eq!(passes::<u64>("-0"), 1);
+        // `-0` is found on speculation, then confirmed.
+        assert_eq!(passes::<Pair>(r#"{"a":-0,"b":5}"#), 2);
+        let many = format!("[{}]", ["-0"; 1000].join(","));
+        assert_eq!(passes::<Vec<i64>>(&many), 2);
+        assert_eq!(passes::<Vec<Lenient>>("[-0.0,-0,-0e3]"), 2);
+        // A negative zero that is not `-0` makes an error, which a third pass positions.
+        assert_eq!(passes::<Vec<i64>>("[-0,-0.0]"), 3);
+        assert_eq!(passes::<Vec<i64>>("[-0.0,-0,-0.0]"), 3);
+        let many = format!("[{}]", ["-0.0"; 1000].join(","));
+        assert_eq!(passes::<Vec<i64>>(&many), 3);
+    }
+
+    #[test]
+    fn case_insensitive_matching_still_works() {
+        #[derive(Debug, PartialEq, Deserialize)]
+        struct Item {
+            id: i64,
+            name: String,
+        }
+        assert_eq!(
+            parse::<Vec<Item>>(r#"[{"ID":-0,"Name":"x"},{"id":2,"NAME":"y"}]"#),
+            [
+                Item {
+                    id: 0,
+                    name: "x".into()
+                },
+                Item {
+                    id: 2,
+                    name: "y".into()
+                }
+            ]
+        );
     }
 }

@@ -1,14 +1,184 @@
-//! Reading whole bodies under a size limit, shared by the server and the client.
+//! Request bodies under limits, and reading whole bodies for the server and the client.
 
-use bytes::Bytes;
+use std::fmt;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll, ready};
+
+use bytes::{Buf, Bytes};
 use http::StatusCode;
-use http_body::Body;
+use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kit::{BoxError, Code, Error};
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Sleep};
 
 use crate::cause::{io_code, root_cause};
-
 use crate::status::HttpStatus;
+
+pin_project! {
+    /// A request body as a server's [decoder](crate::server::Decoder) gets it: limited to the
+    /// server's [body limit](crate::Server::body_limit) and to the time it allows for reading
+    /// a body (the earlier of the request's deadline and the server's
+    /// [body timeout](crate::Server::body_timeout)).
+    ///
+    /// [`bytes`](RequestBody::bytes) reads it whole, the common case; as an
+    /// [`http_body::Body`] it streams, with the same limits enforced frame by frame.
+    /// Going past a limit is an error: over the size `InvalidArgument` answered `413`, out of
+    /// time `DeadlineExceeded` (or, when the body timeout was the earlier limit,
+    /// `InvalidArgument` answered `408`, since a client too slow to send its body is the
+    /// caller's fault).
+    pub struct RequestBody<B> {
+        #[pin]
+        inner: B,
+        limit: usize,
+        read: usize,
+        until: Option<Until>,
+        #[pin]
+        timer: Option<Sleep>,
+    }
+}
+
+/// When reading a body must be over, and why.
+#[derive(Debug, Clone, Copy)]
+struct Until {
+    at: Instant,
+    /// Whether `at` is the request's deadline (else the server's body timeout).
+    deadline: bool,
+}
+
+impl<B> RequestBody<B> {
+    /// `body` under `limit` bytes, to be read by `deadline` (the request's) or within
+    /// `timeout` of now, whichever is earlier.
+    pub(crate) fn new(
+        body: B,
+        limit: usize,
+        deadline: Option<Instant>,
+        timeout: Option<std::time::Duration>,
+    ) -> RequestBody<B> {
+        let by_timeout = timeout.and_then(|t| Instant::now().checked_add(t));
+        let until = match (deadline, by_timeout) {
+            (Some(d), Some(t)) if t < d => Some(Until {
+                at: t,
+                deadline: false,
+            }),
+            (Some(d), _) => Some(Until {
+                at: d,
+                deadline: true,
+            }),
+            (None, Some(t)) => Some(Until {
+                at: t,
+                deadline: false,
+            }),
+            (None, None) => None,
+        };
+        RequestBody {
+            inner: body,
+            limit,
+            read: 0,
+            until,
+            timer: None,
+        }
+    }
+
+    /// The largest body accepted, in bytes.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The body as it came, without limits.
+    pub fn into_inner(self) -> B {
+        self.inner
+    }
+
+    /// The error for running out of time.
+    fn too_slow(until: Until) -> Error {
+        if until.deadline {
+            Error::deadline_exceeded()
+        } else {
+            Error::invalid_argument("request body not received in time")
+                .with_hint(HttpStatus(StatusCode::REQUEST_TIMEOUT))
+        }
+    }
+}
+
+impl<B> RequestBody<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    /// Reads the whole body, within the limits.
+    pub async fn bytes(self) -> Result<Bytes, Error> {
+        let read = read_limited(self.inner, self.limit, request_too_large);
+        match self.until {
+            None => read.await,
+            Some(until) if until.at <= Instant::now() => Err(Self::too_slow(until)),
+            Some(until) => tokio::time::timeout_at(until.at, read)
+                .await
+                .unwrap_or_else(|_| Err(Self::too_slow(until))),
+        }
+    }
+}
+
+impl<B> Body for RequestBody<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Data = B::Data;
+    type Error = Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, Error>>> {
+        let mut this = self.project();
+        let frame = match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => frame,
+            Poll::Pending => {
+                if let Some(until) = *this.until {
+                    if this.timer.is_none() {
+                        this.timer.set(Some(tokio::time::sleep_until(until.at)));
+                    }
+                    if let Some(timer) = this.timer.as_pin_mut() {
+                        ready!(timer.poll(cx));
+                        return Poll::Ready(Some(Err(Self::too_slow(until))));
+                    }
+                }
+                return Poll::Pending;
+            }
+        };
+        Poll::Ready(match frame {
+            None => None,
+            Some(Err(err)) => Some(Err(body_error(err.into()))),
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    *this.read = this.read.saturating_add(data.remaining());
+                    if *this.read > *this.limit {
+                        return Poll::Ready(Some(Err(request_too_large(*this.limit))));
+                    }
+                }
+                Some(Ok(frame))
+            }
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl<B> fmt::Debug for RequestBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("limit", &self.limit)
+            .field("read", &self.read)
+            .finish_non_exhaustive()
+    }
+}
 
 /// Reads `body` whole, failing with `too_large(limit)` once it passes `limit` bytes. A body
 /// whose declared length (`Content-Length`, which hyper reports as the body's size hint) is

@@ -11,12 +11,16 @@
 //!    reads the whole response body up to a limit, all under the context's deadline and
 //!    cancellation;
 //! 4. runs the `after` functions, then decodes a `2xx` answer with the decoder, and any other
-//!    status into an [`Error`] whose code comes from the status (see
-//!    [`Code::from_http_status`](kit::Code::from_http_status)) and whose message is the
-//!    server's `{"error": ...}` text.
+//!    status into an [`Error`] with the server's code, message and details (see
+//!    [`decode_error`]).
 //!
-//! Transport failures are classified for retries and circuit breakers: a refused or reset
-//! connection is `Unavailable`.
+//! Transport failures are classified for retries and circuit breakers, with how far the
+//! request got ([`kit::error::Delivery`]): a refused connection is `Unavailable`
+//! and was never sent; a connection lost after the request was written is `Unavailable`
+//! and may have executed; a deadline that passes while waiting for the answer is
+//! `DeadlineExceeded` and may have executed. Calls with an idempotent method (`GET`, `HEAD`,
+//! `PUT`, `DELETE`, `OPTIONS`, `TRACE`, as RFC 9110 defines them) are marked idempotent, so
+//! that retries may send them again whatever happened; [`Client::idempotent`] says otherwise.
 //!
 //! ```no_run
 //! use kit::{Context, Endpoint};
@@ -46,11 +50,13 @@ mod pool;
 pub use error::decode_error;
 pub use pool::Pool;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri, request, response};
+use kit::error::Delivery;
 use kit::{Context, Endpoint, Error};
 
 use crate::Body;
@@ -75,6 +81,7 @@ pub struct Client<Enc, Dec> {
     after: Vec<AfterFn>,
     error_decoder: ErrorDecoderFn,
     response_limit: usize,
+    idempotent: bool,
 }
 
 impl<Enc, Dec> Client<Enc, Dec> {
@@ -89,6 +96,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error>,
     {
         Client {
+            idempotent: method.is_idempotent(),
             method,
             uri,
             encode,
@@ -139,6 +147,14 @@ impl<Enc, Dec> Client<Enc, Dec> {
         self
     }
 
+    /// Whether the calls are idempotent, so that a retry may send one again even if it may
+    /// have run (default: whether the method is idempotent by RFC 9110). Errors of an
+    /// idempotent client are marked with [`Error::idempotent_call`].
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
     /// The request head for one call, before the encoder and hooks run.
     fn head(&self, ctx: &Context) -> request::Parts {
         let (mut parts, ()) = Request::new(()).into_parts();
@@ -151,12 +167,18 @@ impl<Enc, Dec> Client<Enc, Dec> {
                 HeaderValue::try_from(value).expect("a timeout is always a valid header value"),
             );
         }
-        for (key, value) in ctx.propagated() {
-            match (HeaderName::try_from(key), HeaderValue::try_from(value)) {
+        for (key, value) in ctx.propagated_entries() {
+            // Keys are lowercase tokens; a `&'static str` one becomes a header name without
+            // a copy.
+            let name = match key {
+                Cow::Borrowed(key) => Ok(HeaderName::from_static(key)),
+                Cow::Owned(key) => HeaderName::try_from(key.as_str()),
+            };
+            match (name, HeaderValue::try_from(value)) {
                 (Ok(name), Ok(value)) => {
                     parts.headers.append(name, value);
                 }
-                _ => tracing::debug!(key, "metadata not sendable as an HTTP header: skipped"),
+                _ => tracing::debug!(%key, "metadata not sendable as an HTTP header: skipped"),
             }
         }
         parts
@@ -197,7 +219,22 @@ where
     type Response = Resp;
 
     async fn call(&self, ctx: Context, req: Req) -> Result<Resp, Error> {
-        ctx.run(self.exchange(&ctx, req)).await
+        let result = match ctx.err() {
+            // Never sent: the caller had already given up.
+            Some(err) => Err(err.with_delivery(Delivery::NotSent)),
+            None => ctx.run(self.exchange(&ctx, req)).await.map_err(|err| {
+                // The context ended while the call was under way: its error wins, and the
+                // request may have reached the server.
+                match ctx.err() {
+                    Some(ended) => ended.with_delivery(Delivery::MaybeExecuted),
+                    None => err,
+                }
+            }),
+        };
+        match result {
+            Err(err) if self.idempotent => Err(err.idempotent_call()),
+            result => result,
+        }
     }
 }
 
@@ -207,6 +244,7 @@ impl<Enc, Dec> std::fmt::Debug for Client<Enc, Dec> {
             .field("method", &self.method)
             .field("uri", &self.uri)
             .field("response_limit", &self.response_limit)
+            .field("idempotent", &self.idempotent)
             .finish_non_exhaustive()
     }
 }

@@ -88,6 +88,14 @@ impl<Enc, Dec> Client<Enc, Dec> {
         self
     }
 
+    /// Whether calls of this method are idempotent, so that a retry may send one again even
+    /// if it may have run (default `false`: JSON-RPC calls are `POST`s); see
+    /// [`Client::idempotent`](crate::Client::idempotent).
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.http = self.http.idempotent(idempotent);
+        self
+    }
+
     /// The largest answer read, in bytes; see
     /// [`Client::response_limit`](crate::Client::response_limit).
     pub fn response_limit(mut self, limit: usize) -> Self {

@@ -1,18 +1,14 @@
-//! The default codecs of params and results: serde, with Go's case-insensitive keys.
+//! The default codecs of params and results: serde, standard or Go-compatible.
 
 use kit::Error;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::json;
-
-/// Decodes a call's params (server side). Keys match struct fields case-insensitively, as
-/// in [`json::from_slice`], because Go kit clients send `{"A":1,"B":2}`. Params that do not
-/// fit `T` are an `InvalidArgument` error, answered as JSON-RPC's invalid params (`-32602`).
+/// Decodes a call's params (server side) with serde_json. Params that do not fit `T` are an
+/// `InvalidArgument` error, answered as JSON-RPC's invalid params (`-32602`).
 pub fn decode_params<T: DeserializeOwned>(params: &RawValue) -> Result<T, Error> {
-    json::from_slice(params.get().as_bytes())
-        .map_err(|err| Error::invalid_argument(format!("invalid params: {err}")).with_source(err))
+    params_from(serde_json::from_str(params.get()))
 }
 
 /// Encodes an endpoint's response as a call's result (server side).
@@ -25,10 +21,19 @@ pub fn encode_params<T: Serialize>(params: T) -> Result<Box<RawValue>, Error> {
     to_raw(&params, "params")
 }
 
-/// Decodes a call's result (client side), with keys matched case-insensitively as the
-/// server side does. A result that does not fit `T` is the server's fault: `Internal`.
+/// Decodes a call's result (client side) with serde_json. A result that does not fit `T` is
+/// the server's fault: `Internal`.
 pub fn decode_result<T: DeserializeOwned>(result: &RawValue) -> Result<T, Error> {
-    json::from_slice(result.get().as_bytes())
+    result_from(serde_json::from_str(result.get()))
+}
+
+fn params_from<T>(decoded: Result<T, serde_json::Error>) -> Result<T, Error> {
+    decoded
+        .map_err(|err| Error::invalid_argument(format!("invalid params: {err}")).with_source(err))
+}
+
+fn result_from<T>(decoded: Result<T, serde_json::Error>) -> Result<T, Error> {
+    decoded
         .map_err(|err| Error::internal(format!("invalid JSON-RPC result: {err}")).with_source(err))
 }
 
@@ -37,4 +42,28 @@ pub fn decode_result<T: DeserializeOwned>(result: &RawValue) -> Result<T, Error>
 fn to_raw<T: Serialize>(value: &T, what: &str) -> Result<Box<RawValue>, Error> {
     serde_json::value::to_raw_value(value)
         .map_err(|err| Error::internal(format!("encoding JSON-RPC {what}: {err}")).with_source(err))
+}
+
+/// The Go-compatible codec of params and results: decoding as Go's `encoding/json` does,
+/// as [`json::go`](crate::json::go) does for plain HTTP bodies (Go kit's JSON-RPC client
+/// sends `{"A":1,"B":2}`).
+pub mod go {
+    use kit::Error;
+    use serde::de::DeserializeOwned;
+    use serde_json::value::RawValue;
+
+    pub use super::{encode_params, encode_result};
+    use crate::json::go::from_slice;
+
+    /// Decodes a call's params (server side) as Go would; errors as
+    /// [`decode_params`](super::decode_params)'s.
+    pub fn decode_params<T: DeserializeOwned>(params: &RawValue) -> Result<T, Error> {
+        super::params_from(from_slice(params.get().as_bytes()))
+    }
+
+    /// Decodes a call's result (client side) as Go would; errors as
+    /// [`decode_result`](super::decode_result)'s.
+    pub fn decode_result<T: DeserializeOwned>(result: &RawValue) -> Result<T, Error> {
+        super::result_from(from_slice(result.get().as_bytes()))
+    }
 }

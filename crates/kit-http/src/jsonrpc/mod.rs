@@ -87,6 +87,6 @@ mod server;
 mod wire;
 
 pub use client::Client;
-pub use codec::{decode_params, decode_result, encode_params, encode_result};
-pub use server::Methods;
+pub use codec::{decode_params, decode_result, encode_params, encode_result, go};
+pub use server::{DEFAULT_BATCH_CONCURRENCY, DEFAULT_MAX_BATCH, Methods};
 pub use wire::{INVALID_REQUEST, PARSE_ERROR, code_of, error_code};

@@ -6,16 +6,25 @@ use std::future::Future;
 use std::pin::Pin;
 
 use bytes::Bytes;
-use futures_util::future::join_all;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use http::header::CONTENT_TYPE;
 use http::{Method, Response, StatusCode, request};
-use kit::{Context, Endpoint, Error};
+use http_body::Body as HttpBody;
+use kit::{BoxError, Context, Endpoint, Error};
+use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::wire::{Answer, ErrorObject, Request};
 use crate::json::{CONTENT_TYPE_JSON, to_bytes};
 use crate::server::{Handler, sealed};
-use crate::{Body, Server};
+use crate::{Body, RequestBody, Server};
+
+/// The default largest number of requests in a batch.
+pub const DEFAULT_MAX_BATCH: usize = 100;
+
+/// The default number of requests of one batch that run at the same time.
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 8;
 
 type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Box<RawValue>, Error>> + Send + 'a>>;
 
@@ -23,9 +32,25 @@ type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Box<RawValue>, Error>> 
 ///
 /// Each method is an endpoint with a decoder of its params and an encoder of its result,
 /// as each route of an HTTP server is an endpoint with a decoder and an encoder.
-#[derive(Default)]
+///
+/// Batches are bounded: at most [`max_batch`](Methods::max_batch) requests (default
+/// [`DEFAULT_MAX_BATCH`]; a larger batch is refused whole with `-32600` before any of it
+/// runs), of which at most [`batch_concurrency`](Methods::batch_concurrency) run at a time
+/// (default [`DEFAULT_BATCH_CONCURRENCY`]), yielding to the server's other work as they go.
 pub struct Methods {
     table: HashMap<Box<str>, Box<dyn Callable>>,
+    max_batch: usize,
+    batch_concurrency: usize,
+}
+
+impl Default for Methods {
+    fn default() -> Self {
+        Methods {
+            table: HashMap::new(),
+            max_batch: DEFAULT_MAX_BATCH,
+            batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
+        }
+    }
 }
 
 /// One method with its codecs, its types erased.
@@ -94,6 +119,31 @@ impl Methods {
         self
     }
 
+    /// The largest number of requests a batch may hold (default [`DEFAULT_MAX_BATCH`]); a
+    /// larger batch is answered with one `-32600` error and none of it runs.
+    ///
+    /// # Panics
+    /// If `max` is zero.
+    pub fn max_batch(mut self, max: usize) -> Self {
+        assert!(max > 0, "a batch limit of zero refuses every batch");
+        self.max_batch = max;
+        self
+    }
+
+    /// How many requests of one batch run at the same time (default
+    /// [`DEFAULT_BATCH_CONCURRENCY`]); answers keep the order of the requests.
+    ///
+    /// # Panics
+    /// If `concurrency` is zero.
+    pub fn batch_concurrency(mut self, concurrency: usize) -> Self {
+        assert!(
+            concurrency > 0,
+            "a batch needs to run at least one request at a time"
+        );
+        self.batch_concurrency = concurrency;
+        self
+    }
+
     /// The answer to a request body: `None` when it asks for none (notifications only).
     async fn answer(&self, ctx: &Context, body: &[u8]) -> Result<Option<Bytes>, Error> {
         let message: &RawValue = match serde_json::from_slice(body) {
@@ -109,8 +159,18 @@ impl Methods {
                 None => Ok(None),
             };
         }
-        let batch: Vec<&RawValue> = match serde_json::from_str(message.get()) {
-            Ok(batch) => batch,
+        let mut deserializer = serde_json::Deserializer::from_str(message.get());
+        let batch = match (BoundedBatch {
+            max: self.max_batch,
+        })
+        .deserialize(&mut deserializer)
+        {
+            Ok(Some(batch)) => batch,
+            Ok(None) => {
+                let why = format!("batch exceeds the limit of {} requests", self.max_batch);
+                let answer = Answer::error(RawValue::NULL, ErrorObject::invalid_request(why));
+                return to_bytes(&answer).map(Some);
+            }
             Err(err) => {
                 let answer = Answer::error(RawValue::NULL, ErrorObject::parse_error(err));
                 return to_bytes(&answer).map(Some);
@@ -120,17 +180,35 @@ impl Methods {
             let answer = Answer::error(RawValue::NULL, ErrorObject::invalid_request("empty batch"));
             return to_bytes(&answer).map(Some);
         }
-        // Every call of a batch runs at once; answers keep the order of the requests.
-        let answers: Vec<Answer<'_>> = join_all(batch.iter().map(|raw| self.call(ctx, raw)))
-            .await
-            .into_iter()
-            .flatten()
-            .collect();
+        // A bounded number of calls at a time, answers in the order of the requests; each
+        // call first spends from the task's cooperative budget, so that a batch of calls
+        // that all finish at once still lets the server's other work run in between.
+        let mut requests = batch.into_iter();
+        let mut running = FuturesOrdered::new();
+        let mut answers: Vec<Answer<'_>> = Vec::new();
+        loop {
+            while running.len() < self.batch_concurrency {
+                match requests.next() {
+                    Some(raw) => running.push_back(self.call_in_batch(ctx, raw)),
+                    None => break,
+                }
+            }
+            match running.next().await {
+                Some(answer) => answers.extend(answer),
+                None => break,
+            }
+        }
         if answers.is_empty() {
             Ok(None)
         } else {
             to_bytes(&answers).map(Some)
         }
+    }
+
+    /// Runs one request of a batch, after spending from the task's cooperative budget.
+    async fn call_in_batch<'a>(&self, ctx: &Context, raw: &'a RawValue) -> Option<Answer<'a>> {
+        tokio::task::coop::consume_budget().await;
+        self.call(ctx, raw).await
     }
 
     /// Runs one request of a message; `None` for a notification, which is never answered.
@@ -166,12 +244,18 @@ impl sealed::Sealed for Methods {}
 impl Handler for Methods {
     const METHOD: Option<Method> = Some(Method::POST);
 
-    async fn handle(
+    async fn handle<B>(
         &self,
         ctx: &Context,
-        _parts: &request::Parts,
-        body: Bytes,
-    ) -> Result<Response<Body>, Error> {
+        _parts: &mut request::Parts,
+        body: RequestBody<B>,
+    ) -> Result<Response<Body>, Error>
+    where
+        B: HttpBody + Send,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let body = body.bytes().await?;
         let mut response = Response::new(Body::default());
         match self.answer(ctx, &body).await? {
             Some(answer) => {
@@ -195,10 +279,53 @@ impl Server<Methods> {
     }
 }
 
+/// Reads a batch as raw requests, keeping none past the first `max` (`None` when there are
+/// more), so that a huge batch costs no more memory than a full one.
+struct BoundedBatch {
+    max: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for BoundedBatch {
+    type Value = Option<Vec<&'de RawValue>>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        deserializer: D,
+    ) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for BoundedBatch {
+    type Value = Option<Vec<&'de RawValue>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a batch of requests")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut batch = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(self.max));
+        while let Some(raw) = seq.next_element::<&'de RawValue>()? {
+            if batch.len() == self.max {
+                // The rest is skipped without being kept (serde_json wants the array read
+                // to its end).
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                return Ok(None);
+            }
+            batch.push(raw);
+        }
+        Ok(Some(batch))
+    }
+}
+
 impl fmt::Debug for Methods {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut names: Vec<&str> = self.table.keys().map(|name| &**name).collect();
         names.sort_unstable();
-        f.debug_struct("Methods").field("methods", &names).finish()
+        f.debug_struct("Methods")
+            .field("methods", &names)
+            .field("max_batch", &self.max_batch)
+            .field("batch_concurrency", &self.batch_concurrency)
+            .finish()
     }
 }

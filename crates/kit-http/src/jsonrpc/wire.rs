@@ -87,11 +87,17 @@ impl<'a> Request<'a> {
             .method
             .and_then(|method| serde_json::from_str::<String>(method.get()).ok())
             .ok_or_else(|| (id, ErrorObject::invalid_request("method must be a string")))?;
-        Ok(Request {
-            method,
-            params: object.params.unwrap_or(RawValue::NULL),
-            id,
-        })
+        // The specification allows only a structured value (or no member); `null` is read
+        // as no member, as clients that always write the member send it.
+        let params = object.params.unwrap_or(RawValue::NULL);
+        if !matches!(params.get().as_bytes()[0], b'[' | b'{' | b'n') {
+            let why = "invalid params: params must be an array or an object";
+            return Err((
+                id,
+                ErrorObject::new(error_code(Code::InvalidArgument), why.into()),
+            ));
+        }
+        Ok(Request { method, params, id })
     }
 }
 
@@ -221,7 +227,10 @@ impl<'a> Answer<'a> {
 pub(super) struct Call<'a> {
     jsonrpc: &'static str,
     method: &'a str,
-    params: &'a RawValue,
+    /// Left out when `null` (a request type of `()`): the specification allows only a
+    /// structured value or no member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a RawValue>,
     id: u64,
 }
 
@@ -230,7 +239,7 @@ impl<'a> Call<'a> {
         Call {
             jsonrpc: VERSION,
             method,
-            params,
+            params: (params.get() != "null").then_some(params),
             id,
         }
     }

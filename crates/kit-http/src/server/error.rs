@@ -11,15 +11,15 @@ use crate::{Body, status_of};
 /// name and the error's details when it has any. Go kit clients read `error` and ignore the
 /// rest; kit clients read all three back.
 #[derive(Serialize)]
-pub(crate) struct ErrorBody<'a> {
-    pub(crate) error: &'a str,
-    pub(crate) code: &'a str,
+struct ErrorBody<'a> {
+    error: &'a str,
+    code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) details: Option<&'a serde_json::Value>,
+    details: Option<&'a serde_json::Value>,
 }
 
 impl<'a> ErrorBody<'a> {
-    pub(crate) fn of(err: &'a Error) -> ErrorBody<'a> {
+    fn of(err: &'a Error) -> ErrorBody<'a> {
         ErrorBody {
             error: err.message_for_caller(),
             code: err.code().as_str(),

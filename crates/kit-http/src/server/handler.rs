@@ -2,21 +2,24 @@
 
 use std::fmt;
 use std::future::Future;
+use std::marker::PhantomData;
 
-use bytes::Bytes;
 use http::{Method, Response, request};
-use kit::{Context, Endpoint, Error};
+use http_body::Body as HttpBody;
+use kit::{BoxError, Context, Endpoint, Error};
 
-use crate::Body;
+use super::Decoder;
+use crate::{Body, RequestBody};
 
-/// The core of a [`Server`](super::Server): turns one request (its context, head and whole
-/// body) into a response.
+/// The core of a [`Server`](super::Server): turns one request (its context, head and body)
+/// into a response.
 ///
 /// Everything around it is the same for every kind of server and lives in `Server`: the
-/// `kit-timeout` deadline, the `before` functions, the body limit, the error encoder, the
-/// `after` functions and the finalizers. kit has two handlers: [`EndpointHandler`] (one
-/// endpoint with a decoder and an encoder, built by [`Server::new`](super::Server::new))
-/// and [`jsonrpc::Methods`](crate::jsonrpc::Methods) (a table of JSON-RPC methods).
+/// request context (deadline, peer, cancellation, response metadata), the `before`
+/// functions, the body limit and timeout, the error encoder, the `after` functions and the
+/// finalizers. kit has two handlers: [`EndpointHandler`] (one endpoint with a decoder and an
+/// encoder, built by [`Server::new`](super::Server::new)) and
+/// [`jsonrpc::Methods`](crate::jsonrpc::Methods) (a table of JSON-RPC methods).
 ///
 /// The trait is sealed: it names what servers have in common so that they share one
 /// implementation, and may grow as they do.
@@ -26,14 +29,17 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
     /// its body is read. `None` serves every method.
     const METHOD: Option<Method> = None;
 
-    /// Answers a request whose body has been read whole; an error goes through the
-    /// server's error encoder.
-    fn handle(
+    /// Answers a request; an error goes through the server's error encoder.
+    fn handle<B>(
         &self,
         ctx: &Context,
-        parts: &request::Parts,
-        body: Bytes,
-    ) -> impl Future<Output = Result<Response<Body>, Error>> + Send;
+        parts: &mut request::Parts,
+        body: RequestBody<B>,
+    ) -> impl Future<Output = Result<Response<Body>, Error>> + Send
+    where
+        B: HttpBody + Send,
+        B::Data: Send,
+        B::Error: Into<BoxError>;
 }
 
 pub(crate) mod sealed {
@@ -42,47 +48,57 @@ pub(crate) mod sealed {
 }
 
 /// The handler of a [`Server`](super::Server) made with [`Server::new`](super::Server::new):
-/// decodes the request, calls the endpoint under the request's context, encodes its
-/// response.
-pub struct EndpointHandler<E, D, C> {
+/// decodes the request (into `Req`), calls the endpoint under the request's deadline,
+/// encodes its response.
+pub struct EndpointHandler<E, D, C, Req> {
     endpoint: E,
     decode: D,
     encode: C,
+    request: PhantomData<fn() -> Req>,
 }
 
-impl<E, D, C> EndpointHandler<E, D, C> {
+impl<E, D, C, Req> EndpointHandler<E, D, C, Req> {
     pub(crate) fn new(endpoint: E, decode: D, encode: C) -> Self {
         EndpointHandler {
             endpoint,
             decode,
             encode,
+            request: PhantomData,
         }
     }
 }
 
-impl<E, D, C> sealed::Sealed for EndpointHandler<E, D, C> {}
+impl<E, D, C, Req> sealed::Sealed for EndpointHandler<E, D, C, Req> {}
 
-impl<E, D, C, Req> Handler for EndpointHandler<E, D, C>
+impl<E, D, C, Req> Handler for EndpointHandler<E, D, C, Req>
 where
     E: Endpoint<Req>,
     E::Response: Send,
-    D: Fn(&request::Parts, Bytes) -> Result<Req, Error> + Send + Sync + 'static,
-    C: Fn(E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
+    D: Decoder<Req>,
+    C: Fn(&Context, E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
     Req: Send + 'static,
 {
-    async fn handle(
+    async fn handle<B>(
         &self,
         ctx: &Context,
-        parts: &request::Parts,
-        body: Bytes,
-    ) -> Result<Response<Body>, Error> {
-        let request = (self.decode)(parts, body)?;
-        let response = ctx.run(self.endpoint.call(ctx.clone(), request)).await?;
-        (self.encode)(response)
+        parts: &mut request::Parts,
+        body: RequestBody<B>,
+    ) -> Result<Response<Body>, Error>
+    where
+        B: HttpBody + Send,
+        B::Data: Send,
+        B::Error: Into<BoxError>,
+    {
+        let request = self.decode.decode(ctx, parts, body).await?;
+        // Cancellation is the server's: it drops this future when the client goes away.
+        let response = ctx
+            .run_until_deadline(self.endpoint.call(ctx.clone(), request))
+            .await?;
+        (self.encode)(ctx, response)
     }
 }
 
-impl<E, D, C> fmt::Debug for EndpointHandler<E, D, C> {
+impl<E, D, C, Req> fmt::Debug for EndpointHandler<E, D, C, Req> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("EndpointHandler")
             .field("endpoint", &std::any::type_name::<E>())

@@ -4,18 +4,23 @@
 //! encoder, the way Go kit's `httptransport.NewServer` does, plus Go kit's hooks:
 //!
 //! - [`before`](Server::before) functions derive the request's [`Context`] from the request
-//!   head (headers, path, remote address in extensions), in order;
+//!   head (headers, path, extensions), in order; the context already has the deadline and
+//!   the connection's [peer](kit::Context::peer);
 //! - [`after`](Server::after) functions adjust the response head (headers, status) once
 //!   the answer is known, for successes and errors alike;
 //! - an [error encoder](Server::error_encoder) writes errors (default: [`encode_error`],
-//!   `{"error": message}` with the status from the error's code);
+//!   `{"error": message, "code": CODE}` with the status of the error's code);
 //! - [finalizers](Server::finalizer) see the outcome of every request: status, size,
 //!   error; a request dropped before its answer was ready (the client went away, or the
 //!   shutdown grace period ended) is reported as status `499` with a `Cancelled` error.
 //!
-//! The request body is read whole, up to [a limit](Server::body_limit) (1 MiB by default;
-//! more is `413`), before the decoder runs. A `kit-timeout` header (see [`TIMEOUT_HEADER`])
-//! becomes the context's deadline, and the endpoint runs under that deadline.
+//! The [decoder](Decoder) gets the request body as a [`RequestBody`] under
+//! [a size limit](Server::body_limit) (1 MiB by default; more is `413`) and a
+//! [time limit](Server::body_timeout); the common decoder, a function of the head and the
+//! whole body, reads it all first. A `kit-timeout` header (see [`TIMEOUT_HEADER`]) becomes
+//! the context's deadline, and the endpoint runs under that deadline. Response metadata the
+//! endpoint sets through the context is applied to the answer (see the
+//! [crate docs](crate#the-request-context)).
 //!
 //! What happens between the body and the response is the server's [`Handler`]: for
 //! [`Server::new`], an [`EndpointHandler`] (decode, call the endpoint under the request's
@@ -49,16 +54,19 @@
 //! # let _ = router;
 //! ```
 
+mod config;
+mod decode;
 mod error;
 mod handler;
-mod hooks;
 mod propagate;
 
+pub use config::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Summary};
+pub use decode::Decoder;
 pub use error::encode_error;
 pub use handler::{EndpointHandler, Handler};
-pub use hooks::Summary;
 pub use propagate::propagate_headers;
 
+pub(crate) use config::{AbandonGuard, Config};
 pub(crate) use handler::sealed;
 
 use std::fmt;
@@ -66,26 +74,22 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::HeaderName;
+use http::header::{HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
+use kit::context::Peer;
 use kit::{BoxError, Context, Endpoint, Error};
 use tower_service::Service;
 
-use crate::Body;
-use crate::body::{read_limited, request_too_large};
 use crate::status::{HttpStatus, method_not_allowed};
-use hooks::Hooks;
+use crate::{Body, RequestBody};
 
 /// The header that carries a request's remaining time, in `grpc-timeout` syntax (see
 /// [`kit::wire`]): clients set it from their context's deadline, servers install it as the
 /// request context's deadline.
 pub const TIMEOUT_HEADER: HeaderName = HeaderName::from_static("kit-timeout");
-
-/// The default request body limit: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
 /// The future of every kit service (servers and routers): boxed once, so that a
 /// [`Router`](crate::Router) can hold services of different types without boxing again.
@@ -97,52 +101,59 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 /// `Server<jsonrpc::Methods>` serves JSON-RPC ([`Server::jsonrpc`]).
 pub struct Server<H> {
     handler: Arc<H>,
-    hooks: Arc<Hooks>,
+    config: Arc<Config>,
 }
 
-impl<E, D, C> Server<EndpointHandler<E, D, C>> {
+impl<E, D, C, Req> Server<EndpointHandler<E, D, C, Req>> {
     /// Serves `endpoint`, decoding requests with `decode` and encoding its responses with
     /// `encode`.
     ///
-    /// `decode` gets the request head and the whole body; `encode` turns the endpoint's
-    /// response into an HTTP response. [`json::decode_request`](crate::json::decode_request)
-    /// and [`json::encode_response`](crate::json::encode_response) do both for JSON.
-    pub fn new<Req>(endpoint: E, decode: D, encode: C) -> Self
+    /// `decode` is a [`Decoder`]: usually a function of the request head and the whole body;
+    /// `encode` turns the endpoint's response into an HTTP response, seeing the request's
+    /// context. [`json::decode_request`](crate::json::decode_request) and
+    /// [`json::encode_response`](crate::json::encode_response) do both for JSON.
+    pub fn new(endpoint: E, decode: D, encode: C) -> Self
     where
         E: Endpoint<Req>,
-        D: Fn(&request::Parts, Bytes) -> Result<Req, Error> + Send + Sync + 'static,
-        C: Fn(E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
+        D: Decoder<Req>,
+        C: Fn(&Context, E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
     {
         Server::with_handler(EndpointHandler::new(endpoint, decode, encode))
     }
 }
 
 impl<H> Server<H> {
-    /// Serves `handler` with no hooks and the default body limit.
+    /// Serves `handler` with no hooks and the default limits.
     pub(crate) fn with_handler(handler: H) -> Self {
         Server {
             handler: Arc::new(handler),
-            hooks: Arc::new(Hooks::default()),
+            config: Arc::new(Config::default()),
         }
     }
 
+    fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
+    }
+
     /// Adds a function that derives the request context from the request head; they run in
-    /// the order added, before the body is read.
+    /// the order added, before the body is read, with the deadline and the peer already in
+    /// the context.
     pub fn before(
         mut self,
         f: impl Fn(Context, &request::Parts) -> Context + Send + Sync + 'static,
     ) -> Self {
-        Arc::make_mut(&mut self.hooks).before.push(Arc::new(f));
+        self.config_mut().before.push(Arc::new(f));
         self
     }
 
     /// Adds a function that may change the response head (add headers, change the status)
-    /// before it is sent; they run in the order added, for successes and errors alike.
+    /// before it is sent; they run in the order added, for successes and errors alike,
+    /// after the response metadata set through the context has been applied.
     pub fn after(
         mut self,
         f: impl Fn(&Context, &mut response::Parts) + Send + Sync + 'static,
     ) -> Self {
-        Arc::make_mut(&mut self.hooks).after.push(Arc::new(f));
+        self.config_mut().after.push(Arc::new(f));
         self
     }
 
@@ -151,56 +162,81 @@ impl<H> Server<H> {
         mut self,
         f: impl Fn(&Context, &Error) -> Response<Body> + Send + Sync + 'static,
     ) -> Self {
-        Arc::make_mut(&mut self.hooks).error_encoder = Arc::new(f);
+        self.config_mut().error_encoder = Arc::new(f);
         self
     }
 
     /// Adds a function that sees the outcome of every request once its response is ready.
     pub fn finalizer(mut self, f: impl Fn(&Context, &Summary<'_>) + Send + Sync + 'static) -> Self {
-        Arc::make_mut(&mut self.hooks).finalizer.push(Arc::new(f));
+        self.config_mut().finalizer.push(Arc::new(f));
         self
     }
 
     /// The largest request body accepted, in bytes (default [`DEFAULT_BODY_LIMIT`]); a
     /// larger one is answered `413` without being read whole.
     pub fn body_limit(mut self, limit: usize) -> Self {
-        Arc::make_mut(&mut self.hooks).body_limit = limit;
+        self.config_mut().body_limit = limit;
+        self
+    }
+
+    /// How long a client may take to send a request body, counted from when the server
+    /// starts reading it (default [`DEFAULT_BODY_TIMEOUT`]; `None` for no limit but the
+    /// request's deadline). A body not received in time is answered `408`; one still
+    /// arriving at the request's deadline is answered `504`.
+    pub fn body_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.config_mut().body_timeout = timeout;
+        self
+    }
+
+    /// Whether the messages of `Internal`, `Unknown` and `DataLoss` errors are hidden from
+    /// callers (default `true`): they are answered with the code's description (`internal
+    /// error`), so that OS or database error text does not leak; logs and finalizers still
+    /// see the original. Every other error keeps its text.
+    pub fn redact_private_errors(mut self, redact: bool) -> Self {
+        self.config_mut().redact = redact;
         self
     }
 }
 
-/// Reads the body and hands the request to the handler.
-async fn respond<H, B>(
-    handler: &H,
-    ctx: &Context,
-    parts: &request::Parts,
-    body: B,
-    limit: usize,
-) -> Result<Response<Body>, Error>
-where
-    H: Handler,
-    B: HttpBody,
-    B::Error: Into<BoxError>,
-{
-    let bytes = read_limited(body, limit, request_too_large).await?;
-    handler.handle(ctx, parts, bytes).await
+/// The context a request starts with: one served call (cancelled when it ends), its peer,
+/// and its `kit-timeout` header as the deadline.
+fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
+    let (mut ctx, call) = Context::background().with_call();
+    if let Some(peer) = connection_peer(parts) {
+        ctx = ctx.with_peer(peer);
+    }
+    let Some(value) = parts.headers.get(&TIMEOUT_HEADER) else {
+        return (ctx, call, None);
+    };
+    match value.to_str().ok().and_then(kit::wire::parse_timeout) {
+        Some(timeout) => (ctx.with_timeout(timeout), call, None),
+        None => {
+            let err =
+                Error::invalid_argument(format!("malformed {TIMEOUT_HEADER} header: {value:?}"));
+            (ctx, call, Some(err))
+        }
+    }
 }
 
-/// The context a request starts with: its `kit-timeout` header as the deadline.
-fn request_context(parts: &request::Parts) -> Result<Context, Error> {
-    let ctx = Context::background();
-    match parts.headers.get(&TIMEOUT_HEADER) {
-        None => Ok(ctx),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(kit::wire::parse_timeout)
-            .map(|timeout| ctx.with_timeout(timeout))
-            .ok_or_else(|| {
-                Error::invalid_argument(format!("malformed {TIMEOUT_HEADER} header: {value:?}"))
-                    .with_hint(HttpStatus(StatusCode::BAD_REQUEST))
-            }),
-    }
+/// The connection the request came in on, as kit's `serve` recorded it.
+fn connection_peer(parts: &request::Parts) -> Option<Arc<Peer>> {
+    parts.extensions.get::<Arc<Peer>>().cloned()
+}
+
+/// The refusal of a request body in a transfer coding other than `chunked` (RFC 9112: `501`
+/// for a coding the server does not understand), which hyper would otherwise hand over
+/// still encoded.
+fn unsupported_coding(parts: &request::Parts) -> Option<Error> {
+    let value = parts.headers.get(TRANSFER_ENCODING)?;
+    let codings = value.to_str().unwrap_or("?");
+    let unknown = codings
+        .split(',')
+        .map(str::trim)
+        .find(|coding| !coding.eq_ignore_ascii_case("chunked"))?;
+    Some(
+        Error::unimplemented(format!("transfer coding {unknown:?} is not supported"))
+            .with_hint(HttpStatus(StatusCode::NOT_IMPLEMENTED)),
+    )
 }
 
 impl<H, B> Service<Request<B>> for Server<H>
@@ -220,27 +256,35 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let handler = self.handler.clone();
-        let hooks = self.hooks.clone();
+        let config = self.config.clone();
         Box::pin(async move {
-            let (parts, body) = request.into_parts();
+            let (mut parts, body) = request.into_parts();
+            // The call handle lives as long as this future: dropping it (answered, client
+            // gone, grace period over) cancels the request's context.
+            let (ctx, call, refused) = request_context(&parts);
+            let ctx = config.before(ctx, &parts);
             // A handler that serves one method refuses the others before reading the body.
             let allow = H::METHOD.filter(|method| *method != parts.method);
-            let (ctx, result) = match request_context(&parts) {
-                Ok(ctx) => {
-                    let ctx = hooks.before.iter().fold(ctx, |ctx, f| f(ctx, &parts));
-                    let result = if allow.is_some() {
-                        Err(method_not_allowed(&parts.method, parts.uri.path()))
-                    } else {
-                        let abandoned = hooks.finalize_if_abandoned(&ctx, &parts);
-                        let result = respond(&*handler, &ctx, &parts, body, hooks.body_limit).await;
-                        abandoned.disarm();
-                        result
-                    };
-                    (ctx, result)
-                }
-                Err(err) => (Context::background(), Err(err)),
+            let result = if let Some(err) = refused {
+                Err(err)
+            } else if allow.is_some() {
+                Err(method_not_allowed(&parts.method, parts.uri.path()))
+            } else if let Some(err) = unsupported_coding(&parts) {
+                Err(err)
+            } else {
+                let body =
+                    RequestBody::new(body, config.body_limit, ctx.deadline(), config.body_timeout);
+                let guard = AbandonGuard::new(&config, &ctx, &mut parts);
+                let result = handler.handle(&ctx, guard.parts, body).await;
+                guard.disarm();
+                result
             };
-            Ok(hooks.finish(&ctx, &parts, result, allow.as_ref()))
+            let allow = allow.map(|m| {
+                HeaderValue::from_str(m.as_str()).expect("a method is a valid header value")
+            });
+            let response = config.finish(&ctx, call.take_response(), &parts, result, allow);
+            drop(call);
+            Ok(response)
         })
     }
 }
@@ -249,7 +293,7 @@ impl<H> Clone for Server<H> {
     fn clone(&self) -> Self {
         Server {
             handler: self.handler.clone(),
-            hooks: self.hooks.clone(),
+            config: self.config.clone(),
         }
     }
 }
@@ -258,7 +302,9 @@ impl<H: fmt::Debug> fmt::Debug for Server<H> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("handler", &self.handler)
-            .field("body_limit", &self.hooks.body_limit)
+            .field("body_limit", &self.config.body_limit)
+            .field("body_timeout", &self.config.body_timeout)
+            .field("redact_private_errors", &self.config.redact)
             .finish_non_exhaustive()
     }
 }

@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Uri};
+use kit::error::Delivery;
 use kit::{Code, Context, Endpoint, Error, endpoint_fn};
 use kit_http::{Body, Client, Pool, Router, Server, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
 
 use crate::support::{SumReply, SumRequest, spawn, sum_router};
 
@@ -218,6 +221,9 @@ async fn the_client_enforces_the_deadline_itself() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
+    // A deadline that passes while waiting for the answer: the request may have run.
+    assert_eq!(err.delivery(), Delivery::MaybeExecuted);
+    assert!(!err.is_retryable());
 
     let (ctx, cancel) = Context::background().with_cancel();
     let client = sum_client(uri(addr, "/sum"));
@@ -228,14 +234,105 @@ async fn the_client_enforces_the_deadline_itself() {
     };
     let (result, ()) = tokio::join!(call, canceller);
     assert_eq!(result.unwrap_err().code(), Code::Cancelled);
+}
 
-    // An expired context never sends anything.
+/// A listener that reports the first bytes of every connection it accepts, and answers
+/// nothing.
+async fn first_bytes_of_each_connection() -> (std::net::SocketAddr, mpsc::UnboundedReceiver<Vec<u8>>)
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 4];
+                if stream.read_exact(&mut buf).await.is_ok() {
+                    let _ = tx.send(buf);
+                }
+                std::future::pending::<()>().await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn an_expired_context_sends_nothing() {
+    let (addr, mut received) = first_bytes_of_each_connection().await;
     let expired = Context::background().with_timeout(Duration::ZERO);
     let err = sum_client(uri(addr, "/sum"))
         .call(expired, SumRequest { a: 1, b: 1 })
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
+    assert_eq!(err.delivery(), Delivery::NotSent);
+    // The first bytes the server ever gets are a marker sent afterwards.
+    let mut marker = tokio::net::TcpStream::connect(addr).await.unwrap();
+    marker.write_all(b"MARK").await.unwrap();
+    assert_eq!(received.recv().await.unwrap(), b"MARK");
+}
+
+#[tokio::test]
+async fn failures_say_whether_the_request_may_have_run() {
+    // Refused: never sent, safe to retry.
+    let port = kit_testkit::free_port();
+    let refused = sum_client(format!("http://127.0.0.1:{port}/sum").parse().unwrap())
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (refused.code(), refused.delivery()),
+        (Code::Unavailable, Delivery::NotSent)
+    );
+    assert!(refused.is_retryable());
+
+    // Read whole, then the connection is dropped without an answer: it may have run.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf).await;
+            drop(stream);
+        }
+    });
+    let post = Client::new(
+        Method::POST,
+        uri(addr, "/sum"),
+        json::encode_request,
+        json::decode_response::<SumReply>,
+    );
+    let lost = post
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (lost.code(), lost.delivery()),
+        (Code::Unavailable, Delivery::MaybeExecuted)
+    );
+    assert!(
+        !lost.is_retryable(),
+        "a POST that may have run is not retried"
+    );
+    // The same call marked idempotent may be sent again.
+    let lost = post
+        .idempotent(true)
+        .call(Context::background(), SumRequest { a: 1, b: 1 })
+        .await
+        .unwrap_err();
+    assert!(lost.is_idempotent_call() && lost.is_retryable());
+    // GET is idempotent by itself.
+    let get = Client::new(
+        Method::GET,
+        uri(addr, "/sum"),
+        |(), _: &mut http::request::Parts| Ok(Bytes::new()),
+        json::decode_response::<SumReply>,
+    );
+    let lost = get.call(Context::background(), ()).await.unwrap_err();
+    assert_eq!(lost.delivery(), Delivery::MaybeExecuted);
+    assert!(lost.is_retryable());
 }
 
 #[tokio::test]
@@ -322,7 +419,7 @@ async fn every_code_and_its_details_survive_the_round_trip() {
     let router = Router::new().route(
         Method::POST,
         "/fail",
-        Server::new(fail, json::decode_request, json::encode_response),
+        Server::new(fail, json::decode_request, json::encode_response).redact_private_errors(false),
     );
     let addr = spawn(router).await;
     let client = Client::new(

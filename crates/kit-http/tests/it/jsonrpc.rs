@@ -30,23 +30,28 @@ fn methods() -> jsonrpc::Methods {
         Ok::<_, Error>(ctx.remaining().map(|d| d.as_millis() as u64))
     });
     jsonrpc::Methods::new()
-        .method("sum", sum(), jsonrpc::decode_params, jsonrpc::encode_result)
+        .method(
+            "sum",
+            sum(),
+            jsonrpc::go::decode_params,
+            jsonrpc::encode_result,
+        )
         .method(
             "unavailable",
             unavailable,
-            jsonrpc::decode_params,
+            jsonrpc::go::decode_params,
             jsonrpc::encode_result,
         )
         .method(
             "whoami",
             whoami,
-            jsonrpc::decode_params,
+            jsonrpc::go::decode_params,
             jsonrpc::encode_result,
         )
         .method(
             "remaining",
             remaining,
-            jsonrpc::decode_params,
+            jsonrpc::go::decode_params,
             jsonrpc::encode_result,
         )
 }
@@ -237,7 +242,7 @@ async fn the_calls_of_a_batch_run_concurrently() {
     // Each call waits until all three have arrived: one after the other, the first would
     // wait until the deadline (long, so that only a real stall can trip it).
     let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(3));
-    let meet = endpoint_fn(move |_ctx: Context, n: u32| {
+    let meet = endpoint_fn(move |_ctx: Context, (n,): (u32,)| {
         let barrier = barrier.clone();
         async move {
             barrier.wait().await;
@@ -251,7 +256,7 @@ async fn the_calls_of_a_batch_run_concurrently() {
         jsonrpc::encode_result,
     );
     let addr = spawn_rpc(Server::jsonrpc(methods)).await;
-    let batch = r#"[{"method":"meet","params":1,"id":1},{"method":"meet","params":2},{"method":"meet","params":3,"id":3}]"#;
+    let batch = r#"[{"method":"meet","params":[1],"id":1},{"method":"meet","params":[2]},{"method":"meet","params":[3],"id":3}]"#;
     let head = format!(
         "POST /rpc HTTP/1.1\r\nkit-timeout: 60S\r\nContent-Length: {}",
         batch.len()
@@ -655,4 +660,220 @@ async fn unreachable_servers_are_unavailable() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn params_must_be_an_array_or_an_object() {
+    let addr = spawn_rpc(rpc_server()).await;
+    for params in ["1", "\"a\"", "true"] {
+        let body = format!(r#"{{"jsonrpc":"2.0","method":"sum","params":{params},"id":4}}"#);
+        assert_eq!(
+            call(addr, &body).await,
+            r#"{"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid params: params must be an array or an object"},"id":4}"#,
+            "{params}"
+        );
+    }
+    // Absent or null params reach the decoder as null.
+    assert_eq!(
+        call(addr, r#"{"jsonrpc":"2.0","method":"whoami","id":5}"#).await,
+        r#"{"jsonrpc":"2.0","result":null,"id":5}"#
+    );
+    assert_eq!(
+        call(
+            addr,
+            r#"{"jsonrpc":"2.0","method":"whoami","params":null,"id":6}"#
+        )
+        .await,
+        r#"{"jsonrpc":"2.0","result":null,"id":6}"#
+    );
+}
+
+#[tokio::test]
+async fn a_batch_over_the_limit_is_refused_whole() {
+    let (ran_tx, mut ran) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let count = endpoint_fn(move |_ctx: Context, _: Value| {
+        let _ = ran_tx.send(());
+        async { Ok::<_, Error>(1) }
+    });
+    let methods = jsonrpc::Methods::new()
+        .method(
+            "count",
+            count,
+            jsonrpc::decode_params,
+            jsonrpc::encode_result,
+        )
+        .max_batch(3);
+    let addr = spawn_rpc(Server::jsonrpc(methods)).await;
+    let one = r#"{"jsonrpc":"2.0","method":"count","id":1}"#;
+    let full = format!("[{one},{one},{one}]");
+    assert_eq!(as_set(&call(addr, &full).await).len(), 3);
+    let over = format!("[{one},{one},{one},{one}]");
+    assert_eq!(
+        call(addr, &over).await,
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: batch exceeds the limit of 3 requests"},"id":null}"#
+    );
+    // Only the three calls of the full batch ran.
+    for _ in 0..3 {
+        ran.recv().await.unwrap();
+    }
+    assert!(ran.try_recv().is_err());
+}
+
+/// The peak resident memory of this test process, in bytes (nextest runs each test in a
+/// process of its own).
+fn peak_rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kb: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kb * 1024
+}
+
+#[tokio::test]
+async fn a_huge_batch_costs_no_more_than_a_full_one() {
+    // One MiB of `[1,1,1,...]`: half a million invalid requests. Answered one by one, that
+    // was a 53 MB answer and 330 MB of memory; now it is one error.
+    let server = Server::jsonrpc(methods()).body_limit(2 << 20);
+    let addr = spawn_rpc(server).await;
+    let mut batch = String::with_capacity(1 << 20);
+    batch.push('[');
+    while batch.len() < (1 << 20) {
+        batch.push_str("1,");
+    }
+    batch.push_str("1]");
+    let before = peak_rss();
+    let answer = call(addr, &batch).await;
+    assert_eq!(
+        answer,
+        r#"{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: batch exceeds the limit of 100 requests"},"id":null}"#
+    );
+    let grown = peak_rss().saturating_sub(before);
+    assert!(grown < 32 << 20, "peak memory grew by {grown} bytes");
+}
+
+#[tokio::test]
+async fn a_batch_runs_a_bounded_number_of_calls_at_a_time() {
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let work = {
+        let (running, peak) = (running.clone(), peak.clone());
+        endpoint_fn(move |_ctx: Context, _: Value| {
+            let (running, peak) = (running.clone(), peak.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = running.fetch_add(1, SeqCst) + 1;
+                peak.fetch_max(now, SeqCst);
+                tokio::task::yield_now().await;
+                running.fetch_sub(1, SeqCst);
+                Ok::<_, Error>(1)
+            }
+        })
+    };
+    let methods = jsonrpc::Methods::new()
+        .method("work", work, jsonrpc::decode_params, jsonrpc::encode_result)
+        .batch_concurrency(3);
+    let addr = spawn_rpc(Server::jsonrpc(methods)).await;
+    let one = r#"{"jsonrpc":"2.0","method":"work","id":1}"#;
+    let batch = format!("[{}]", vec![one; 20].join(","));
+    assert_eq!(as_set(&call(addr, &batch).await).len(), 20);
+    assert_eq!(peak.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn a_long_batch_lets_other_work_on_the_runtime_run() {
+    // One thread runs everything: the server, the batch and a ticker.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let note = {
+            let (ticks, seen) = (ticks.clone(), seen.clone());
+            endpoint_fn(move |_ctx: Context, _: Value| {
+                let tick = ticks.load(std::sync::atomic::Ordering::SeqCst);
+                seen.lock().unwrap().push(tick);
+                async { Ok::<_, Error>(()) }
+            })
+        };
+        let methods = jsonrpc::Methods::new()
+            .method("note", note, jsonrpc::decode_params, jsonrpc::encode_result)
+            .max_batch(5_000);
+        let addr = spawn_rpc(Server::jsonrpc(methods)).await;
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                }
+            }
+        });
+        // Notifications only: every call is ready at once.
+        let one = r#"{"jsonrpc":"2.0","method":"note"}"#;
+        let batch = format!("[{}]", vec![one; 5_000].join(","));
+        let answer = post(addr, &batch).await;
+        assert_eq!(answer.status, 204);
+        ticker.abort();
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 5_000);
+        assert!(
+            seen.first() < seen.last(),
+            "the ticker never ran while the batch did: {:?}..{:?}",
+            seen.first(),
+            seen.last()
+        );
+    });
+}
+
+#[tokio::test]
+async fn error_details_travel_as_data_both_ways() {
+    let detailed = endpoint_fn(|_ctx: Context, _: Value| async {
+        Err::<(), _>(
+            Error::failed_precondition("account frozen")
+                .with_details(json!({"account": 7, "until": "2027-01-01"})),
+        )
+    });
+    let methods = jsonrpc::Methods::new().method(
+        "detailed",
+        detailed,
+        jsonrpc::decode_params,
+        jsonrpc::encode_result,
+    );
+    let addr = spawn_rpc(Server::jsonrpc(methods)).await;
+    assert_eq!(
+        call(addr, r#"{"jsonrpc":"2.0","method":"detailed","id":1}"#).await,
+        r#"{"jsonrpc":"2.0","error":{"code":-32009,"message":"account frozen","data":{"account":7,"until":"2027-01-01"}},"id":1}"#
+    );
+    let client = jsonrpc::Client::new(
+        uri(addr),
+        "detailed",
+        jsonrpc::encode_params,
+        jsonrpc::decode_result::<()>,
+    );
+    let err = client.call(Context::background(), ()).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message()),
+        (Code::FailedPrecondition, "account frozen")
+    );
+    assert_eq!(
+        err.details(),
+        Some(&json!({"account": 7, "until": "2027-01-01"}))
+    );
+}
+
+#[test]
+fn every_code_maps_to_a_jsonrpc_code_and_back() {
+    for code in Code::ALL {
+        assert_eq!(
+            jsonrpc::code_of(jsonrpc::error_code(code).into()),
+            code,
+            "{code}"
+        );
+    }
+    assert_eq!(jsonrpc::code_of(-32700), Code::InvalidArgument);
+    assert_eq!(jsonrpc::code_of(-32600), Code::InvalidArgument);
+    assert_eq!(jsonrpc::code_of(-32013), Code::Unknown);
+    assert_eq!(jsonrpc::code_of(i64::MIN), Code::Unknown);
+    assert_eq!(jsonrpc::code_of(7), Code::Unknown);
 }

@@ -2,7 +2,9 @@
 
 mod axum_mount;
 mod client;
+mod context;
 mod jsonrpc;
+mod router;
 mod server;
 mod shutdown;
 mod support;

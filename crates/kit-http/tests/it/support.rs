@@ -41,13 +41,14 @@ pub(crate) async fn spawn(router: Router) -> SocketAddr {
     addr
 }
 
+/// The `sum` endpoint served with Go-compatible JSON.
+pub(crate) fn sum_server() -> Server<impl kit_http::server::Handler> {
+    Server::new(sum(), json::go::decode_request, json::encode_response)
+}
+
 /// A router with `POST /sum`.
 pub(crate) fn sum_router() -> Router {
-    Router::new().route(
-        Method::POST,
-        "/sum",
-        Server::new(sum(), json::decode_request, json::encode_response),
-    )
+    Router::new().route(Method::POST, "/sum", sum_server())
 }
 
 use std::future::IntoFuture;

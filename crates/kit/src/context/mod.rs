@@ -435,15 +435,23 @@ impl Context {
     ///
     /// Keys are lowercase tokens (see [`with_propagated`](Context::with_propagated)).
     pub fn propagated(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut entries: Vec<(&str, &str)> = self
+        self.propagated_entries()
+            .map(|(key, value)| (&**key, value))
+    }
+
+    /// [`propagated`](Context::propagated), with each key as it was given: usually a
+    /// `&'static str` (`Cow::Borrowed`), which a transport can turn into a header name
+    /// without copying it on every call.
+    pub fn propagated_entries(&self) -> impl Iterator<Item = (&Cow<'static, str>, &str)> {
+        let mut entries: Vec<(&Cow<'static, str>, &str)> = self
             .metadata
             .iter()
             .filter(|e| e.propagate)
-            .map(|e| (&*e.key, &*e.value))
+            .map(|e| (&e.key, &*e.value))
             .collect();
         // Newest first, so the stable sort keeps the newest of each key in front.
-        entries.sort_by_key(|(key, _)| *key);
-        entries.dedup_by_key(|(key, _)| *key);
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
         entries.into_iter()
     }
 

@@ -13,14 +13,18 @@ pub fn router(set: &Set) -> Router {
         .route(
             Method::POST,
             "/sum",
-            Server::new(set.sum.clone(), json::decode_request, json::encode_response),
+            Server::new(
+                set.sum.clone(),
+                json::go::decode_request,
+                json::encode_response,
+            ),
         )
         .route(
             Method::POST,
             "/concat",
             Server::new(
                 set.concat.clone(),
-                json::decode_request,
+                json::go::decode_request,
                 json::encode_response,
             ),
         )
@@ -36,14 +40,14 @@ pub fn client(instance: &str) -> Result<Set, Error> {
         Method::POST,
         url("/sum")?,
         json::encode_request,
-        json::decode_response::<SumResponse>,
+        json::go::decode_response::<SumResponse>,
     )
     .pool(pool.clone());
     let concat = Client::new(
         Method::POST,
         url("/concat")?,
         json::encode_request,
-        json::decode_response::<ConcatResponse>,
+        json::go::decode_response::<ConcatResponse>,
     )
     .pool(pool);
     Ok(Set {

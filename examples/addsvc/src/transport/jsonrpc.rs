@@ -14,13 +14,13 @@ pub fn server(set: &Set) -> Server<Methods> {
             .method(
                 "sum",
                 set.sum.clone(),
-                jsonrpc::decode_params::<SumRequest>,
+                jsonrpc::go::decode_params::<SumRequest>,
                 jsonrpc::encode_result,
             )
             .method(
                 "concat",
                 set.concat.clone(),
-                jsonrpc::decode_params::<ConcatRequest>,
+                jsonrpc::go::decode_params::<ConcatRequest>,
                 jsonrpc::encode_result,
             ),
     )
@@ -45,14 +45,14 @@ pub fn client(instance: &str) -> Result<Set, Error> {
         url.clone(),
         "sum",
         jsonrpc::encode_params::<SumRequest>,
-        jsonrpc::decode_result::<SumResponse>,
+        jsonrpc::go::decode_result::<SumResponse>,
     )
     .pool(pool.clone());
     let concat = jsonrpc::Client::new(
         url,
         "concat",
         jsonrpc::encode_params::<ConcatRequest>,
-        jsonrpc::decode_result::<ConcatResponse>,
+        jsonrpc::go::decode_result::<ConcatResponse>,
     )
     .pool(pool);
     Ok(Set {

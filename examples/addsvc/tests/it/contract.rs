@@ -141,7 +141,7 @@ async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
             r#"{"error":"method GET not allowed for /sum","code":"UNIMPLEMENTED"}"#
         )
     );
-    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    assert_eq!(wrong_method.header("allow"), Some("POST, OPTIONS"));
 
     let unknown = request(svc.http, "POST", "/multiply", r#"{"a":1,"b":2}"#).await;
     assert_eq!(

@@ -237,3 +237,75 @@ pub fn go_kit_sum(a: i64, b: i64) -> Result<i64, &'static str> {
     }
     Ok(a + b)
 }
+
+/// addsvc's HTTP `POST /sum` as a plain hyper service, with nothing of kit in between: the
+/// baseline of `raw-hyper-sum` and `http-sum-inproc`. It reads the whole body, decodes
+/// `{"a": i64, "b": i64}` with `serde_json`, applies Go kit's addsvc rules and writes the
+/// JSON answer.
+pub mod raw_http {
+    use std::convert::Infallible;
+
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper::{Method, Request, Response, StatusCode, header};
+    use serde::{Deserialize, Serialize};
+
+    /// Go kit's addsvc decodes missing fields as zero, hence the defaults.
+    #[derive(Deserialize)]
+    struct SumRequest {
+        #[serde(default)]
+        a: i64,
+        #[serde(default)]
+        b: i64,
+    }
+
+    #[derive(Serialize)]
+    struct SumResponse {
+        v: i64,
+    }
+
+    #[derive(Serialize)]
+    struct ErrorResponse<'a> {
+        error: &'a str,
+    }
+
+    /// The whole of addsvc's `POST /sum`, without kit; any other path is `404`.
+    pub async fn handle<B: http_body::Body>(
+        req: Request<B>,
+    ) -> Result<Response<Full<Bytes>>, Infallible> {
+        if req.uri().path() != "/sum" {
+            return Ok(error(StatusCode::NOT_FOUND, "not found"));
+        }
+        if req.method() != Method::POST {
+            return Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
+        }
+        let body = match req.into_body().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "reading the body failed")),
+        };
+        let SumRequest { a, b } = match serde_json::from_slice(&body) {
+            Ok(request) => request,
+            Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "malformed JSON body")),
+        };
+        Ok(match crate::go_kit_sum(a, b) {
+            Ok(v) => json(StatusCode::OK, &SumResponse { v }),
+            Err(msg) => error(StatusCode::BAD_REQUEST, msg),
+        })
+    }
+
+    /// A JSON error answer.
+    fn error(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
+        json(status, &ErrorResponse { error: msg })
+    }
+
+    fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
+        let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        response
+    }
+}

@@ -10,38 +10,14 @@
 //! Usage: `raw-hyper-sum [--addr 127.0.0.1:8080]` (port 0 picks a free port). Once bound it
 //! prints `msg=listening transport=http addr=<bound address>` on stderr.
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode, header};
 use hyper_util::rt::TokioIo;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-
-/// Go kit's addsvc decodes missing fields as zero, hence the defaults.
-#[derive(Deserialize)]
-struct SumRequest {
-    #[serde(default)]
-    a: i64,
-    #[serde(default)]
-    b: i64,
-}
-
-#[derive(Serialize)]
-struct SumResponse {
-    v: i64,
-}
-
-#[derive(Serialize)]
-struct ErrorResponse<'a> {
-    error: &'a str,
-}
 
 fn main() -> ExitCode {
     let addr = match parse_args() {
@@ -101,45 +77,11 @@ async fn serve(addr: SocketAddr) -> std::io::Result<()> {
         tokio::spawn(async move {
             // Connection errors (a client hanging up mid-request) are the client's business.
             let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service_fn(handle))
+                .serve_connection(
+                    TokioIo::new(stream),
+                    service_fn(kit_benches::raw_http::handle::<Incoming>),
+                )
                 .await;
         });
     }
-}
-
-async fn handle(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    if req.uri().path() != "/sum" {
-        return Ok(error(StatusCode::NOT_FOUND, "not found"));
-    }
-    if req.method() != Method::POST {
-        return Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"));
-    }
-    let body = match req.into_body().collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "reading the body failed")),
-    };
-    let SumRequest { a, b } = match serde_json::from_slice(&body) {
-        Ok(request) => request,
-        Err(_) => return Ok(error(StatusCode::BAD_REQUEST, "malformed JSON body")),
-    };
-    Ok(match kit_benches::go_kit_sum(a, b) {
-        Ok(v) => json(StatusCode::OK, &SumResponse { v }),
-        Err(msg) => error(StatusCode::BAD_REQUEST, msg),
-    })
-}
-
-/// A JSON error answer.
-fn error(status: StatusCode, msg: &str) -> Response<Full<Bytes>> {
-    json(status, &ErrorResponse { error: msg })
-}
-
-fn json<T: Serialize>(status: StatusCode, body: &T) -> Response<Full<Bytes>> {
-    let body = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/json"),
-    );
-    response
 }

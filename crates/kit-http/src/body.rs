@@ -1,8 +1,10 @@
 //! Request bodies under limits, and reading whole bodies for the server and the client.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use http::StatusCode;
@@ -19,7 +21,8 @@ pin_project! {
     /// A request body as a server's [decoder](crate::server::Decoder) gets it: limited to the
     /// server's [body limit](crate::Server::body_limit) and to the time it allows for reading
     /// a body (the earlier of the request's deadline and the server's
-    /// [body timeout](crate::Server::body_timeout)).
+    /// [body timeout](crate::Server::body_timeout), counted from when the body is first
+    /// found not to have arrived whole).
     ///
     /// [`bytes`](RequestBody::bytes) reads it whole, the common case; as an
     /// [`http_body::Body`] it streams, with the same limits enforced frame by frame.
@@ -32,9 +35,12 @@ pin_project! {
         inner: B,
         limit: usize,
         read: usize,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+        // Boxed: only a streamed body that stalls needs one, and every future that holds a
+        // body would otherwise carry its size.
+        timer: Option<Pin<Box<Sleep>>>,
         until: Option<Until>,
-        #[pin]
-        timer: Option<Sleep>,
     }
 }
 
@@ -46,17 +52,11 @@ struct Until {
     deadline: bool,
 }
 
-impl<B> RequestBody<B> {
-    /// `body` under `limit` bytes, to be read by `deadline` (the request's) or within
-    /// `timeout` of now, whichever is earlier.
-    pub(crate) fn new(
-        body: B,
-        limit: usize,
-        deadline: Option<Instant>,
-        timeout: Option<std::time::Duration>,
-    ) -> RequestBody<B> {
+impl Until {
+    /// The earlier of `deadline` and `timeout` from now; `None` if neither is set.
+    fn of(deadline: Option<Instant>, timeout: Option<Duration>) -> Option<Until> {
         let by_timeout = timeout.and_then(|t| Instant::now().checked_add(t));
-        let until = match (deadline, by_timeout) {
+        match (deadline, by_timeout) {
             (Some(d), Some(t)) if t < d => Some(Until {
                 at: t,
                 deadline: false,
@@ -70,13 +70,37 @@ impl<B> RequestBody<B> {
                 deadline: false,
             }),
             (None, None) => None,
-        };
+        }
+    }
+
+    /// The error for running out of time.
+    fn error(self) -> Error {
+        if self.deadline {
+            Error::deadline_exceeded()
+        } else {
+            Error::invalid_argument("request body not received in time")
+                .with_hint(HttpStatus(StatusCode::REQUEST_TIMEOUT))
+        }
+    }
+}
+
+impl<B> RequestBody<B> {
+    /// `body` under `limit` bytes, to be read by `deadline` (the request's) or within
+    /// `timeout`, whichever is earlier.
+    pub(crate) fn new(
+        body: B,
+        limit: usize,
+        deadline: Option<Instant>,
+        timeout: Option<Duration>,
+    ) -> RequestBody<B> {
         RequestBody {
             inner: body,
             limit,
             read: 0,
-            until,
+            deadline,
+            timeout,
             timer: None,
+            until: None,
         }
     }
 
@@ -89,16 +113,6 @@ impl<B> RequestBody<B> {
     pub fn into_inner(self) -> B {
         self.inner
     }
-
-    /// The error for running out of time.
-    fn too_slow(until: Until) -> Error {
-        if until.deadline {
-            Error::deadline_exceeded()
-        } else {
-            Error::invalid_argument("request body not received in time")
-                .with_hint(HttpStatus(StatusCode::REQUEST_TIMEOUT))
-        }
-    }
 }
 
 impl<B> RequestBody<B>
@@ -107,14 +121,33 @@ where
     B::Error: Into<BoxError>,
 {
     /// Reads the whole body, within the limits.
-    pub async fn bytes(self) -> Result<Bytes, Error> {
-        let read = read_limited(self.inner, self.limit, request_too_large);
-        match self.until {
-            None => read.await,
-            Some(until) if until.at <= Instant::now() => Err(Self::too_slow(until)),
-            Some(until) => tokio::time::timeout_at(until.at, read)
-                .await
-                .unwrap_or_else(|_| Err(Self::too_slow(until))),
+    pub fn bytes(self) -> impl Future<Output = Result<Bytes, Error>> {
+        // Only what reading needs is kept, not the whole body wrapper: this future is held by
+        // every future above it.
+        let RequestBody {
+            inner,
+            limit,
+            deadline,
+            timeout,
+            ..
+        } = self;
+        async move {
+            if deadline.is_some_and(|d| d <= Instant::now()) {
+                return Err(Error::deadline_exceeded());
+            }
+            let read = std::pin::pin!(read_limited(inner, limit, request_too_large));
+            let mut read = read;
+            // Most bodies have arrived whole with their head: they need no clock and no timer.
+            let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+            if let Poll::Ready(result) = first {
+                return result;
+            }
+            match Until::of(deadline, timeout) {
+                None => read.await,
+                Some(until) => Box::pin(tokio::time::timeout_at(until.at, read))
+                    .await
+                    .unwrap_or_else(|_| Err(until.error())),
+            }
         }
     }
 }
@@ -131,18 +164,19 @@ where
         self: Pin<&mut Self>,
         cx: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<B::Data>, Error>>> {
-        let mut this = self.project();
+        let this = self.project();
         let frame = match this.inner.poll_frame(cx) {
             Poll::Ready(frame) => frame,
             Poll::Pending => {
+                if this.until.is_none() {
+                    *this.until = Until::of(*this.deadline, *this.timeout);
+                }
                 if let Some(until) = *this.until {
-                    if this.timer.is_none() {
-                        this.timer.set(Some(tokio::time::sleep_until(until.at)));
-                    }
-                    if let Some(timer) = this.timer.as_pin_mut() {
-                        ready!(timer.poll(cx));
-                        return Poll::Ready(Some(Err(Self::too_slow(until))));
-                    }
+                    let timer = this
+                        .timer
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until.at)));
+                    ready!(timer.as_mut().poll(cx));
+                    return Poll::Ready(Some(Err(until.error())));
                 }
                 return Poll::Pending;
             }

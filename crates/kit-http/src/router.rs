@@ -73,10 +73,27 @@ pub struct Router<B = Incoming> {
 }
 
 struct Inner<B> {
+    /// Paths without parameters, compared whole: a service has a handful, and a scan of
+    /// them costs less than a tree walk.
+    exact: Vec<(Box<str>, usize)>,
+    /// Patterns with parameters.
     matcher: matchit::Router<usize>,
     paths: Vec<PathRoutes<B>>,
     fallback: Option<Route<B>>,
     config: Config,
+}
+
+impl<B> Inner<B> {
+    /// The index of the routes of `path`, and its parameters if its pattern has any
+    /// (`Some(None)` when one does not decode).
+    fn find(&self, path: &str) -> Option<(usize, Option<Option<PathParams>>)> {
+        if let Some((_, index)) = self.exact.iter().find(|(p, _)| **p == *path) {
+            return Some((*index, None));
+        }
+        let matched = self.matcher.at(path).ok()?;
+        let params = (!matched.params.is_empty()).then(|| decode_params(&matched.params));
+        Some((*matched.value, params))
+    }
 }
 
 /// The routes of one path pattern, by method.
@@ -223,8 +240,12 @@ impl<B: Send + 'static> Router<B> {
             Some(index) => index,
             None => {
                 let index = inner.paths.len();
-                if let Err(err) = inner.matcher.insert(path, index) {
-                    panic!("cannot route {path}: {err}");
+                if path.contains('{') {
+                    if let Err(err) = inner.matcher.insert(path, index) {
+                        panic!("cannot route {path}: {err}");
+                    }
+                } else {
+                    inner.exact.push((path.into(), index));
                 }
                 inner.paths.push(PathRoutes {
                     pattern: path.into(),
@@ -361,6 +382,7 @@ impl<B: Send + 'static> Default for Router<B> {
     fn default() -> Self {
         Router {
             inner: Arc::new(Inner {
+                exact: Vec::new(),
                 matcher: matchit::Router::new(),
                 paths: Vec::new(),
                 fallback: None,
@@ -381,19 +403,15 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let inner = &*self.inner;
-        let (index, params) = match inner.matcher.at(request.uri().path()) {
-            Ok(matched) if matched.params.is_empty() => (*matched.value, None),
-            Ok(matched) => (*matched.value, Some(decode_params(&matched.params))),
-            Err(_) => {
-                return match &inner.fallback {
-                    Some(fallback) => fallback(request),
-                    None => {
-                        let path = request.uri().path().to_owned();
-                        let err = Error::not_found(format!("no route for {path}"));
-                        self.own_answer(request, Err(err), None)
-                    }
-                };
-            }
+        let Some((index, params)) = inner.find(request.uri().path()) else {
+            return match &inner.fallback {
+                Some(fallback) => fallback(request),
+                None => {
+                    let path = request.uri().path().to_owned();
+                    let err = Error::not_found(format!("no route for {path}"));
+                    self.own_answer(request, Err(err), None)
+                }
+            };
         };
         let routes = &inner.paths[index];
         match params {

@@ -10,10 +10,10 @@ use addsvc::service::BasicService;
 use addsvc::transport;
 use clap::Parser;
 use http::Method;
+use kit::shutdown::Shutdown;
 use kit::{Code, Context, Error, endpoint_fn};
 use kit_http::{Router, Server, json};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
@@ -25,7 +25,8 @@ use tokio::task::JoinSet;
 #[derive(Debug, Parser)]
 #[command(name = "addsvc", version)]
 struct Args {
-    /// Debug listener: `GET /health`.
+    /// Debug listener: `GET /health` (alive), `GET /ready` (ready for calls: 503 once
+    /// shutdown has begun).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     debug_addr: ListenAddr,
     /// HTTP/JSON listener: `POST /sum`, `POST /concat`.
@@ -37,7 +38,12 @@ struct Args {
     /// JSON-RPC 2.0 listener: methods `sum` and `concat`, `POST` on any path.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8084")]
     jsonrpc_addr: ListenAddr,
-    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    /// After SIGINT/SIGTERM, how long to keep serving while reporting not ready (`/ready`
+    /// 503, gRPC health NOT_SERVING), so that probes and balancers stop sending calls
+    /// before the listeners close.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    drain_delay: Duration,
+    /// How long in-flight requests may take to finish once the listeners close.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     shutdown_grace: Duration,
 }
@@ -77,59 +83,64 @@ async fn run(args: Args) -> Result<(), Error> {
 
     // Catch signals from here on, before any listener is announced.
     let signal = kit_http::shutdown_signal();
-    let (stop, stopped) = watch::channel(false);
-    let stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
-    };
+    // On a signal: not ready (readiness probes, gRPC health) at once, still serving for the
+    // drain delay, then every listener stops accepting and drains.
+    let shutdown = Shutdown::new(args.drain_delay);
     let grace = args.shutdown_grace;
     let mut servers = JoinSet::new();
     if let Some(listener) = bind("debug", args.debug_addr).await? {
-        let serve = kit_http::serve(listener, debug_router())
-            .with_graceful_shutdown(stopped())
+        let serve = kit_http::serve(listener, debug_router(&shutdown))
+            .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("http", args.http_addr).await? {
         let router = transport::http::router(&set);
         let serve = kit_http::serve(listener, router)
-            .with_graceful_shutdown(stopped())
+            .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("grpc", args.grpc_addr).await? {
-        // pb.Add with health (SERVING until shutdown starts) and reflection beside it.
+        // pb.Add with health (SERVING until shutdown begins) and reflection (v1 and
+        // v1alpha, describing pb.Add and the health service) beside it.
         let (health_reporter, health) = kit_grpc::health::service(&["pb.Add"]).await;
-        let reflection = kit_grpc::reflection::service(&[addsvc::pb::FILE_DESCRIPTOR_SET])
+        let descriptors = [
+            addsvc::pb::FILE_DESCRIPTOR_SET,
+            kit_grpc::health::FILE_DESCRIPTOR_SET,
+        ];
+        let reflection = kit_grpc::reflection::service(&descriptors)
+            .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
+        let reflection_v1alpha = kit_grpc::reflection::service_v1alpha(&descriptors)
             .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
         let routes = tonic::service::Routes::new(transport::grpc::server(&set))
             .add_service(health)
-            .add_service(reflection);
-        let stopping = stopped();
+            .add_service(reflection)
+            .add_service(reflection_v1alpha);
+        let not_ready = shutdown.not_ready();
+        tokio::spawn(async move {
+            not_ready.await;
+            // Health checkers stop routing new calls here, during the drain delay.
+            health_reporter
+                .set_service_status("", kit_grpc::health::ServingStatus::NotServing)
+                .await;
+            health_reporter
+                .set_not_serving::<addsvc::pb::add_server::AddServer<transport::grpc::AddService>>()
+                .await;
+        });
         let serve = kit_grpc::serve(listener, routes)
-            .with_graceful_shutdown(async move {
-                stopping.await;
-                // Health checkers stop routing new calls here while in-flight ones drain.
-                health_reporter
-                    .set_not_serving::<addsvc::pb::add_server::AddServer<transport::grpc::AddService>>()
-                    .await;
-            })
+            .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("jsonrpc", args.jsonrpc_addr).await? {
         let server = transport::jsonrpc::server(&set);
         let serve = kit_http::serve(listener, server)
-            .with_graceful_shutdown(stopped())
+            .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
-    tokio::spawn(async move {
-        signal.await;
-        let _ = stop.send(true);
-    });
+    tokio::spawn(async move { shutdown.stop_on(signal).await });
     while let Some(done) = servers.join_next().await {
         done.map_err(|e| Error::internal(format!("listener task failed: {e}")))?;
     }
@@ -152,18 +163,33 @@ async fn bind(transport: &str, addr: ListenAddr) -> Result<Option<TcpListener>, 
     Ok(Some(listener))
 }
 
-/// The debug listener's routes.
-fn debug_router() -> Router {
+/// The debug listener's routes: `GET /health` answers while the process runs; `GET /ready`
+/// answers `503` once shutdown has begun.
+fn debug_router(shutdown: &Shutdown) -> Router {
     let health = endpoint_fn(|_ctx: Context, ()| async {
         Ok::<_, Error>(serde_json::json!({ "status": "ok" }))
     });
-    Router::new().route(
-        Method::GET,
-        "/health",
-        Server::new(
-            health,
-            |_: &http::request::Parts, _| Ok(()),
-            json::encode_response,
-        ),
-    )
+    let shutdown = shutdown.clone();
+    let ready = endpoint_fn(move |_ctx: Context, ()| {
+        let ready = shutdown.is_ready();
+        async move {
+            if ready {
+                Ok(serde_json::json!({ "status": "ready" }))
+            } else {
+                Err(Error::unavailable("shutting down"))
+            }
+        }
+    });
+    let no_body = |_: &http::request::Parts, _| Ok(());
+    Router::new()
+        .route(
+            Method::GET,
+            "/health",
+            Server::new(health, no_body, json::encode_response),
+        )
+        .route(
+            Method::GET,
+            "/ready",
+            Server::new(ready, no_body, json::encode_response),
+        )
 }

@@ -225,8 +225,12 @@ fn connection_peer(parts: &request::Parts) -> Option<Arc<Peer>> {
 
 /// The refusal of a request body in a transfer coding other than `chunked` (RFC 9112: `501`
 /// for a coding the server does not understand), which hyper would otherwise hand over
-/// still encoded.
-fn unsupported_coding(parts: &request::Parts) -> Option<Error> {
+/// still encoded. A body of known length has no transfer coding, so only bodies without one
+/// are looked at.
+fn unsupported_coding(parts: &request::Parts, body: &impl HttpBody) -> Option<Error> {
+    if body.size_hint().exact().is_some() {
+        return None;
+    }
     let value = parts.headers.get(TRANSFER_ENCODING)?;
     let codings = value.to_str().unwrap_or("?");
     let unknown = codings
@@ -257,8 +261,10 @@ where
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let handler = self.handler.clone();
         let config = self.config.clone();
+        // Split before the future is made, so that it does not hold the request besides its
+        // parts.
+        let (mut parts, body) = request.into_parts();
         Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
             let (ctx, call, refused) = request_context(&parts);
@@ -269,7 +275,7 @@ where
                 Err(err)
             } else if allow.is_some() {
                 Err(method_not_allowed(&parts.method, parts.uri.path()))
-            } else if let Some(err) = unsupported_coding(&parts) {
+            } else if let Some(err) = unsupported_coding(&parts, &body) {
                 Err(err)
             } else {
                 let body =

@@ -97,6 +97,9 @@ impl fmt::Debug for ResponseMetadata {
 #[derive(Default)]
 pub(super) struct Call {
     response: Mutex<ResponseMetadata>,
+    /// Whether anything was ever set in `response`: most calls set nothing, and taking
+    /// nothing then needs no lock.
+    responded: AtomicBool,
     cancelled: AtomicBool,
     /// Made only when someone waits for the cancellation (`Context::done`, `run`,
     /// `with_cancel`): most calls finish without anyone waiting, and cost no token.
@@ -104,7 +107,9 @@ pub(super) struct Call {
 }
 
 impl Call {
+    /// The response metadata, to change.
     pub(super) fn response(&self) -> MutexGuard<'_, ResponseMetadata> {
+        self.responded.store(true, Ordering::Release);
         self.response.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -154,6 +159,9 @@ impl CallHandle {
 
     /// Takes the response metadata set so far, leaving it empty.
     pub fn take_response(&self) -> ResponseMetadata {
+        if !self.call.responded.load(Ordering::Acquire) {
+            return ResponseMetadata::default();
+        }
         std::mem::take(&mut *self.call.response())
     }
 }

@@ -7,9 +7,15 @@ use kit_http::{Client, Pool, Router, Server, json};
 
 use crate::endpoints::{ConcatResponse, Set, SumResponse};
 
-/// The routes of the HTTP listener.
-pub fn router(set: &Set) -> Router {
-    Router::new()
+/// The routes of the HTTP listener, for request bodies of type `B` (hyper's, under
+/// [`kit_http::serve`]).
+pub fn router<B>(set: &Set) -> Router<B>
+where
+    B: http_body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<kit::BoxError>,
+{
+    Router::default()
         .route(
             Method::POST,
             "/sum",

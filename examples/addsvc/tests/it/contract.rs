@@ -2,7 +2,7 @@
 
 use kit_testkit::http::{exchange, request};
 
-use crate::support::{listening, start};
+use crate::support::{listening_async, start_async};
 
 /// `(path, body, status, answer)` for every success and business error.
 const CASES: &[(&str, &str, u16, &str)] = &[
@@ -55,7 +55,7 @@ const CASES: &[(&str, &str, u16, &str)] = &[
 
 #[tokio::test]
 async fn every_success_and_business_error() {
-    let svc = start();
+    let svc = start_async().await;
     for &(path, body, status, answer) in CASES {
         let got = request(svc.http, "POST", path, body).await;
         assert_eq!(
@@ -73,7 +73,7 @@ async fn every_success_and_business_error() {
 
 #[tokio::test]
 async fn what_go_kits_http_client_sends() {
-    let svc = start();
+    let svc = start_async().await;
     // Chunked, capitalised keys, a trailing newline, no Content-Type.
     for (path, body, answer) in [
         ("/sum", "{\"A\":1,\"B\":2}\n", r#"{"v":3}"#),
@@ -99,7 +99,7 @@ async fn what_go_kits_http_client_sends() {
 
 #[tokio::test]
 async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
-    let svc = start();
+    let svc = start_async().await;
     let malformed = request(svc.http, "POST", "/sum", "{\"a\": 1,").await;
     assert_eq!(
         (malformed.status, malformed.body.as_str()),
@@ -158,8 +158,8 @@ async fn bad_requests_get_exact_errors_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn the_debug_listener_reports_health() {
-    let svc = start();
-    let debug = listening(&svc.process, "debug");
+    let svc = start_async().await;
+    let debug = listening_async(&svc.process, "debug").await;
     let health = request(debug, "GET", "/health", "").await;
     assert_eq!(
         (health.status, health.body.as_str()),

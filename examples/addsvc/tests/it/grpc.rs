@@ -6,7 +6,7 @@ use pb::add_client::AddClient;
 use tonic::Code;
 use tonic::transport::Channel;
 
-use crate::support::start;
+use crate::support::start_async;
 
 async fn channel(addr: std::net::SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
@@ -18,7 +18,7 @@ async fn channel(addr: std::net::SocketAddr) -> Channel {
 
 #[tokio::test]
 async fn business_errors_travel_in_the_reply() {
-    let svc = start();
+    let svc = start_async().await;
     let mut add = AddClient::new(channel(svc.grpc).await);
     for (a, b, v, err) in [
         (1, 2, 3, ""),
@@ -65,7 +65,7 @@ async fn business_errors_travel_in_the_reply() {
 
 #[tokio::test]
 async fn unknown_methods_are_unimplemented() {
-    let svc = start();
+    let svc = start_async().await;
     let channel = channel(svc.grpc).await;
     let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
@@ -83,7 +83,7 @@ async fn unknown_methods_are_unimplemented() {
 
 #[tokio::test]
 async fn a_message_that_does_not_decode_is_an_error_and_the_server_keeps_serving() {
-    let svc = start();
+    let svc = start_async().await;
     let channel = channel(svc.grpc).await;
     let mut grpc = tonic::client::Grpc::new(channel.clone());
     grpc.ready().await.unwrap();
@@ -119,7 +119,7 @@ async fn health_and_reflection() {
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 
-    let svc = start();
+    let svc = start_async().await;
     let channel = channel(svc.grpc).await;
     let mut health = HealthClient::new(channel.clone());
     for service in ["", "pb.Add"] {
@@ -134,7 +134,8 @@ async fn health_and_reflection() {
         assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
     }
 
-    let mut reflection = ServerReflectionClient::new(channel);
+    // Both reflection versions list the service and the health service beside it.
+    let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
         message_request: Some(MessageRequest::ListServices(String::new())),
@@ -148,7 +149,38 @@ async fn health_and_reflection() {
     let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
         panic!("not a service list: {answer:?}");
     };
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "pb.Add"
+        ]
+    );
+
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as AlphaClient;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaResponse;
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(AlphaRequest::ListServices(String::new())),
+    };
+    let mut answers = AlphaClient::new(channel)
+        .server_reflection_info(tokio_stream_once(request))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().expect("one answer");
+    let Some(AlphaResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("not a service list: {answer:?}");
+    };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    assert!(
+        names.contains(&"grpc.health.v1.Health".to_owned()),
+        "{names:?}"
+    );
     assert!(names.contains(&"pb.Add".to_owned()), "{names:?}");
 }
 
@@ -162,7 +194,7 @@ async fn health_turns_not_serving_when_shutdown_starts() {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
-    let svc = crate::support::start_with(&["--shutdown-grace", "1s"]);
+    let svc = crate::support::start_with_async(&["--shutdown-grace", "1s"]).await;
     let mut health = HealthClient::new(channel(svc.grpc).await);
     let mut watch = health
         .watch(HealthCheckRequest {

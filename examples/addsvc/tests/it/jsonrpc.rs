@@ -3,7 +3,7 @@
 use kit_testkit::http::{exchange, request};
 use serde_json::{Value, json};
 
-use crate::support::start;
+use crate::support::start_async;
 
 /// POSTs `body` to the JSON-RPC listener's `/rpc` and parses the answer.
 async fn call(addr: std::net::SocketAddr, body: &str) -> (u16, Value) {
@@ -18,7 +18,7 @@ async fn call(addr: std::net::SocketAddr, body: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn methods_results_and_business_errors() {
-    let svc = start();
+    let svc = start_async().await;
     for (req, expected) in [
         (
             json!({"jsonrpc":"2.0","method":"sum","params":{"a":1,"b":2},"id":1}),
@@ -55,7 +55,7 @@ async fn methods_results_and_business_errors() {
 
 #[tokio::test]
 async fn bad_requests_and_the_server_keeps_serving() {
-    let svc = start();
+    let svc = start_async().await;
     let (status, answer) = call(
         svc.jsonrpc,
         r#"{"jsonrpc":"2.0","method":"sum","params":{"a":"x"},"id":1}"#,
@@ -106,7 +106,7 @@ async fn bad_requests_and_the_server_keeps_serving() {
 
 #[tokio::test]
 async fn batches() {
-    let svc = start();
+    let svc = start_async().await;
     let batch = json!([
         {"jsonrpc":"2.0","method":"sum","params":{"a":1,"b":2},"id":1},
         {"jsonrpc":"2.0","method":"concat","params":{"a":"x","b":"y"},"id":2},
@@ -129,7 +129,7 @@ async fn batches() {
 
 #[tokio::test]
 async fn what_go_kits_jsonrpc_client_sends() {
-    let svc = start();
+    let svc = start_async().await;
     // `"jsonrpc": ""`, ids from 0, capitalised params, chunked, no Content-Type.
     let body = "{\"jsonrpc\":\"\",\"method\":\"sum\",\"params\":{\"A\":20,\"B\":22},\"id\":0}\n";
     let chunked = format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len());

@@ -6,11 +6,11 @@ use kit_testkit::{Process, Signal};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use crate::support::{START, listening, start};
+use crate::support::{START, listening, start, start_async};
 
 #[tokio::test]
 async fn a_request_in_flight_finishes_after_sigterm() {
-    let mut svc = start();
+    let mut svc = start_async().await;
     // Headers and half of a chunked body: the request is in flight.
     let mut stream = TcpStream::connect(svc.http).await.unwrap();
     let head = "POST /sum HTTP/1.1\r\nHost: addsvc\r\nTransfer-Encoding: chunked\r\n\r\n";
@@ -24,7 +24,8 @@ async fn a_request_in_flight_finishes_after_sigterm() {
 
     svc.process.signal(Signal::Term);
     svc.process
-        .wait_for_line("msg=\"shutting down: draining in-flight requests\"", START);
+        .wait_for_line_async("msg=\"shutting down: draining in-flight requests\"", START)
+        .await;
 
     stream
         .write_all(b"6\r\n\"b\":2}\r\n0\r\n\r\n")
@@ -35,7 +36,8 @@ async fn a_request_in_flight_finishes_after_sigterm() {
 
     let status = svc
         .process
-        .wait_timeout(START)
+        .wait_timeout_async(START)
+        .await
         .expect("addsvc exited after draining");
     assert!(status.success(), "{status:?}\n{}", svc.process.output());
     assert!(svc.process.output().contains("msg=stopped"));
@@ -142,4 +144,77 @@ fn a_taken_port_is_a_clear_error() {
         "{}",
         second.output()
     );
+}
+
+#[tokio::test]
+async fn shutdown_turns_readiness_off_then_drains_after_the_drain_delay() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let mut svc = crate::support::start_with_async(&["--drain-delay", "3s"]).await;
+    let debug = crate::support::listening_async(&svc.process, "debug").await;
+    let ready = kit_testkit::http::request(debug, "GET", "/ready", "").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (200, r#"{"status":"ready"}"#)
+    );
+
+    svc.process.signal(Signal::Term);
+    svc.process
+        .wait_for_line_async("msg=\"not ready: draining after the drain delay\"", START)
+        .await;
+    // Not ready any more, but still serving on every listener.
+    let ready = kit_testkit::http::request(debug, "GET", "/ready", "").await;
+    assert_eq!(
+        (ready.status, ready.body.as_str()),
+        (503, r#"{"error":"shutting down","code":"UNAVAILABLE"}"#)
+    );
+    let sum = kit_testkit::http::request(svc.http, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
+    assert_eq!((sum.status, sum.body.as_str()), (200, r#"{"v":3}"#));
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", svc.grpc))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = HealthClient::new(channel);
+    // The health service turns as the stop begins: watch it get there, then check both.
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: "pb.Add".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    loop {
+        let update = watch.message().await.unwrap().expect("a status");
+        if update.status == ServingStatus::NotServing as i32 {
+            break;
+        }
+    }
+    for service in ["", "pb.Add"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::NotServing as i32, "{service:?}");
+    }
+    drop(watch);
+    drop(health);
+    // Then the listeners close and drain, and the process exits cleanly.
+    let status = svc
+        .process
+        .wait_timeout_async(START)
+        .await
+        .expect("addsvc exited");
+    assert!(status.success(), "{status:?}\n{}", svc.process.output());
+    let output = svc.process.output();
+    let not_ready = output.find("not ready: draining").unwrap();
+    let draining = output
+        .find("shutting down: draining in-flight requests")
+        .unwrap();
+    assert!(not_ready < draining, "{output}");
 }

@@ -36,11 +36,7 @@ pub(crate) fn start() -> Addsvc {
 
 /// Starts addsvc with every listener on a free port, plus `extra` flags.
 pub(crate) fn start_with(extra: &[&str]) -> Addsvc {
-    let process = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
-        .name("addsvc")
-        .args(ALL_ON_FREE_PORTS)
-        .args(extra)
-        .spawn();
+    let process = spawn(extra);
     let http = listening(&process, "http");
     let grpc = listening(&process, "grpc");
     let jsonrpc = listening(&process, "jsonrpc");
@@ -52,10 +48,52 @@ pub(crate) fn start_with(extra: &[&str]) -> Addsvc {
     }
 }
 
-/// The address a listener logged at start-up (`msg=listening transport=T addr=A`).
+/// [`start`] for async tests: waits without blocking the test's runtime.
+pub(crate) async fn start_async() -> Addsvc {
+    start_with_async(&[]).await
+}
+
+/// [`start_with`] for async tests: waits without blocking the test's runtime.
+pub(crate) async fn start_with_async(extra: &[&str]) -> Addsvc {
+    let process = spawn(extra);
+    let http = listening_async(&process, "http").await;
+    let grpc = listening_async(&process, "grpc").await;
+    let jsonrpc = listening_async(&process, "jsonrpc").await;
+    Addsvc {
+        process,
+        http,
+        grpc,
+        jsonrpc,
+    }
+}
+
+fn spawn(extra: &[&str]) -> Process {
+    Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+        .name("addsvc")
+        .args(ALL_ON_FREE_PORTS)
+        .args(extra)
+        .spawn()
+}
+
+/// The needle of a listener's start-up line (`msg=listening transport=T addr=A`).
+fn listening_needle(transport: &str) -> String {
+    format!("msg=listening transport={transport} addr=")
+}
+
+/// The address a listener logged at start-up.
 pub(crate) fn listening(process: &Process, transport: &str) -> SocketAddr {
-    let needle = format!("msg=listening transport={transport} addr=");
-    let line = process.wait_for_line(&needle, START);
+    let needle = listening_needle(transport);
+    address_in(&process.wait_for_line(&needle, START), &needle)
+}
+
+/// [`listening`] for async tests.
+pub(crate) async fn listening_async(process: &Process, transport: &str) -> SocketAddr {
+    let needle = listening_needle(transport);
+    address_in(&process.wait_for_line_async(&needle, START).await, &needle)
+}
+
+/// The address after `needle` in a start-up line.
+fn address_in(line: &str, needle: &str) -> SocketAddr {
     let addr = line
         .split(&needle)
         .nth(1)

@@ -1,0 +1,85 @@
+//! `http-sum-inproc kit|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's HTTP/1.1, in one
+//! process, over an in-memory pipe instead of a socket, CALLS times on one keep-alive
+//! connection.
+//!
+//! `kit` serves addsvc's HTTP router as kit's `serve` does (hyper-util's auto connection,
+//! the router, the server, the endpoints, the codecs); `raw` serves the same work as plain
+//! hyper (`kit_benches::raw_http`, what `raw-hyper-sum` serves). Without sockets there is no
+//! event loop whose wake-ups vary with the load on the machine, so callgrind counts the same
+//! instructions on every run (`http-sum-inproc.sh`), and the difference between the two is
+//! exactly what kit adds to a request. The client's share (writing requests and reading
+//! answers from the pipe) is the same in both.
+
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
+
+const REQUEST: &[u8] = b"POST /sum HTTP/1.1\r\nHost: addsvc\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"a\":1,\"b\":2}";
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(mode), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
+        eprintln!("usage: http-sum-inproc kit|raw CALLS");
+        std::process::exit(2);
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(async move {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let io = TokioIo::new(server);
+        match mode.as_str() {
+            "kit" => {
+                let set = addsvc::endpoints::Set::new(addsvc::service::BasicService);
+                let router = addsvc::transport::http::router(&set);
+                let connection = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(io, TowerToHyperService::new(router))
+                    .into_owned();
+                tokio::spawn(connection);
+            }
+            "raw" => {
+                let connection = http1::Builder::new()
+                    .serve_connection(io, service_fn(kit_benches::raw_http::handle));
+                tokio::spawn(connection);
+            }
+            other => panic!("unknown mode {other:?}"),
+        }
+        exchange(client, calls).await;
+    });
+}
+
+/// Sends `calls` requests one after the other, checking every answer.
+async fn exchange(mut pipe: DuplexStream, calls: usize) {
+    let mut buf = Vec::with_capacity(4096);
+    for _ in 0..calls {
+        pipe.write_all(REQUEST).await.expect("the server reads");
+        buf.clear();
+        let body = loop {
+            let mut chunk = [0u8; 1024];
+            let n = tokio::time::timeout(Duration::from_secs(5), pipe.read(&mut chunk))
+                .await
+                .expect("an answer in time")
+                .expect("the server writes");
+            assert!(n > 0, "the server closed the connection");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let body = &buf[end + 4..];
+                if body.len() >= 7 {
+                    break body;
+                }
+            }
+        };
+        assert!(
+            buf.starts_with(b"HTTP/1.1 200 OK\r\n"),
+            "{}",
+            String::from_utf8_lossy(&buf)
+        );
+        assert_eq!(body, b"{\"v\":3}");
+    }
+}

@@ -212,4 +212,4 @@ mod status;
 pub use client::Client;
 pub use serve::{DEFAULT_GRACE_PERIOD, Grpc, Serve, WithConnectInfo, serve};
 pub use server::{BoxServer, Server, TIMEOUT_METADATA};
-pub use status::{error_of, status_of};
+pub use status::{VALUE_TYPE_URL, error_of, status_of};

@@ -3,6 +3,7 @@
 
 mod calls;
 mod codegen;
+mod context;
 mod deadlines;
 mod health;
 mod reflection;

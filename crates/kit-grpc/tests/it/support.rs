@@ -19,18 +19,39 @@ use tonic::{Request, Response, Status};
 use crate::codegen::file_descriptor_set;
 use crate::pb;
 
-/// What the server saw: the outcome of each call as its finalizer reported it, and a signal
-/// each time the echo endpoint starts.
+/// What the server saw: the outcome of each call as its finalizer reported it, a signal
+/// each time the echo endpoint starts, the peer each call's `before` hooks saw, and how
+/// each echo call's context ended.
 #[derive(Default)]
 pub(crate) struct Events {
     outcomes: Mutex<Vec<Option<Code>>>,
     pub(crate) echo_started: Notify,
+    peers_before: Mutex<Vec<Option<SocketAddr>>>,
+    contexts_done: Mutex<Vec<Code>>,
+    pub(crate) context_done: Notify,
 }
 
 impl Events {
     /// The finalizer outcomes so far: `None` for a success, the error's code otherwise.
     pub(crate) fn outcomes(&self) -> Vec<Option<Code>> {
         self.outcomes.lock().unwrap().clone()
+    }
+
+    /// The remote address of the peer the `before` hooks saw, per call.
+    pub(crate) fn peers_before(&self) -> Vec<Option<SocketAddr>> {
+        self.peers_before.lock().unwrap().clone()
+    }
+
+    /// Waits until the context of an echo call is done, and returns why: the code of
+    /// `Context::done`, seen by a task the endpoint spawned.
+    pub(crate) async fn next_context_done(&self) -> Code {
+        loop {
+            let notified = self.context_done.notified();
+            if let Some(code) = self.contexts_done.lock().unwrap().pop() {
+                return code;
+            }
+            notified.await;
+        }
     }
 }
 
@@ -39,19 +60,39 @@ fn echo(events: Arc<Events>) -> impl Endpoint<pb::EchoRequest, Response = pb::Ec
     endpoint_fn(move |ctx: Context, r: pb::EchoRequest| {
         let events = events.clone();
         async move {
+            // Work spawned under the call's context, as a service would spawn it.
+            tokio::spawn({
+                let (ctx, events) = (ctx.clone(), events.clone());
+                async move {
+                    let code = ctx.done().await.code();
+                    events.contexts_done.lock().unwrap().push(code);
+                    events.context_done.notify_one();
+                }
+            });
+            for (key, value) in r.response_metadata {
+                ctx.set_response_metadata(key, value);
+            }
             events.echo_started.notify_one();
             if r.sleep_millis > 0 {
                 tokio::time::sleep(Duration::from_millis(r.sleep_millis)).await;
             }
             if r.fail_code != 0 {
                 let code = Code::from_number(r.fail_code).unwrap_or(Code::Unknown);
-                return Err(Error::new(code, r.message));
+                let err = Error::new(code, r.message);
+                if r.fail_details_json.is_empty() {
+                    return Err(err);
+                }
+                return Err(err.with_details(serde_json::from_str(&r.fail_details_json).unwrap()));
             }
             Ok(pb::EchoReply {
                 message: r.message,
                 remaining_millis: ctx.remaining().map(|d| d.as_millis() as u64),
                 request_id: ctx.metadata("x-request-id").unwrap_or_default().to_owned(),
                 tenant: ctx.metadata("tenant").unwrap_or_default().to_owned(),
+                peer: ctx
+                    .peer()
+                    .map(|p| p.remote_addr.to_string())
+                    .unwrap_or_default(),
             })
         }
     })
@@ -98,8 +139,17 @@ impl EchoService {
                 events.outcomes.lock().unwrap().push(err.map(Error::code));
             }
         };
+        let peer_before = {
+            let events = events.clone();
+            move |ctx: Context, _: &MetadataMap| {
+                let peer = ctx.peer().map(|p| p.remote_addr);
+                events.peers_before.lock().unwrap().push(peer);
+                ctx
+            }
+        };
         EchoService {
             echo: kit_grpc::Server::new(echo(events.clone()), Ok, Ok)
+                .before(peer_before)
                 .before(kit_grpc::server::propagate_metadata([
                     "x-request-id",
                     "tenant",

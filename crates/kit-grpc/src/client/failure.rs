@@ -67,17 +67,16 @@ fn transport_failure(status: &Status) -> Option<(Code, Delivery)> {
 
 /// An HTTP/2 failure. h2 reports a peer's `GOAWAY` only to the streams it excludes (above
 /// its last stream id), which the peer promises not to have processed, and a peer's
-/// `REFUSED_STREAM` means the same (gRPC's spec: "no processing occurred"). A stream the
-/// peer reset otherwise gets the code gRPC's spec maps its reason to (as tonic gives it);
-/// anything else (the connection broke) is `Unavailable`.
+/// `REFUSED_STREAM` means the same (gRPC's spec: "no processing occurred"). A stream reset
+/// otherwise, by the peer or by this side (its request body failed), gets the code gRPC's
+/// spec maps the reason to (as tonic gives it); anything else (the connection broke) is
+/// `Unavailable`.
 fn h2_failure(status: &Status, err: &h2::Error) -> (Code, Delivery) {
-    if err.is_remote()
-        && (err.is_go_away()
-            || (err.is_reset() && err.reason() == Some(h2::Reason::REFUSED_STREAM)))
-    {
+    let refused = err.is_reset() && err.reason() == Some(h2::Reason::REFUSED_STREAM);
+    if err.is_remote() && (err.is_go_away() || refused) {
         return (Code::Unavailable, Delivery::NotSent);
     }
-    let code = if err.is_remote() && err.is_reset() {
+    let code = if err.is_reset() {
         Code::from_number(status.code() as i32).unwrap_or(Code::Unknown)
     } else {
         Code::Unavailable

@@ -38,8 +38,12 @@
 //! | connection refused or failed (connect error), the transport not ready | `Unavailable` | [`NotSent`](Delivery::NotSent) | yes |
 //! | HTTP/2 `REFUSED_STREAM`, or a `GOAWAY` that excludes the call's stream (the server did not process it) | `Unavailable` | `NotSent` | yes |
 //! | the connection was lost after the request was handed to it (reset, closed, a `GOAWAY` that includes the stream, keep-alive timeout) | `Unavailable` | [`MaybeExecuted`](Delivery::MaybeExecuted) | only if idempotent |
-//! | the server reset the stream with another HTTP/2 error code | as gRPC's spec maps it (`INTERNAL`, `CANCELLED`, `RESOURCE_EXHAUSTED`, ...) | `MaybeExecuted` | only if idempotent and its code is |
+//! | the stream was reset with another HTTP/2 error code (by the server, or by this side when the request body failed) | as gRPC's spec maps it (`INTERNAL`, `CANCELLED`, `RESOURCE_EXHAUSTED`, ...) | `MaybeExecuted` | only if idempotent and its code is |
 //! | the context's deadline passed, or it was cancelled, while the call was out | `DeadlineExceeded` / `Cancelled` | `MaybeExecuted` (`NotSent` if the request had not been handed to the transport yet) | `DeadlineExceeded` only if idempotent |
+//!
+//! Errors raised on this side before anything is sent (a request message over
+//! [`max_encoding_message_size`](Client::max_encoding_message_size), an interceptor's
+//! refusal) keep their code and the default delivery, as the server's answers do.
 //!
 //! The context's error wins over the call's own: a deadline is always reported as
 //! `DeadlineExceeded`, whichever side noticed it first. A client marked
@@ -111,6 +115,7 @@ pub struct Client<Enc, Dec, Reply, T = Channel> {
     before: Vec<BeforeFn>,
     after: Vec<AfterFn>,
     idempotent: bool,
+    max_encoding: Option<usize>,
     reply: PhantomData<fn(Reply)>,
 }
 
@@ -139,6 +144,7 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
             before: Vec::new(),
             after: Vec::new(),
             idempotent: false,
+            max_encoding: None,
             reply: PhantomData,
         }
     }
@@ -178,8 +184,13 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
 
     /// The largest request message the client sends, in bytes (tonic's default: no
     /// limit); a larger one fails the call with `OutOfRange` before anything is sent.
+    ///
+    /// (The client checks the message's encoded length itself before sending: tonic
+    /// would find it out only while streaming the request body, after the headers went
+    /// out, and the stream reset that follows hides its `OutOfRange`.)
     pub fn max_encoding_message_size(mut self, limit: usize) -> Self {
         self.grpc = self.grpc.max_encoding_message_size(limit);
+        self.max_encoding = Some(limit);
         self
     }
 
@@ -243,7 +254,16 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
         T::ResponseBody: Send + 'static,
         <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
     {
-        let mut request = self.request(ctx, (self.encode)(req));
+        let message = (self.encode)(req);
+        if let Some(limit) = self.max_encoding {
+            let len = message.encoded_len();
+            if len > limit {
+                return Err(Error::out_of_range(format!(
+                    "request message of {len} bytes is larger than the limit of {limit} bytes"
+                )));
+            }
+        }
+        let mut request = self.request(ctx, message);
         for before in &self.before {
             before(ctx, request.metadata_mut());
         }
@@ -328,6 +348,7 @@ impl<Enc: Clone, Dec: Clone, Reply, T: Clone> Clone for Client<Enc, Dec, Reply, 
             before: self.before.clone(),
             after: self.after.clone(),
             idempotent: self.idempotent,
+            max_encoding: self.max_encoding,
             reply: PhantomData,
         }
     }
@@ -338,6 +359,7 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
         f.debug_struct("Client")
             .field("path", &self.path)
             .field("idempotent", &self.idempotent)
+            .field("max_encoding_message_size", &self.max_encoding)
             .field("before", &self.before.len())
             .field("after", &self.after.len())
             .finish_non_exhaustive()

@@ -245,11 +245,13 @@ pub(crate) fn channel(addr: SocketAddr) -> Channel {
         .connect_lazy()
 }
 
-/// A kit client of `Echo` that takes and returns the messages as they are.
-pub(crate) type EchoClient = Client<
+/// A kit client of `Echo` that takes and returns the messages as they are, over transport
+/// `T`.
+pub(crate) type EchoClient<T = Channel> = Client<
     fn(pb::EchoRequest) -> pb::EchoRequest,
     fn(pb::EchoReply) -> Result<pb::EchoReply, Error>,
     pb::EchoReply,
+    T,
 >;
 
 /// A kit client of `Echo`.

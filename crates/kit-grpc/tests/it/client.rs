@@ -9,24 +9,19 @@ use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use kit::error::Delivery;
-use kit::{Code, Context, Endpoint, Error};
+use kit::{Code, Context, Endpoint};
 use kit_grpc::Client;
 use kit_grpc::client::CompressionEncoding;
 use tokio::net::TcpListener;
 use tonic::service::interceptor::InterceptedService;
 
 use crate::pb;
-use crate::support::{EchoService, Events, TestServer, channel, echo_client, echo_request};
+use crate::support::{
+    EchoClient, EchoService, Events, TestServer, channel, echo_client, echo_request,
+};
 
 /// A kit `Echo` client over any transport.
-fn echo_over<T>(
-    transport: T,
-) -> Client<
-    fn(pb::EchoRequest) -> pb::EchoRequest,
-    fn(pb::EchoReply) -> Result<pb::EchoReply, Error>,
-    pb::EchoReply,
-    T,
-> {
+fn echo_over<T>(transport: T) -> EchoClient<T> {
     Client::new(transport, "/test.Echo/Echo", |r| r, Ok)
 }
 

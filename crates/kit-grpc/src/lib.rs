@@ -202,6 +202,7 @@
 //! current-thread runtime, so pick the runtime with [`kit::runtime::build`], which chooses
 //! by the CPUs available.
 
+pub mod checks;
 pub mod client;
 pub mod health;
 pub mod reflection;

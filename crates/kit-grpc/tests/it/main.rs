@@ -2,6 +2,7 @@
 //! endpoints on loopback, called by kit's client and by tonic's generated clients.
 
 mod calls;
+mod checks;
 mod client;
 mod codegen;
 mod context;

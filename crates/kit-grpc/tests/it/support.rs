@@ -276,3 +276,23 @@ pub(crate) fn echo_request(message: &str) -> pb::EchoRequest {
         ..Default::default()
     }
 }
+
+/// Undoes the percent-encoding of `grpc-message`.
+pub(crate) fn percent_decode(text: &str) -> String {
+    let mut bytes = Vec::new();
+    let mut rest = text.as_bytes();
+    while let Some((&first, tail)) = rest.split_first() {
+        match (first, tail.get(..2)) {
+            (b'%', Some(hex)) => {
+                let hex = std::str::from_utf8(hex).unwrap();
+                bytes.push(u8::from_str_radix(hex, 16).unwrap());
+                rest = &tail[2..];
+            }
+            _ => {
+                bytes.push(first);
+                rest = tail;
+            }
+        }
+    }
+    String::from_utf8(bytes).unwrap()
+}

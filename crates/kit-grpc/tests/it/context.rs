@@ -3,20 +3,11 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use kit::{Code, Context, Endpoint};
 
 use crate::pb;
-use crate::support::{TestServer, echo_client, echo_request};
-
-/// Waits for `future`, failing the test if it takes longer than a bound no healthy run
-/// comes near (so that a missing event fails instead of hanging).
-async fn within_bound<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(20), future)
-        .await
-        .unwrap_or_else(|_| panic!("{what} never happened"))
-}
+use crate::support::{TestServer, echo_client, echo_request, within_bound};
 
 #[tokio::test]
 async fn before_hooks_and_endpoints_see_the_peer() {

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use kit::shutdown::Shutdown;
 use kit::{Code, Context, Endpoint, Error, endpoint_fn};
 use kit_grpc::health::HealthReporter;
 use kit_grpc::{BoxServer, Client};
@@ -173,17 +174,24 @@ impl EchoService {
     }
 }
 
-/// Everything the test server serves: the echo service, health and reflection (v1 and
-/// v1alpha), and the reporter of its health.
-pub(crate) async fn routes(events: &Arc<Events>) -> (tonic::service::Routes, HealthReporter) {
-    let (reporter, health) = kit_grpc::health::service(&[pb::echo_server::SERVICE_NAME]).await;
-    let descriptors = [file_descriptor_set(), kit_grpc::health::FILE_DESCRIPTOR_SET];
+/// Everything the test server serves: the echo service, health following `shutdown`, and
+/// reflection (v1 and v1alpha, describing health too); and the reporter of its health.
+pub(crate) async fn routes_with_shutdown(
+    events: &Arc<Events>,
+    shutdown: &Shutdown,
+) -> (tonic::service::Routes, HealthReporter) {
+    let (reporter, health) =
+        kit_grpc::health::service_with_shutdown(shutdown, &[pb::echo_server::SERVICE_NAME]).await;
     let routes =
         tonic::service::Routes::new(pb::echo_server::EchoServer::new(EchoService::new(events)))
-            .add_service(health)
-            .add_service(kit_grpc::reflection::service(&descriptors).unwrap())
-            .add_service(kit_grpc::reflection::service_v1alpha(&descriptors).unwrap());
+            .add_service(health);
+    let routes = kit_grpc::reflection::add_with_health(routes, &[file_descriptor_set()]).unwrap();
     (routes, reporter)
+}
+
+/// [`routes_with_shutdown`] with a shutdown that never starts.
+pub(crate) async fn routes(events: &Arc<Events>) -> (tonic::service::Routes, HealthReporter) {
+    routes_with_shutdown(events, &Shutdown::default()).await
 }
 
 /// A test server running on a free loopback port.
@@ -191,7 +199,9 @@ pub(crate) struct TestServer {
     pub(crate) addr: SocketAddr,
     pub(crate) events: Arc<Events>,
     pub(crate) health: HealthReporter,
-    shutdown: Option<oneshot::Sender<()>>,
+    /// What the health service follows (the server itself stops with `shut_down`).
+    pub(crate) shutdown: Shutdown,
+    stop: Option<oneshot::Sender<()>>,
     pub(crate) task: JoinHandle<()>,
 }
 
@@ -199,7 +209,8 @@ impl TestServer {
     /// Serves the test routes with [`kit_grpc::serve`], with a grace period of `grace`.
     pub(crate) async fn start_with_grace(grace: Duration) -> TestServer {
         let events = Arc::new(Events::default());
-        let (routes, health) = routes(&events).await;
+        let shutdown = Shutdown::new(Duration::from_secs(3600));
+        let (routes, health) = routes_with_shutdown(&events, &shutdown).await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
@@ -215,7 +226,8 @@ impl TestServer {
             addr,
             events,
             health,
-            shutdown: Some(tx),
+            shutdown,
+            stop: Some(tx),
             task,
         }
     }
@@ -227,7 +239,7 @@ impl TestServer {
 
     /// Starts the graceful shutdown.
     pub(crate) fn shut_down(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
+        if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
     }
@@ -295,4 +307,12 @@ pub(crate) fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8(bytes).unwrap()
+}
+
+/// Waits for `future`, failing the test if it takes longer than a bound no healthy run
+/// comes near (so that a missing event fails instead of hanging).
+pub(crate) async fn within_bound<T>(what: &str, future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(20), future)
+        .await
+        .unwrap_or_else(|_| panic!("{what} never happened"))
 }

@@ -194,9 +194,9 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
         self
     }
 
-    /// Compresses requests with `encoding`; the server must accept it. The encodings exist
-    /// with kit-grpc's cargo features `gzip`, `deflate` and `zstd` (see the
-    /// [crate docs](crate#cargo-features)).
+    /// Compresses requests with `encoding`; the server must accept it (else it answers
+    /// `UNIMPLEMENTED`). The encodings exist with kit-grpc's cargo features `gzip` and
+    /// `zstd` (see the [crate docs](crate#cargo-features)).
     pub fn send_compressed(mut self, encoding: CompressionEncoding) -> Self {
         self.grpc = self.grpc.send_compressed(encoding);
         self

@@ -220,3 +220,17 @@ async fn compression_is_configurable() {
     assert_eq!(err.code(), Code::Unimplemented, "{err:?}");
     assert!(err.message().contains("gzip"), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_server_side_limits_are_the_generated_servers() {
+    let addr = serve_echo(|server| server.max_decoding_message_size(100)).await;
+    let err = echo_client(channel(addr))
+        .call(Context::background(), echo_request(&"x".repeat(1000)))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (err.code(), err.delivery()),
+        (Code::OutOfRange, Delivery::Answered),
+        "{err:?}"
+    );
+}

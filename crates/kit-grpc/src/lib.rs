@@ -12,12 +12,16 @@
 //! [`Endpoint`](kit::Endpoint) and this crate adapts it, as kit-http does for HTTP/JSON.
 //!
 //! What the adapter adds over plain tonic is what kit adds everywhere: one error type whose
-//! code maps to the gRPC status and back ([`status_of`], [`error_of`]), so a business error
-//! raised by a server is the same [`kit::Error`] in the calling client; deadlines that travel
-//! (the client sends its context's remaining time as `grpc-timeout`, the server makes it
-//! the request context's deadline and stops work when it passes); metadata that travels
-//! (propagated context metadata becomes gRPC metadata); and the same endpoint middleware
-//! on both sides.
+//! code, message and details map to the gRPC status and back ([`status_of`], [`error_of`]),
+//! so a business error raised by a server is the same [`kit::Error`] in the calling client;
+//! client errors that say whether the request can have run ([`client`]), so retries never
+//! run a call twice by accident; deadlines that travel (the client sends its context's
+//! remaining time as `grpc-timeout`, the server makes it the request context's deadline and
+//! stops work when it passes); a per-call context on the server (the peer, cancellation when
+//! the client goes away, response metadata; see [`server`]); metadata that travels
+//! (propagated context metadata becomes gRPC metadata); the same endpoint middleware on both
+//! sides; and the checks, health and shutdown behaviour a production server needs and tonic
+//! leaves out ([`checks`], [`health`]).
 //!
 //! ### Why tonic, a heavy dependency
 //!
@@ -28,9 +32,12 @@
 //! services already use for their `.proto` files, and its health and reflection crates are
 //! the standard services. Owning an HTTP/2 gRPC stack would cost far more than the build
 //! time, and a kit service would no longer be wire-compatible by construction. kit-grpc
-//! uses tonic's types in its API (`Request`, `Status`, `Channel`, `Routes`) instead of
-//! hiding them, so everything tonic offers (TLS, interceptors, compression, load-balanced
-//! channels) stays available.
+//! uses tonic's types in its API (`Request`, `Status`, `GrpcService`, `Routes`) instead of
+//! hiding them, so tonic's own features stay available: the [`Client`] runs over any tonic
+//! transport (a `Channel`, a balanced channel, a channel behind interceptors or tower layers
+//! or a custom connector, a hyper client), the generated servers keep their configuration
+//! (compression, message size limits), and the services run under tonic's own server as
+//! well as under [`serve()`].
 //!
 //! ## How
 //!
@@ -39,12 +46,40 @@
 //!   service trait delegates each method to one in a single line. [`BoxServer`] erases its
 //!   type so it can be a struct field.
 //! - [`Client`] calls one remote method as an [`Endpoint`](kit::Endpoint): an encoder, a
-//!   decoder and a method path over a shared tonic `Channel`, with no generated client
-//!   needed.
-//! - [`health`] and [`reflection`] set up the standard `grpc.health.v1.Health` and
-//!   server-reflection services.
-//! - [`serve`] runs the services on a listener with graceful shutdown and answers expired
+//!   decoder and a method path over a tonic transport, with no generated client needed.
+//! - [`checks`] refuses requests that are not gRPC, as grpc-go and gRPC's C core do.
+//! - [`health`] and [`reflection`] set up the standard `grpc.health.v1.Health` (following
+//!   the service's [`Shutdown`](kit::shutdown::Shutdown)) and server-reflection services.
+//! - [`serve()`] runs the services on a listener with graceful shutdown and answers expired
 //!   deadlines `DEADLINE_EXCEEDED` (see its docs for why it exists next to tonic's server).
+//!
+//! ## Cargo features
+//!
+//! | feature | default | what it enables |
+//! |---|---|---|
+//! | `gzip` | off | gzip compression of messages ([`CompressionEncoding::Gzip`](client::CompressionEncoding)): tonic's `gzip` feature, pulling in flate2 |
+//! | `zstd` | off | zstd compression of messages (`CompressionEncoding::Zstd`): tonic's `zstd` feature, pulling in the zstd C library |
+//!
+//! Compression is set per client ([`Client::send_compressed`], [`Client::accept_compressed`])
+//! and per generated server (`AddServer::new(add).send_compressed(..).accept_compressed(..)`);
+//! with no feature enabled there is no encoding to choose, and messages travel
+//! uncompressed. Message size limits need no feature: [`Client::max_decoding_message_size`]
+//! and `max_encoding_message_size` on the client, the generated server's methods of the
+//! same names on the server (tonic's defaults: 4 MiB received, no limit sent).
+//!
+//! ## Where metadata goes
+//!
+//! | from | to | on the wire |
+//! |---|---|---|
+//! | a client's context, propagated entries ([`Context::with_propagated`](kit::Context::with_propagated)) | the request | request headers (ASCII keys only; `grpc-` and `-bin` keys are skipped) |
+//! | a client's context's deadline | the request | `grpc-timeout` |
+//! | a client's `before` functions | the request | request headers |
+//! | a server's context ([`Context::set_response_metadata`](kit::Context::set_response_metadata)) and `after` functions, on a success | the response | response headers (gRPC's *initial* metadata): tonic gives a unary success no way to send trailing metadata |
+//! | the same, on an error | the status | the trailers-only answer, beside `grpc-status` (gRPC's *trailing* metadata) |
+//! | an error's details ([`Error::with_details`](kit::Error::with_details)) | the status | `grpc-status-details-bin`: a `google.rpc.Status` holding a `google.protobuf.Value` |
+//!
+//! A client's `after` functions see the response headers and trailers of a success, or the
+//! metadata of the error status.
 //!
 //! ### Wiring a generated service
 //!
@@ -80,11 +115,18 @@
 //!     .boxed(),
 //!     concat: /* likewise */,
 //! };
-//! let (_reporter, health) = kit_grpc::health::service(&[pb::add_server::SERVICE_NAME]).await;
-//! let routes = tonic::service::Routes::new(pb::add_server::AddServer::new(add))
-//!     .add_service(health)
-//!     .add_service(kit_grpc::reflection::service(&[pb::FILE_DESCRIPTOR_SET])?);
-//! kit_grpc::serve(listener, routes).with_graceful_shutdown(signal).await;
+//! let shutdown = kit::shutdown::Shutdown::new(drain_delay);
+//! let (_reporter, health) =
+//!     kit_grpc::health::service_with_shutdown(&shutdown, &[pb::add_server::SERVICE_NAME]).await;
+//! let routes = tonic::service::Routes::new(pb::add_server::AddServer::new(add)).add_service(health);
+//! let routes = kit_grpc::reflection::add_with_health(routes, &[pb::FILE_DESCRIPTOR_SET])?;
+//! let checked = kit_grpc::checks::RequestChecksLayer::from_descriptor_sets(&[pb::FILE_DESCRIPTOR_SET])?
+//!     .layer(routes);
+//! tokio::spawn({
+//!     let shutdown = shutdown.clone();
+//!     async move { shutdown.stop_on(kit_http::shutdown_signal()).await }
+//! });
+//! kit_grpc::serve(listener, checked).with_graceful_shutdown(shutdown.draining()).await;
 //! ```
 //!
 //! (The integration tests wire their test service exactly this way.)
@@ -193,7 +235,8 @@
 //! answering `CANCELLED` "Timeout expired" when their timer fires first; see [`serve()`]
 //! for when that happens and why kit's helper leaves the deadline to the context instead.
 //! A kit [`Client`] enforces the deadline locally and reports `DeadlineExceeded` whichever
-//! side noticed first.
+//! side noticed first. The server's context is cancelled, besides, when the call ends or
+//! its client goes away (see [`server`]).
 //!
 //! ## Runtime
 //!
@@ -202,6 +245,7 @@
 //! current-thread runtime, so pick the runtime with [`kit::runtime::build`], which chooses
 //! by the CPUs available.
 
+pub mod checks;
 pub mod client;
 pub mod health;
 pub mod reflection;
@@ -212,4 +256,4 @@ mod status;
 pub use client::Client;
 pub use serve::{DEFAULT_GRACE_PERIOD, Grpc, Serve, WithConnectInfo, serve};
 pub use server::{BoxServer, Server, TIMEOUT_METADATA};
-pub use status::{error_of, status_of};
+pub use status::{VALUE_TYPE_URL, error_of, status_of};

@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use kit::context::ResponseMetadata;
 use kit::guard::DropGuard;
 use kit::{Context, Error};
-use tonic::metadata::MetadataMap;
+use tonic::metadata::{
+    AsciiMetadataKey, AsciiMetadataValue, BinaryMetadataKey, BinaryMetadataValue, MetadataMap,
+};
 use tonic::{Response, Status};
 
 use crate::status_of;
@@ -44,26 +47,30 @@ impl Hooks {
         })
     }
 
-    /// Turns the outcome into tonic's answer: maps an error to its status, runs the after
-    /// functions on the response (or status) metadata, then the finalizers.
+    /// Turns the outcome into tonic's answer: maps an error to its status, adds `response`
+    /// (the metadata set through the context) to the response (or status) metadata, runs
+    /// the after functions on it, then the finalizers.
     pub(crate) fn finish<Q>(
         &self,
         ctx: &Context,
+        response: &ResponseMetadata,
         result: Result<Q, Error>,
     ) -> Result<Response<Q>, Status> {
         match result {
             Ok(message) => {
-                let mut response = Response::new(message);
+                let mut answer = Response::new(message);
+                add_response_metadata(response, answer.metadata_mut());
                 for after in &self.after {
-                    after(ctx, response.metadata_mut());
+                    after(ctx, answer.metadata_mut());
                 }
                 for finalizer in &self.finalizer {
                     finalizer(ctx, None);
                 }
-                Ok(response)
+                Ok(answer)
             }
             Err(err) => {
                 let mut status = status_of(&err);
+                add_response_metadata(response, status.metadata_mut());
                 for after in &self.after {
                     after(ctx, status.metadata_mut());
                 }
@@ -72,6 +79,42 @@ impl Hooks {
                 }
                 Err(status)
             }
+        }
+    }
+}
+
+/// Adds the entries of `response` to `metadata`. A key ending in `-bin` is binary metadata
+/// (the value's bytes, base64-encoded on the wire); keys of gRPC's own (`grpc-`) and
+/// entries that are not valid metadata are skipped, with a debug log.
+fn add_response_metadata(response: &ResponseMetadata, metadata: &mut MetadataMap) {
+    for (key, value) in response.iter() {
+        if key.starts_with("grpc-") {
+            tracing::debug!(key, "response metadata reserved for gRPC: not sent");
+            continue;
+        }
+        let added = if key.ends_with("-bin") {
+            BinaryMetadataKey::from_bytes(key.as_bytes())
+                .map(|key| {
+                    metadata.append_bin(key, BinaryMetadataValue::from_bytes(value.as_bytes()));
+                })
+                .is_ok()
+        } else {
+            match (
+                AsciiMetadataKey::from_bytes(key.as_bytes()),
+                AsciiMetadataValue::try_from(value),
+            ) {
+                (Ok(key), Ok(value)) => {
+                    metadata.append(key, value);
+                    true
+                }
+                _ => false,
+            }
+        };
+        if !added {
+            tracing::debug!(
+                key,
+                "response metadata not sendable as gRPC metadata: skipped"
+            );
         }
     }
 }

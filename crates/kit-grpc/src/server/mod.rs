@@ -20,6 +20,42 @@
 //! context (so work stops with `DEADLINE_EXCEEDED` once the caller has given up), and an
 //! error becomes the status of its code (see [`status_of`](crate::status_of)).
 //!
+//! ## The call's context
+//!
+//! Each call gets its own context ([`Context::with_call`]), which the endpoint, its
+//! middleware and the hooks share:
+//!
+//! - **The peer**: the connection's addresses ([`Context::peer`]), there before the `before`
+//!   functions run. It is the [`kit::context::Peer`] the server put in the request's
+//!   extensions, else one made from tonic's `TcpConnectInfo` (which [`serve`](crate::serve())
+//!   and tonic's own server put there).
+//! - **Cancellation**: the context is cancelled when [`Server::serve`]'s future completes or
+//!   is dropped, which hyper does when the client resets the stream or goes away and when a
+//!   shutdown's grace period ends; work spawned under the context ([`Context::run`],
+//!   [`Context::done`]) stops then, as under Go's request contexts.
+//! - **Errors**: an error is answered with [`status_of`](crate::status_of): its code, its
+//!   message and its details. Messages of `Internal`, `Unknown` and `DataLoss` errors are
+//!   replaced by their code's description by default
+//!   ([`redact_private_errors`](Server::redact_private_errors)).
+//!
+//! ## Response metadata
+//!
+//! What an endpoint or middleware sets with [`Context::set_response_metadata`] (or
+//! `append_response_metadata`) is sent with the answer, before the `after` functions run
+//! (so they see it and may override it):
+//!
+//! | outcome | where it goes | what gRPC clients call it |
+//! |---|---|---|
+//! | success | the response's HTTP/2 headers | *initial* (header) metadata: grpc-go's `grpc.Header()`, tonic's `Response::metadata` |
+//! | error | the headers of the trailers-only answer, beside `grpc-status` | *trailing* metadata: grpc-go's `grpc.Trailer()`, tonic's `Status::metadata` |
+//!
+//! tonic sends a unary success's trailers itself (`grpc-status: 0` only) and gives a service
+//! no way to add to them, so on a success the metadata cannot be trailing metadata; clients
+//! that read only trailers see it on errors only. Keys ending in `-bin` are sent as binary
+//! metadata (the value's bytes); `grpc-` keys, which are gRPC's own, and entries that are not
+//! valid metadata are skipped. Hints ([`Context::set_response_hint`]) are for other
+//! transports and are ignored here.
+//!
 //! To answer some errors with an OK reply instead (as Go kit's addsvc puts business errors
 //! in its replies' `err` field), wrap the endpoint so that its response carries them, and
 //! let the encoder write them into the reply.
@@ -58,9 +94,11 @@ pub use propagate::propagate_metadata;
 
 use std::sync::Arc;
 
+use kit::context::{CallHandle, Peer};
 use kit::{Context, Endpoint, Error};
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
+use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
 
 use crate::serve::ReceivedAt;
@@ -73,6 +111,7 @@ pub const TIMEOUT_METADATA: &str = "grpc-timeout";
 pub struct Server<E, D, C> {
     core: Arc<Core<E, D, C>>,
     hooks: Arc<Hooks>,
+    redact: bool,
 }
 
 struct Core<E, D, C> {
@@ -100,6 +139,7 @@ impl<E, D, C> Server<E, D, C> {
                 encode,
             }),
             hooks: Arc::new(Hooks::default()),
+            redact: true,
         }
     }
 
@@ -132,9 +172,24 @@ impl<E, D, C> Server<E, D, C> {
         self
     }
 
+    /// Whether errors of the private codes (`Internal`, `Unknown`, `DataLoss`) are answered
+    /// with their code's description (`internal error`) instead of their message, so that
+    /// OS, database or library error text does not reach callers (see
+    /// [`Error::redact_private`]). On by default. Finalizers still see the original message.
+    pub fn redact_private_errors(mut self, redact: bool) -> Self {
+        self.redact = redact;
+        self
+    }
+
     /// Handles one call of the method: what a tonic service's method delegates to, in one
     /// line (`self.sum.serve(request).await`; see the [crate docs](crate) for a whole
     /// service).
+    ///
+    /// The call's context is made with [`Context::with_call`]: it holds the peer (from the
+    /// request's extensions) before the `before` functions run, it is cancelled when this
+    /// future completes or is dropped (the client reset the stream or went away, or the
+    /// shutdown's grace period ended), and the response metadata set through it is sent
+    /// with the answer (see [where it goes](self#response-metadata)).
     pub async fn serve<Req, P, Q>(&self, request: Request<P>) -> Result<Response<Q>, Status>
     where
         E: Endpoint<Req>,
@@ -142,15 +197,39 @@ impl<E, D, C> Server<E, D, C> {
         C: Fn(E::Response) -> Result<Q, Error>,
     {
         let (metadata, extensions, message) = request.into_parts();
-        let received = extensions.get::<ReceivedAt>().map(|r| r.0);
-        let ctx = match request_context(&metadata, received) {
-            Ok(ctx) => self.hooks.before(ctx, &metadata),
-            Err(err) => return self.hooks.finish(&Context::background(), Err(err)),
+        // `call` lives until this future ends, completed or dropped: then it cancels `ctx`.
+        let (ctx, call) = Context::background().with_call();
+        let ctx = match peer_of(&extensions) {
+            Some(peer) => ctx.with_peer(peer),
+            None => ctx,
         };
+        let received = extensions.get::<ReceivedAt>().map(|r| r.0);
+        let ctx = match request_deadline(&metadata, received) {
+            Ok(Some(deadline)) => ctx.with_deadline(deadline),
+            Ok(None) => ctx,
+            Err(err) => return self.finish(&ctx, &call, Err(err)),
+        };
+        let ctx = self.hooks.before(ctx, &metadata);
         let abandoned = self.hooks.finalize_if_abandoned(&ctx);
         let result = self.core.respond(&ctx, message).await;
         abandoned.disarm();
-        self.hooks.finish(&ctx, result)
+        self.finish(&ctx, &call, result)
+    }
+
+    /// The answer for `result`: the response metadata set through the context, then the
+    /// hooks' (see [`Hooks::finish`]).
+    fn finish<Q>(
+        &self,
+        ctx: &Context,
+        call: &CallHandle,
+        result: Result<Q, Error>,
+    ) -> Result<Response<Q>, Status> {
+        let response = call.take_response();
+        let result = match result {
+            Err(err) if self.redact => Err(err.redact_private()),
+            result => result,
+        };
+        self.hooks.finish(ctx, &response, result)
     }
 
     /// Erases the endpoint, decoder and encoder types, so that the server can be a field
@@ -178,37 +257,51 @@ impl<E, D, C> Core<E, D, C> {
         C: Fn(E::Response) -> Result<Q, Error>,
     {
         let request = (self.decode)(message)?;
-        let response = ctx.run(self.endpoint.call(ctx.clone(), request)).await?;
+        // Cancellation is by drop: the server drops this future when the call is abandoned.
+        let response = ctx
+            .run_until_deadline(self.endpoint.call(ctx.clone(), request))
+            .await?;
         (self.encode)(response)
     }
 }
 
-/// The context a request starts with: its `grpc-timeout` as the deadline, counted from
-/// `received` (when [`serve`](crate::serve) got the request headers) or else from now.
+/// The deadline of a request: its `grpc-timeout` counted from `received` (when
+/// [`serve`](crate::serve) got the request headers) or else from now; `None` without one
+/// (or with one too large to add).
 ///
 /// On the server, tonic hands every request header to the service as metadata,
 /// `grpc-timeout` included (it strips gRPC's reserved headers only from metadata it sends),
 /// so it is read here.
-fn request_context(metadata: &MetadataMap, received: Option<Instant>) -> Result<Context, Error> {
-    let ctx = Context::background();
-    match metadata.get(TIMEOUT_METADATA) {
-        None => Ok(ctx),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(kit::wire::parse_timeout)
-            .map(|timeout| {
-                let start = received.unwrap_or_else(Instant::now);
-                // A timeout too large to add is no deadline at all.
-                match start.checked_add(timeout) {
-                    Some(deadline) => ctx.with_deadline(deadline),
-                    None => ctx,
-                }
-            })
-            .ok_or_else(|| {
-                Error::invalid_argument(format!("malformed {TIMEOUT_METADATA}: {value:?}"))
-            }),
+fn request_deadline(
+    metadata: &MetadataMap,
+    received: Option<Instant>,
+) -> Result<Option<Instant>, Error> {
+    let Some(value) = metadata.get(TIMEOUT_METADATA) else {
+        return Ok(None);
+    };
+    let timeout = value
+        .to_str()
+        .ok()
+        .and_then(kit::wire::parse_timeout)
+        .ok_or_else(|| {
+            Error::invalid_argument(format!("malformed {TIMEOUT_METADATA}: {value:?}"))
+        })?;
+    Ok(received.unwrap_or_else(Instant::now).checked_add(timeout))
+}
+
+/// The connection the request came in on: kit's [`Peer`] if the server put one in the
+/// extensions, else one made from tonic's `TcpConnectInfo` (which [`serve`](crate::serve())
+/// and tonic's own server put there).
+fn peer_of(extensions: &tonic::Extensions) -> Option<Arc<Peer>> {
+    if let Some(peer) = extensions.get::<Arc<Peer>>() {
+        return Some(peer.clone());
     }
+    let info = extensions.get::<TcpConnectInfo>()?;
+    let peer = Peer::new(info.remote_addr()?);
+    Some(Arc::new(match info.local_addr() {
+        Some(local) => peer.with_local_addr(local),
+        None => peer,
+    }))
 }
 
 impl<E, D, C> Clone for Server<E, D, C> {
@@ -216,6 +309,7 @@ impl<E, D, C> Clone for Server<E, D, C> {
         Server {
             core: self.core.clone(),
             hooks: self.hooks.clone(),
+            redact: self.redact,
         }
     }
 }
@@ -227,6 +321,7 @@ impl<E, D, C> std::fmt::Debug for Server<E, D, C> {
             .field("before", &self.hooks.before.len())
             .field("after", &self.hooks.after.len())
             .field("finalizer", &self.hooks.finalizer.len())
+            .field("redact_private_errors", &self.redact)
             .finish()
     }
 }

@@ -20,7 +20,9 @@ use tokio::time::Sleep;
 use tonic::codegen::Bytes;
 
 use crate::pb;
-use crate::support::{EchoService, Events, TestServer, channel, echo_client, echo_request};
+use crate::support::{
+    EchoService, Events, TestServer, channel, echo_client, echo_request, percent_decode,
+};
 
 /// A generated tonic client over a plain hyper HTTP/2 client: unlike tonic's `Channel`, it
 /// sends `grpc-timeout` without enforcing it, so what the server answers reaches the test.
@@ -108,26 +110,6 @@ async fn call_with_late_message(addr: SocketAddr) -> (String, String) {
             .unwrap_or_default()
     };
     (field("grpc-status"), percent_decode(&field("grpc-message")))
-}
-
-/// Undoes the percent-encoding of `grpc-message`.
-fn percent_decode(text: &str) -> String {
-    let mut bytes = Vec::new();
-    let mut rest = text.as_bytes();
-    while let Some((&first, tail)) = rest.split_first() {
-        match (first, tail.get(..2)) {
-            (b'%', Some(hex)) => {
-                let hex = std::str::from_utf8(hex).unwrap();
-                bytes.push(u8::from_str_radix(hex, 16).unwrap());
-                rest = &tail[2..];
-            }
-            _ => {
-                bytes.push(first);
-                rest = tail;
-            }
-        }
-    }
-    String::from_utf8(bytes).unwrap()
 }
 
 #[tokio::test]

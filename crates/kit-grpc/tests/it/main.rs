@@ -2,8 +2,12 @@
 //! endpoints on loopback, called by kit's client and by tonic's generated clients.
 
 mod calls;
+mod checks;
+mod client;
 mod codegen;
+mod context;
 mod deadlines;
+mod delivery;
 mod health;
 mod reflection;
 mod serve;

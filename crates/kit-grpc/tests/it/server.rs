@@ -111,3 +111,70 @@ async fn a_call_dropped_before_its_answer_is_finalized_as_cancelled() {
     }
     assert_eq!(*log.lock().unwrap(), [Some(Code::Cancelled)]);
 }
+
+/// A server whose endpoint fails with `err`, redacting as told; its finalizer logs the
+/// messages it saw.
+fn failing(
+    err: fn() -> Error,
+    redact: bool,
+    log: &Arc<Mutex<Vec<String>>>,
+) -> kit_grpc::BoxServer<(), ()> {
+    let log = log.clone();
+    kit_grpc::Server::new(
+        endpoint_fn(move |_ctx: Context, ()| async move { Err::<(), _>(err()) }),
+        Ok,
+        Ok,
+    )
+    .finalizer(move |_ctx, err| {
+        log.lock()
+            .unwrap()
+            .push(err.map(|e| e.message().to_owned()).unwrap_or_default());
+    })
+    .redact_private_errors(redact)
+    .boxed()
+}
+
+#[tokio::test]
+async fn private_errors_are_redacted_by_default_and_finalizers_see_the_original() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let server = kit_grpc::Server::new(
+        endpoint_fn(|_ctx: Context, ()| async move {
+            Err::<(), _>(Error::internal("open /var/db: permission denied"))
+        }),
+        Ok,
+        Ok,
+    )
+    .finalizer({
+        let log = Arc::clone(&log);
+        move |_ctx, err| {
+            let message = err.map(|e| e.message().to_owned()).unwrap_or_default();
+            log.lock().unwrap().push(message);
+        }
+    });
+    let status = server.serve(Request::new(())).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (tonic::Code::Internal, "internal error")
+    );
+    assert_eq!(*log.lock().unwrap(), ["open /var/db: permission denied"]);
+
+    // Other codes keep their text.
+    let server = failing(|| Error::not_found("no such profile"), true, &log);
+    let status = server.serve(Request::new(())).await.unwrap_err();
+    assert_eq!(status.message(), "no such profile");
+}
+
+#[tokio::test]
+async fn redaction_can_be_turned_off() {
+    let log = Arc::default();
+    let server = failing(
+        || Error::data_loss("checksum mismatch in block 7"),
+        false,
+        &log,
+    );
+    let status = server.serve(Request::new(())).await.unwrap_err();
+    assert_eq!(
+        (status.code(), status.message()),
+        (tonic::Code::DataLoss, "checksum mismatch in block 7")
+    );
+}

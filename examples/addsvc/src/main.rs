@@ -102,32 +102,23 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("grpc", args.grpc_addr).await? {
-        // pb.Add with health (SERVING until shutdown begins) and reflection (v1 and
-        // v1alpha, describing pb.Add and the health service) beside it.
-        let (health_reporter, health) = kit_grpc::health::service(&["pb.Add"]).await;
-        let descriptors = [
+        // pb.Add with health (SERVING until the stop begins; open watches end when draining
+        // starts) and reflection (v1 and v1alpha, describing pb.Add and the health service)
+        // beside it, behind gRPC's request checks.
+        let (_health_reporter, health) = kit_grpc::health::service_with_shutdown(
+            &shutdown,
+            &[addsvc::pb::add_server::SERVICE_NAME],
+        )
+        .await;
+        let routes = tonic::service::Routes::new(transport::grpc::server(&set)).add_service(health);
+        let routes =
+            kit_grpc::reflection::add_with_health(routes, &[addsvc::pb::FILE_DESCRIPTOR_SET])
+                .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
+        let checks = kit_grpc::checks::RequestChecksLayer::from_descriptor_sets(&[
             addsvc::pb::FILE_DESCRIPTOR_SET,
-            kit_grpc::health::FILE_DESCRIPTOR_SET,
-        ];
-        let reflection = kit_grpc::reflection::service(&descriptors)
-            .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
-        let reflection_v1alpha = kit_grpc::reflection::service_v1alpha(&descriptors)
-            .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
-        let routes = tonic::service::Routes::new(transport::grpc::server(&set))
-            .add_service(health)
-            .add_service(reflection)
-            .add_service(reflection_v1alpha);
-        let not_ready = shutdown.not_ready();
-        tokio::spawn(async move {
-            not_ready.await;
-            // Health checkers stop routing new calls here, during the drain delay.
-            health_reporter
-                .set_service_status("", kit_grpc::health::ServingStatus::NotServing)
-                .await;
-            health_reporter
-                .set_not_serving::<addsvc::pb::add_server::AddServer<transport::grpc::AddService>>()
-                .await;
-        });
+        ])
+        .map_err(|e| Error::internal(format!("reading the gRPC descriptors: {e}")))?;
+        let routes = tower_layer::Layer::layer(&checks, routes);
         let serve = kit_grpc::serve(listener, routes)
             .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);

@@ -210,3 +210,76 @@ async fn health_turns_not_serving_when_shutdown_starts() {
     let next = watch.message().await.unwrap().expect("a status change");
     assert_eq!(next.status, ServingStatus::NotServing as i32);
 }
+
+/// One request over raw HTTP/2: the HTTP status and `grpc-status` of the answer (from the
+/// headers of a trailers-only answer, else from the trailers).
+async fn raw_grpc(
+    addr: std::net::SocketAddr,
+    method: http::Method,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (u16, String) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, connection) = h2::client::handshake(stream).await.unwrap();
+    tokio::spawn(connection);
+    let mut sender = sender.ready().await.unwrap();
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}/pb.Add/Sum"))
+        .header("content-type", content_type)
+        .header("te", "trailers")
+        .body(())
+        .unwrap();
+    let (response, mut stream) = sender.send_request(request, false).unwrap();
+    stream.send_data(bytes::Bytes::from(body), true).unwrap();
+    let response = response.await.unwrap();
+    let status = response.status().as_u16();
+    let (parts, mut received) = response.into_parts();
+    let mut fields = parts.headers;
+    while let Some(data) = received.data().await {
+        let _ = data.unwrap();
+    }
+    if let Some(trailers) = received.trailers().await.unwrap() {
+        fields.extend(trailers);
+    }
+    let grpc_status = fields
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, grpc_status)
+}
+
+#[tokio::test]
+async fn requests_that_are_not_grpc_are_refused() {
+    use prost::Message;
+    let svc = start_async().await;
+    let message = pb::SumRequest { a: 1, b: 2 }.encode_to_vec();
+    let mut framed = vec![0];
+    framed.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    framed.extend_from_slice(&message);
+
+    let post = http::Method::POST;
+    assert_eq!(
+        raw_grpc(svc.grpc, post.clone(), "application/grpc", framed.clone()).await,
+        (200, "0".to_owned())
+    );
+    assert_eq!(
+        raw_grpc(svc.grpc, post.clone(), "text/plain", framed.clone()).await,
+        (415, "3".to_owned())
+    );
+    assert_eq!(
+        raw_grpc(
+            svc.grpc,
+            http::Method::PUT,
+            "application/grpc",
+            framed.clone()
+        )
+        .await,
+        (405, "13".to_owned())
+    );
+    let twice = [framed.clone(), framed].concat();
+    assert_eq!(
+        raw_grpc(svc.grpc, post, "application/grpc", twice).await,
+        (200, "13".to_owned())
+    );
+}

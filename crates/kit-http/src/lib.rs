@@ -56,7 +56,9 @@ mod status;
 
 pub use client::{Client, Pool};
 pub use router::Router;
-pub use serve::{DEFAULT_GRACE_PERIOD, Http, Protocol, Serve, serve, shutdown_signal};
+pub use serve::{
+    ConnectionBudget, DEFAULT_GRACE_PERIOD, Http, Protocol, Serve, serve, shutdown_signal,
+};
 pub use server::{DEFAULT_BODY_LIMIT, Server, TIMEOUT_HEADER};
 pub use status::{HttpStatus, code_for, status_for, status_of};
 

@@ -2,7 +2,10 @@
 
 mod axum_mount;
 mod client;
+mod h2raw;
 mod jsonrpc;
+mod limits;
+mod peer;
 mod server;
 mod shutdown;
 mod support;

@@ -45,21 +45,31 @@ pub use kit_http::DEFAULT_GRACE_PERIOD;
 ///   context's error wins.)
 /// - **A bounded drain.** tonic's graceful shutdown waits for every connection to finish,
 ///   however long that takes; [`Serve::grace_period`] bounds it, as kit-http's `serve` does.
-/// - **The same shape as kit-http**: `serve(listener, service).with_graceful_shutdown(signal)`,
-///   on a listener the caller bound (so port `0` works and the address is known before
-///   serving), with `TCP_NODELAY` on every connection.
+/// - **The same shape and limits as kit-http**:
+///   `serve(listener, service).with_graceful_shutdown(signal)`, on a listener the caller
+///   bound (so port `0` works and the address is known before serving), with `TCP_NODELAY`
+///   on every connection, and kit-http's [server defaults](kit_http#server-defaults) (all
+///   but the HTTP/1 ones): a header read timeout that also bounds the HTTP/2 preface, an
+///   idle timeout that sends `GOAWAY`, the process's connection budget, HTTP/2 keep-alive
+///   pings, and a drain that a client which stopped reading cannot hold up. Each has its
+///   [`Serve`] method (e.g. `http2_keep_alive_interval`, `http2_initial_stream_window_size`),
+///   and hyper's HTTP/2 builder is reachable for the rest (`http2`).
 ///
 /// It serves HTTP/2 only (gRPC's transport; h2c with prior knowledge, no TLS) and puts
 /// tonic's `TcpConnectInfo` in each request's extensions, so `Request::remote_addr` works
-/// in handlers as under tonic's server.
+/// in handlers as under tonic's server; [`kit_http::accept::current_peer`] works too.
 ///
 /// ```no_run
 /// # async fn run(
 /// #     routes: tonic::service::Routes,
 /// #     shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
 /// # ) -> std::io::Result<()> {
+/// use std::time::Duration;
+///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8082").await?;
 /// kit_grpc::serve(listener, routes)
+///     // Clients behind a NAT that forgets idle flows after 30 s.
+///     .http2_keep_alive_interval(Duration::from_secs(20))
 ///     .with_graceful_shutdown(shutdown_signal) // e.g. kit_http::shutdown_signal()
 ///     .await;
 /// # Ok(()) }

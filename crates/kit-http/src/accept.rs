@@ -27,11 +27,11 @@ use crate::serve::track::ConnShared;
 /// [`serve`](crate::serve) (or kit-grpc's): its remote address and the local address it
 /// was accepted on, shared by all requests of the connection.
 ///
-/// It is set while the response future of the served tower service runs, on HTTP/1 and
-/// HTTP/2 alike (hyper runs each HTTP/2 stream as a task of its own; the peer goes with
-/// it). `None` elsewhere: outside a server, in the service's `call` itself (before its
-/// future is first polled), while the response body streams, and in tasks the service
-/// spawns (pass the peer along).
+/// It is set while kit serves the request, on HTTP/1 and HTTP/2 alike (hyper runs each
+/// HTTP/2 stream as a task of its own; the peer goes with it): in the service's
+/// `poll_ready` and `call` (kit calls them from the first poll of the request's future)
+/// and whenever its response future is polled. `None` elsewhere: outside a server, while
+/// the response body streams, and in tasks the service spawns (pass the peer along).
 ///
 /// Reading it clones an `Arc`. Setting it costs no allocation: the request's state moves
 /// into a thread-local while its future is polled, and out again.

@@ -13,8 +13,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// requests on open connections are served as before. The server logs a warning when it
 /// reaches the limit, at most once every few seconds.
 ///
-/// Every server that is not given a budget of its own shares [`process`]
-/// (ConnectionBudget::process), so that all the listeners of a process together cannot run
+/// Every server that is not given a budget of its own shares
+/// [`process`](ConnectionBudget::process), so that all the listeners of a process together cannot run
 /// it out of file descriptors: a flood of connections then waits in the backlog instead of
 /// making `accept` fail for every listener, and leaves descriptors for the files, outgoing
 /// connections and logs of the requests being served.

@@ -462,3 +462,36 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The values of the crate docs' server defaults table that no test waits out.
+    #[tokio::test]
+    async fn the_defaults_are_the_documented_ones() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let serve = serve(listener, ());
+        assert_eq!(serve.grace, Duration::from_secs(10));
+        assert_eq!(serve.timeouts.header_read, Duration::from_secs(10));
+        assert_eq!(serve.timeouts.idle, Duration::from_secs(120));
+        assert_eq!(serve.timeouts.drain_idle, Duration::from_secs(1));
+        assert!(serve.budget.is_none(), "the process's budget");
+        assert_eq!(serve.builders.versions, Versions::Both);
+        // hyper's builders show their settings only through Debug.
+        let http1 = format!("{:?}", serve.builders.http1);
+        assert!(
+            http1.contains("h1_header_read_timeout: Configured(None)"),
+            "{http1}"
+        );
+        assert!(http1.contains("max_buf_size: Some(65536)"), "{http1}");
+        let http2 = format!("{:?}", serve.builders.http2);
+        for setting in [
+            "keep_alive_interval: Some(60s)",
+            "keep_alive_timeout: 20s",
+            "max_header_list_size: 65536",
+        ] {
+            assert!(http2.contains(setting), "{setting} in {http2}");
+        }
+    }
+}

@@ -471,6 +471,27 @@ async fn http2_keep_alive_pings_disconnect_a_client_that_stopped_answering() {
     assert!(start.elapsed() >= INTERVAL * 2);
 }
 
+#[tokio::test]
+async fn http2_streams_over_the_concurrency_limit_are_refused() {
+    let (listener, addr) = listen().await;
+    let never = tower::service_fn(|_: http::Request<hyper::body::Incoming>| {
+        std::future::pending::<Result<http::Response<kit_http::Body>, std::convert::Infallible>>()
+    });
+    tokio::spawn(
+        kit_http::serve(listener, never)
+            .http2_max_concurrent_streams(1)
+            .into_future(),
+    );
+    let mut stream = h2raw::connect(addr).await;
+    let flags = h2raw::END_HEADERS | h2raw::END_STREAM;
+    let mut two = frame(h2raw::HEADERS, flags, 1, h2raw::GET_ROOT);
+    two.extend(frame(h2raw::HEADERS, flags, 3, h2raw::GET_ROOT));
+    stream.write_all(&two).await.unwrap();
+    let reset = h2raw::read_until(&mut stream, h2raw::RST_STREAM, WITHIN).await;
+    assert_eq!(reset.stream, 3);
+    assert_eq!(reset.payload, 0x7u32.to_be_bytes(), "REFUSED_STREAM");
+}
+
 struct DropSignal(tokio::sync::mpsc::UnboundedSender<()>);
 
 impl Drop for DropSignal {

@@ -1,7 +1,8 @@
 //! `accept::current_peer`: code serving a request sees the connection it came in on.
 
 use std::convert::Infallible;
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
+use std::sync::Arc;
 
 use http::{Request, Response};
 use http_body_util::BodyExt;
@@ -10,15 +11,19 @@ use kit_http::accept::current_peer;
 use kit_testkit::http::Connection;
 use tokio::net::{TcpListener, TcpStream};
 
-/// Answers `remote local` as its response future sees them.
-async fn who(_: Request<Incoming>) -> Result<Response<kit_http::Body>, Infallible> {
-    // Yield once: the peer is there whenever the future is polled, not only at first.
-    tokio::task::yield_now().await;
-    let peer = current_peer().expect("served by kit_http::serve");
-    let local = peer.local_addr.expect("the local address is known");
-    Ok(Response::new(
-        format!("{} {local}", peer.remote_addr).into(),
-    ))
+/// Answers `remote local` as the service's `call` and its response future see them.
+fn who(_: Request<Incoming>) -> impl Future<Output = Result<Response<kit_http::Body>, Infallible>> {
+    let at_call = current_peer().expect("served by kit_http::serve");
+    async move {
+        // Yield once: the peer is there whenever the future is polled, not only at first.
+        tokio::task::yield_now().await;
+        let peer = current_peer().expect("served by kit_http::serve");
+        assert!(Arc::ptr_eq(&peer, &at_call), "one peer per connection");
+        let local = peer.local_addr.expect("the local address is known");
+        Ok(Response::new(
+            format!("{} {local}", peer.remote_addr).into(),
+        ))
+    }
 }
 
 #[tokio::test]

@@ -147,6 +147,9 @@ pub(crate) async fn serve_connections<F, M, C>(
             }
         }
     }
+    // A share of the budget taken for a connection never accepted: give it back now, not
+    // after the drain (other servers may share the budget).
+    drop(permit);
     let addr = listener
         .local_addr()
         .map(|a| a.to_string())

@@ -176,9 +176,10 @@ async fn clients_that_send_nothing_or_no_preface_are_closed_after_the_header_rea
     // Nothing, and a prefix of the HTTP/2 preface: closed without a byte.
     let mut clients = Vec::new();
     for sent in [&b""[..], b"PRI"] {
+        let start = Instant::now();
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(sent).await.unwrap();
-        clients.push((sent, Instant::now(), stream));
+        clients.push((sent, start, stream));
     }
     // HTTP/1 to the HTTP/2-only server: h2 sends its settings, reads a bad preface, closes.
     let mut http1 = TcpStream::connect(addr).await.unwrap();
@@ -219,10 +220,10 @@ async fn an_idle_connection_gets_a_goaway_after_the_idle_timeout_and_channels_re
         .header("content-type", "application/grpc")
         .body(tonic::body::Body::empty())
         .unwrap();
+    let idle_since = Instant::now();
     let response = sender.send_request(request).await.unwrap();
     assert_eq!(response.headers()["grpc-status"], "12", "unimplemented");
     drop(response);
-    let idle_since = Instant::now();
     tokio::time::timeout(WITHIN, connection)
         .await
         .expect("the idle connection is shut down")
@@ -265,11 +266,11 @@ async fn http2_keep_alive_and_window_settings_are_configurable() {
     })
     .await;
     // A client that reads but never answers: the server's keep-alive ping goes unanswered.
+    let start = Instant::now();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let mut hello = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
     hello.extend([0, 0, 0, 0x4, 0, 0, 0, 0, 0]); // empty SETTINGS
     stream.write_all(&hello).await.unwrap();
-    let start = Instant::now();
     let (kinds, settings) = frames_until_closed(&mut stream, WITHIN).await;
     assert!(start.elapsed() >= INTERVAL * 2);
     assert!(kinds.contains(&0x6), "pinged: {kinds:?}");

@@ -69,8 +69,9 @@ async fn slowloris_heads_are_closed_after_the_header_read_timeout_while_others_a
     let attackers: Vec<_> = (0..50)
         .map(|_| {
             tokio::spawn(async move {
-                let mut stream = TcpStream::connect(addr).await.unwrap();
+                // Taken before the connect, so never after the server's clock starts.
                 let start = Instant::now();
+                let mut stream = TcpStream::connect(addr).await.unwrap();
                 stream.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
                 let mut buf = [0u8; 64];
                 let mut ticks = tokio::time::interval(Duration::from_millis(100));
@@ -118,9 +119,10 @@ async fn clients_that_send_nothing_or_part_of_a_preface_are_closed_after_the_hea
     ];
     let mut clients = Vec::new();
     for (sent, limit) in sends {
+        let start = Instant::now();
         let mut stream = TcpStream::connect(addr).await.unwrap();
         stream.write_all(sent).await.unwrap();
-        clients.push((sent, limit, Instant::now(), stream));
+        clients.push((sent, limit, start, stream));
     }
     sum_is_served(addr).await;
     for (sent, limit, start, mut stream) in clients {
@@ -147,12 +149,13 @@ async fn an_idle_keep_alive_connection_outlives_the_header_timeout_then_closes_w
     let mut conn = Connection::open(addr).await.with_timeout(WITHIN);
     let answer = conn.request("POST", "/sum", r#"{"a":1,"b":2}"#).await;
     assert_eq!(answer.status, 200);
-    // Idle for three header timeouts (and several of the supervisor's ticks): still open.
+    // Idle for four header timeouts (and several of the supervisor's ticks): still open.
     tokio::time::sleep(HEADER * 4).await;
+    // Taken before the request, so never after the connection turns idle again.
+    let idle_since = Instant::now();
     let answer = conn.request("POST", "/sum", r#"{"a":2,"b":2}"#).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":4}"#));
 
-    let idle_since = Instant::now();
     conn.wait_for_close().await;
     let idle_for = idle_since.elapsed();
     assert!(idle_for >= IDLE, "closed after {idle_for:?} idle");
@@ -170,8 +173,8 @@ async fn the_next_request_on_a_keep_alive_connection_gets_the_header_timeout_fro
         200
     );
     // Half of the next request's head, then silence.
-    conn.send_raw(b"POST /sum HTTP/1.1\r\n").await;
     let start = Instant::now();
+    conn.send_raw(b"POST /sum HTTP/1.1\r\n").await;
     conn.wait_for_close().await;
     assert!(start.elapsed() >= HEADER);
 }
@@ -417,11 +420,11 @@ async fn an_idle_http2_connection_gets_a_goaway_after_the_idle_timeout() {
     assert_eq!(response.await.unwrap().status(), 404);
     // Idle for several header timeouts: still open.
     tokio::time::sleep(HEADER * 4).await;
+    let idle_since = Instant::now();
     client = client.ready().await.unwrap();
     let (response, _) = client.send_request(get(), true).unwrap();
     assert_eq!(response.await.unwrap().status(), 404);
 
-    let idle_since = Instant::now();
     // The server's GOAWAY ends the connection cleanly (the client acknowledges it).
     tokio::time::timeout(WITHIN, connection)
         .await
@@ -454,6 +457,7 @@ async fn http2_keep_alive_pings_disconnect_a_client_that_stopped_answering() {
     let mut dropped = dropped;
 
     // A request in flight, then nothing: no reading, no answer to pings.
+    let start = Instant::now();
     let mut silent = h2raw::connect(addr).await;
     silent
         .write_all(&frame(
@@ -464,7 +468,6 @@ async fn http2_keep_alive_pings_disconnect_a_client_that_stopped_answering() {
         ))
         .await
         .unwrap();
-    let start = Instant::now();
     tokio::time::timeout(WITHIN, dropped.recv())
         .await
         .expect("the unanswered pings end the connection and its request");

@@ -50,8 +50,8 @@ pub use kit_http::DEFAULT_GRACE_PERIOD;
 ///   bound (so port `0` works and the address is known before serving), with `TCP_NODELAY`
 ///   on every connection, and kit-http's [server defaults](kit_http#server-defaults) (all
 ///   but the HTTP/1 ones): a header read timeout that also bounds the HTTP/2 preface, an
-///   idle timeout that sends `GOAWAY`, the process's connection budget, HTTP/2 keep-alive
-///   pings, and a drain that a client which stopped reading cannot hold up. Each has its
+///   idle timeout that sends `GOAWAY`, the process's connection budget, TCP keepalive, and
+///   a drain that a client which stopped reading cannot hold up. Each has its
 ///   [`Serve`] method (e.g. `http2_keep_alive_interval`, `http2_initial_stream_window_size`),
 ///   and hyper's HTTP/2 builder is reachable for the rest (`http2`).
 ///

@@ -2,8 +2,8 @@
 //!
 //! [`serve`](crate::serve) (HTTP/1.1 and h2c) and kit-grpc's `serve` (HTTP/2) share it:
 //! accepting within the [connection budget](crate::ConnectionBudget), backing off when
-//! `accept` fails, `TCP_NODELAY`, the connections' timeouts, graceful shutdown and the grace
-//! period live here.
+//! `accept` fails, socket options, starting each connection's supervision (its timeouts),
+//! graceful shutdown and the grace period live here.
 //!
 //! [`current_peer`] tells code serving a request which connection it came in on.
 
@@ -19,9 +19,9 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::graceful::{Graceful, Watched};
-use crate::serve::ConnectionBudget;
 use crate::serve::supervise::{Supervision, Supervisor, Timeouts};
 use crate::serve::track::ConnShared;
+use crate::serve::{ConnectionBudget, socket};
 
 /// The peer of the connection whose request is being served by kit's
 /// [`serve`](crate::serve) (or kit-grpc's): its remote address and the local address it
@@ -58,6 +58,7 @@ pub(crate) struct Loop {
     pub(crate) protocol: &'static str,
     pub(crate) grace: Duration,
     pub(crate) timeouts: Timeouts,
+    pub(crate) tcp_keepalive: Option<Duration>,
     pub(crate) budget: ConnectionBudget,
 }
 
@@ -67,9 +68,9 @@ pub(crate) struct Loop {
 /// for them before closing the rest.
 ///
 /// Connections are accepted only while the budget has room for them; the others wait in
-/// the kernel's backlog. Sockets get `TCP_NODELAY`: small RPC answers must not wait for
-/// Nagle's algorithm. Failed `accept`s are logged and retried after growing pauses, never
-/// fatal.
+/// the kernel's backlog. Sockets get `TCP_NODELAY` and TCP keepalive (see
+/// [`socket::prepare`]). Failed `accept`s are logged and retried after growing pauses,
+/// never fatal.
 pub(crate) async fn serve_connections<F, M, C>(
     listener: TcpListener,
     shutdown: F,
@@ -84,6 +85,7 @@ pub(crate) async fn serve_connections<F, M, C>(
         protocol,
         grace,
         timeouts,
+        tcp_keepalive,
         budget,
     } = config;
     let supervision = Supervision::start(Supervisor::new(timeouts, protocol));
@@ -126,7 +128,7 @@ pub(crate) async fn serve_connections<F, M, C>(
                 match accepted {
                     Ok((stream, remote)) => {
                         failures.succeeded();
-                        let _ = stream.set_nodelay(true);
+                        socket::prepare(&stream, tcp_keepalive);
                         let mut peer = Peer::new(remote);
                         if let Ok(local) = stream.local_addr() {
                             peer = peer.with_local_addr(local);

@@ -15,6 +15,7 @@
 mod budget;
 mod connection;
 mod io;
+pub(crate) mod socket;
 pub(crate) mod supervise;
 pub(crate) mod track;
 
@@ -48,8 +49,8 @@ const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 const DEFAULT_DRAIN_IDLE_TIMEOUT: Duration = Duration::from_secs(1);
 const DEFAULT_MAX_HEADER_BYTES: usize = 64 * 1024;
-const DEFAULT_HTTP2_KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(60);
-const DEFAULT_HTTP2_KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// As Go's servers.
+const DEFAULT_TCP_KEEPALIVE: Duration = Duration::from_secs(15);
 /// hyper's smallest HTTP/1 read buffer: `max_buf_size` panics below it.
 const MIN_HTTP1_BUFFER: usize = 8192;
 
@@ -142,6 +143,7 @@ pub struct Serve<S, F, P = Http> {
     protocol: P,
     grace: Duration,
     timeouts: Timeouts,
+    tcp_keepalive: Option<Duration>,
     budget: Option<ConnectionBudget>,
     builders: Builders,
 }
@@ -160,9 +162,7 @@ impl<S, P> Serve<S, Pending<()>, P> {
         let mut http2 = http2::Builder::new(TokioExecutor::new());
         http2
             .timer(TokioTimer::new())
-            .max_header_list_size(header_list_size(DEFAULT_MAX_HEADER_BYTES))
-            .keep_alive_interval(DEFAULT_HTTP2_KEEP_ALIVE_INTERVAL)
-            .keep_alive_timeout(DEFAULT_HTTP2_KEEP_ALIVE_TIMEOUT);
+            .max_header_list_size(header_list_size(DEFAULT_MAX_HEADER_BYTES));
         Serve {
             listener,
             service,
@@ -174,6 +174,7 @@ impl<S, P> Serve<S, Pending<()>, P> {
                 idle: DEFAULT_IDLE_TIMEOUT,
                 drain_idle: DEFAULT_DRAIN_IDLE_TIMEOUT,
             },
+            tcp_keepalive: Some(DEFAULT_TCP_KEEPALIVE),
             budget: None,
             builders: Builders {
                 http1,
@@ -203,6 +204,7 @@ impl<S, F, P> Serve<S, F, P> {
             protocol: self.protocol,
             grace: self.grace,
             timeouts: self.timeouts,
+            tcp_keepalive: self.tcp_keepalive,
             budget: self.budget,
             builders: self.builders,
         }
@@ -219,7 +221,8 @@ impl<S, F, P> Serve<S, F, P> {
     /// connect for the first request (so it also bounds the wait for the first bytes, and
     /// for the HTTP/2 preface), and from the first byte of each later request on an HTTP/1
     /// keep-alive connection. A connection whose head is not complete in time is closed
-    /// without an answer. Bytes trickling in do not extend it.
+    /// without an answer. Bytes trickling in do not extend it. (On HTTP/2, once the preface
+    /// is in, the idle timeout applies while no stream is open.)
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.header_read = timeout;
         self
@@ -252,6 +255,16 @@ impl<S, F, P> Serve<S, F, P> {
     /// request, are not affected.
     pub fn drain_idle_timeout(mut self, timeout: Duration) -> Self {
         self.timeouts.drain_idle = timeout;
+        self
+    }
+
+    /// TCP keepalive on accepted connections (default 15 s, as Go's servers): after this
+    /// long without traffic the kernel probes the peer, every this long after, and closes
+    /// the connection after 9 unanswered probes, so a peer that vanished (a crashed host, a
+    /// dropped network path) does not hold a connection, and the requests on it, for ever.
+    /// `None` turns it off. Set on Linux only.
+    pub fn tcp_keepalive(mut self, idle: impl Into<Option<Duration>>) -> Self {
+        self.tcp_keepalive = idle.into();
         self
     }
 
@@ -307,16 +320,22 @@ impl<S, F, P> Serve<S, F, P> {
     }
 
     /// How long an HTTP/2 connection may go without receiving a frame before the server
-    /// pings the client (default 60 s; `None` turns pings off). A client that does not
-    /// answer within [`http2_keep_alive_timeout`](Serve::http2_keep_alive_timeout) is
-    /// disconnected, even with streams open: this is what frees the streams of a client
-    /// that vanished (a crashed host, a dropped network path).
+    /// pings the client (default: no pings, hyper's). A client that does not answer within
+    /// [`http2_keep_alive_timeout`](Serve::http2_keep_alive_timeout) is disconnected, even
+    /// with streams open.
+    ///
+    /// Off by default because hyper then takes a lock and reads the clock for every frame
+    /// received: about 2.5% of the instructions of a unary gRPC call (addsvc's `Sum`,
+    /// measured with callgrind). A vanished peer (a crashed host, a dropped network path)
+    /// is found without them by [TCP keepalive](Serve::tcp_keepalive), and a client that
+    /// ignores a `GOAWAY` by the [drain idle timeout](Serve::drain_idle_timeout); pings
+    /// also find a client whose host still answers for it but which has stopped reading.
     pub fn http2_keep_alive_interval(mut self, interval: impl Into<Option<Duration>>) -> Self {
         self.builders.http2.keep_alive_interval(interval);
         self
     }
 
-    /// How long the server waits for the answer to a keep-alive ping (default 20 s).
+    /// How long the server waits for the answer to a keep-alive ping (default 20 s, hyper's).
     pub fn http2_keep_alive_timeout(mut self, timeout: Duration) -> Self {
         self.builders.http2.keep_alive_timeout(timeout);
         self
@@ -415,6 +434,7 @@ where
                 protocol: P::NAME,
                 grace: self.grace,
                 timeouts: self.timeouts,
+                tcp_keepalive: self.tcp_keepalive,
                 budget: self.budget.unwrap_or_else(ConnectionBudget::process),
             };
             serve_connections(
@@ -477,6 +497,7 @@ mod tests {
         assert_eq!(serve.timeouts.idle, Duration::from_secs(120));
         assert_eq!(serve.timeouts.drain_idle, Duration::from_secs(1));
         assert!(serve.budget.is_none(), "the process's budget");
+        assert_eq!(serve.tcp_keepalive, Some(Duration::from_secs(15)));
         assert_eq!(serve.builders.versions, Versions::Both);
         // hyper's builders show their settings only through Debug.
         let http1 = format!("{:?}", serve.builders.http1);
@@ -487,7 +508,7 @@ mod tests {
         assert!(http1.contains("max_buf_size: Some(65536)"), "{http1}");
         let http2 = format!("{:?}", serve.builders.http2);
         for setting in [
-            "keep_alive_interval: Some(60s)",
+            "keep_alive_interval: None",
             "keep_alive_timeout: 20s",
             "max_header_list_size: 65536",
         ] {

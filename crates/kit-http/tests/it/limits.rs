@@ -503,6 +503,63 @@ impl Drop for DropSignal {
     }
 }
 
+/// The timer the kernel runs on the server's end of the connection from `client` to
+/// `server`, from `/proc/net/tcp`: its kind (0 none, 1 retransmit, 2 keepalive) and the
+/// clock ticks (1/100 s) before it fires.
+#[cfg(target_os = "linux")]
+fn server_side_timer(server: SocketAddr, client: SocketAddr) -> (u8, u64) {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let (local, remote) = (
+        format!(":{:04X}", server.port()),
+        format!(":{:04X}", client.port()),
+    );
+    let line = table
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|f| f.len() > 5 && f[1].ends_with(&local) && f[2].ends_with(&remote))
+        .unwrap_or_else(|| panic!("no {server} <- {client} in {table}"));
+    let (kind, when) = line[5].split_once(':').unwrap();
+    (
+        u8::from_str_radix(kind, 16).unwrap(),
+        u64::from_str_radix(when, 16).unwrap(),
+    )
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn accepted_connections_get_tcp_keepalive() {
+    for (keepalive, expected) in [
+        (Some(Duration::from_secs(15)), Some(1500)),
+        (Some(Duration::from_secs(3)), Some(300)),
+        (None, None),
+    ] {
+        let addr = if keepalive == Some(Duration::from_secs(15)) {
+            sum_server(|s| s).await // the default
+        } else {
+            sum_server(|s| s.tcp_keepalive(keepalive)).await
+        };
+        let mut conn = Connection::open(addr).await.with_timeout(WITHIN);
+        assert_eq!(
+            conn.request("POST", "/sum", r#"{"a":1,"b":2}"#)
+                .await
+                .status,
+            200
+        );
+        let client = conn.stream().local_addr().unwrap();
+        let (kind, when) = server_side_timer(addr, client);
+        match expected {
+            Some(most) => {
+                assert_eq!(kind, 2, "a keepalive timer runs ({keepalive:?})");
+                assert!(
+                    when <= most,
+                    "{when} ticks left, at most {most} ({keepalive:?})"
+                );
+            }
+            None => assert_eq!(kind, 0, "no timer ({keepalive:?})"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn failed_accepts_back_off_and_are_logged_rarely() {
     use tracing_subscriber::layer::SubscriberExt;

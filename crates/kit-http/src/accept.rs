@@ -158,12 +158,15 @@ pub(crate) async fn serve_connections<F, M, C>(
         .unwrap_or_default();
     drop(listener);
     tracing::info!(protocol, %addr, ?grace, "shutting down: draining in-flight requests");
-    let deadline = Instant::now() + grace;
+    // `sleep`, not `sleep_until(now + grace)`: a grace period of `Duration::MAX` must not
+    // overflow the clock.
+    let grace_over = tokio::time::sleep(grace);
+    tokio::pin!(grace_over);
     supervision.drain();
     loop {
         tokio::select! {
             biased;
-            () = tokio::time::sleep_until(deadline) => {
+            () = &mut grace_over => {
                 tracing::warn!(protocol, %addr, "grace period over: closing the remaining connections");
                 connections.shutdown().await;
                 break;

@@ -515,4 +515,35 @@ mod tests {
             assert!(http2.contains(setting), "{setting} in {http2}");
         }
     }
+
+    /// The methods that only forward to hyper's builders, forwarding.
+    #[tokio::test]
+    async fn the_settings_reach_hypers_builders() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let serve = serve(listener, ())
+            .max_header_bytes(100)
+            .max_headers(7)
+            .http2_max_pending_accept_reset_streams(5)
+            .http2_max_local_error_reset_streams(Some(6))
+            .http2_adaptive_window(true)
+            .http2_max_send_buf_size(4321)
+            .http2_keep_alive_interval(Duration::from_secs(3))
+            .http2_keep_alive_timeout(Duration::from_secs(4));
+        let http1 = format!("{:?}", serve.builders.http1);
+        for setting in ["max_buf_size: Some(8192)", "h1_max_headers: Some(7)"] {
+            assert!(http1.contains(setting), "{setting} in {http1}");
+        }
+        let http2 = format!("{:?}", serve.builders.http2);
+        for setting in [
+            "max_header_list_size: 100,",
+            "max_pending_accept_reset_streams: Some(5)",
+            "max_local_error_reset_streams: Some(6)",
+            "adaptive_window: true",
+            "max_send_buffer_size: 4321",
+            "keep_alive_interval: Some(3s)",
+            "keep_alive_timeout: 4s",
+        ] {
+            assert!(http2.contains(setting), "{setting} in {http2}");
+        }
+    }
 }

@@ -389,7 +389,7 @@ async fn the_server_announces_the_documented_http2_settings() {
     assert_eq!(pick(&settings, MAX_HEADER_LIST_SIZE), 5000);
     assert_eq!(connection_window, 200_000);
 
-    // hyper's own builder is reachable for the rest.
+    // hyper's own builders are reachable for the rest.
     let hatch = sum_server(|s| {
         s.http2(|b| {
             b.max_frame_size(32_768);
@@ -398,6 +398,19 @@ async fn the_server_announces_the_documented_http2_settings() {
     .await;
     let (settings, _) = announced(hatch).await;
     assert_eq!(pick(&settings, 0x5), 32_768, "SETTINGS_MAX_FRAME_SIZE");
+}
+
+#[tokio::test]
+async fn hypers_own_http1_builder_is_reachable() {
+    let addr = sum_server(|s| {
+        s.http1(|b| {
+            b.title_case_headers(true);
+        })
+    })
+    .await;
+    let answer = request(addr, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
+    let names: Vec<&str> = answer.headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"Content-Type"), "{names:?}");
 }
 
 #[tokio::test]
@@ -560,6 +573,7 @@ async fn accepted_connections_get_tcp_keepalive() {
     }
 }
 
+#[cfg(unix)]
 #[tokio::test]
 async fn failed_accepts_back_off_and_are_logged_rarely() {
     use tracing_subscriber::layer::SubscriberExt;

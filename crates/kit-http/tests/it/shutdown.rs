@@ -163,6 +163,20 @@ async fn a_request_whose_body_is_still_arriving_finishes() {
 }
 
 #[tokio::test]
+async fn an_unbounded_grace_period_waits_for_the_request() {
+    let gate = Arc::new(Notify::new());
+    let running = run_with(Duration::MAX, gated(gate.clone())).await;
+    let mut in_flight = send_sum(running.addr, r#"{"a":1,"b":2}"#).await;
+    running.started.notified().await;
+    running.stop.send(()).unwrap();
+    wait_until_refused(running.addr).await;
+    gate.notify_one();
+    let answer = read_answer(&mut in_flight).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"v":3}"#));
+    stopped(running.server).await;
+}
+
+#[tokio::test]
 async fn the_grace_period_bounds_the_wait() {
     let running = run(Duration::from_millis(100)).await;
     // This request would take an hour.

@@ -1,17 +1,15 @@
 //! Running gRPC services on a listener, with graceful shutdown.
 
 use std::future::Pending;
-use std::net::SocketAddr;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use http::{Request, Response};
 use http_body::Body as HttpBody;
 use hyper::body::Incoming;
-use hyper::server::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use kit::BoxError;
-use tokio::net::{TcpListener, TcpStream};
+use kit::context::Peer;
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 use tonic::transport::server::TcpConnectInfo;
 use tower_service::Service;
@@ -47,50 +45,52 @@ pub use kit_http::DEFAULT_GRACE_PERIOD;
 ///   context's error wins.)
 /// - **A bounded drain.** tonic's graceful shutdown waits for every connection to finish,
 ///   however long that takes; [`Serve::grace_period`] bounds it, as kit-http's `serve` does.
-/// - **The same shape as kit-http**: `serve(listener, service).with_graceful_shutdown(signal)`,
-///   on a listener the caller bound (so port `0` works and the address is known before
-///   serving), with `TCP_NODELAY` on every connection.
+/// - **The same shape and limits as kit-http**:
+///   `serve(listener, service).with_graceful_shutdown(signal)`, on a listener the caller
+///   bound (so port `0` works and the address is known before serving), with `TCP_NODELAY`
+///   on every connection, and kit-http's [server defaults](kit_http#server-defaults) (all
+///   but the HTTP/1 ones): a header read timeout that also bounds the HTTP/2 preface, an
+///   idle timeout that sends `GOAWAY`, the process's connection budget, TCP keepalive, and
+///   a drain that a client which stopped reading cannot hold up. Each has its
+///   [`Serve`] method (e.g. `http2_keep_alive_interval`, `http2_initial_stream_window_size`),
+///   and hyper's HTTP/2 builder is reachable for the rest (`http2`).
 ///
 /// It serves HTTP/2 only (gRPC's transport; h2c with prior knowledge, no TLS) and puts
 /// tonic's `TcpConnectInfo` in each request's extensions, so `Request::remote_addr` works
-/// in handlers as under tonic's server.
+/// in handlers as under tonic's server; [`kit_http::accept::current_peer`] works too.
 ///
 /// ```no_run
 /// # async fn run(
 /// #     routes: tonic::service::Routes,
 /// #     shutdown_signal: impl std::future::Future<Output = ()> + Send + 'static,
 /// # ) -> std::io::Result<()> {
+/// use std::time::Duration;
+///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:8082").await?;
 /// kit_grpc::serve(listener, routes)
+///     // Clients behind a NAT that forgets idle flows after 30 s.
+///     .http2_keep_alive_interval(Duration::from_secs(20))
 ///     .with_graceful_shutdown(shutdown_signal) // e.g. kit_http::shutdown_signal()
 ///     .await;
 /// # Ok(()) }
 /// ```
 pub fn serve<S>(listener: TcpListener, service: S) -> Serve<S> {
-    let mut builder = http2::Builder::new(TokioExecutor::new());
-    builder.timer(TokioTimer::new());
-    let local_addr = listener.local_addr().ok();
-    kit_http::Serve::with_protocol(
-        listener,
-        service,
-        Grpc {
-            builder,
-            local_addr,
-        },
-    )
+    kit_http::Serve::with_protocol(listener, service, Grpc { _private: () }).http2_only()
 }
 
 /// A gRPC server being configured; await it to run. Made by [`serve`]: kit-http's
 /// [`Serve`](kit_http::Serve) with the [`Grpc`] protocol, so it is configured the same way
-/// (`with_graceful_shutdown`, `grace_period`).
+/// (`with_graceful_shutdown`, `grace_period`, the limits and timeouts, the HTTP/2 settings
+/// such as `http2_keep_alive_interval` and `http2_initial_stream_window_size`, and hyper's
+/// own builder through `http2`). kit-http's [server defaults](kit_http#server-defaults)
+/// apply; the HTTP/1 ones do not concern gRPC.
 pub type Serve<S, F = Pending<()>> = kit_http::Serve<S, F, Grpc>;
 
-/// kit-grpc's protocol for [`kit_http::Serve`]: HTTP/2 (h2c with prior knowledge), with
-/// tonic's `TcpConnectInfo` and the time the headers arrived in each request's extensions.
+/// kit-grpc's protocol for [`kit_http::Serve`]: each connection's service puts tonic's
+/// `TcpConnectInfo` and the time the headers arrived in each request's extensions.
 #[derive(Debug)]
 pub struct Grpc {
-    builder: http2::Builder<TokioExecutor>,
-    local_addr: Option<SocketAddr>,
+    _private: (),
 }
 
 impl<S, B> kit_http::Protocol<S> for Grpc
@@ -102,23 +102,19 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    type Connection = http2::Connection<
-        TokioIo<TcpStream>,
-        TowerToHyperService<WithConnectInfo<S>>,
-        TokioExecutor,
-    >;
+    type Service = WithConnectInfo<S>;
+    type Body = B;
 
     const NAME: &'static str = "grpc";
 
-    fn connect(&self, stream: TcpStream, peer: SocketAddr, service: &S) -> Self::Connection {
-        let service = TowerToHyperService::new(WithConnectInfo {
+    fn service(&self, service: &S, peer: &Arc<Peer>) -> WithConnectInfo<S> {
+        WithConnectInfo {
             inner: service.clone(),
             info: TcpConnectInfo {
-                local_addr: self.local_addr,
-                remote_addr: Some(peer),
+                local_addr: peer.local_addr,
+                remote_addr: Some(peer.remote_addr),
             },
-        });
-        self.builder.serve_connection(TokioIo::new(stream), service)
+        }
     }
 }
 

@@ -1,107 +1,251 @@
-//! Graceful shutdown of the connections a [`Serve`](crate::Serve) accepted.
+//! Telling a running connection to shut down gracefully, or to close.
 //!
-//! hyper-util's `GracefulShutdown` polls a notification future on every poll of every
-//! connection; measured with callgrind that was about 280 instructions per request on
-//! addsvc's `/sum` (some 1.5% of the request). Here a connection checks one atomic flag per
-//! poll and registers its task's waker once, so that the shutdown can wake it.
+//! The [supervisor](crate::serve) of a server's connections decides (the drain has begun, a
+//! timeout ran out); each connection's task acts, on its next poll. The supervisor stores a
+//! command in the connection's [`Control`] and wakes the task; the task's [`Watched`]
+//! future reads the command on every poll and applies it to the hyper connection.
+//!
+//! Every poll makes sure the [`AtomicWaker`] holds the waker of that poll, so the command
+//! wakes whichever task polls the connection now, however often the waker changed: a
+//! connection future moved between tasks, or polled inside a `select!` or a
+//! `FuturesUnordered` that hands it a waker of its own, is still woken. A poll with the
+//! same waker as the last one (the usual case: a task's waker does not change) only
+//! compares it with a copy kept beside the connection; a new waker is registered, and so is
+//! the waker after every command (waking takes the waker out of the `AtomicWaker`).
+//! hyper-util's `GracefulShutdown` is correct too, but polls a `tokio::sync::watch`
+//! notification on every poll of every connection: about 280 instructions per request on
+//! addsvc's `/sum` when it was measured (some 1.5% of the request), against a handful here.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use hyper_util::server::graceful::GracefulConnection;
+use futures_util::task::AtomicWaker;
 use pin_project_lite::pin_project;
 
-/// The shutdown signal shared by a listener's connections.
-#[derive(Clone, Default)]
-pub(crate) struct Drain {
-    shared: Arc<Shared>,
+use crate::serve::track::ConnShared;
+
+/// No command: serve on.
+const SERVE: u8 = 0;
+/// Finish the requests in flight, accept no more, then close (HTTP/2: `GOAWAY`).
+const GRACEFUL: u8 = 1;
+/// Close now.
+const CLOSE: u8 = 2;
+
+/// The commands for one connection, and the waker of the task that polls it.
+#[derive(Debug, Default)]
+pub(crate) struct Control {
+    command: AtomicU8,
+    waker: AtomicWaker,
 }
 
-#[derive(Default)]
-struct Shared {
-    draining: AtomicBool,
-    next_id: AtomicU64,
-    /// The wakers of the live connections' tasks, by connection.
-    wakers: Mutex<HashMap<u64, Waker>>,
-}
-
-impl Shared {
-    fn wakers(&self) -> MutexGuard<'_, HashMap<u64, Waker>> {
-        self.wakers.lock().unwrap_or_else(PoisonError::into_inner)
+impl Control {
+    /// Asks the connection to shut down gracefully.
+    pub(crate) fn shut_down(&self) {
+        self.give(GRACEFUL);
     }
-}
 
-impl Drain {
-    /// Asks every watched connection to finish its in-flight requests and close.
-    pub(crate) fn start(&self) {
-        self.shared.draining.store(true, Ordering::SeqCst);
-        let wakers = std::mem::take(&mut *self.shared.wakers());
-        for waker in wakers.into_values() {
-            waker.wake();
+    /// Asks the connection to close at once.
+    pub(crate) fn close(&self) {
+        self.give(CLOSE);
+    }
+
+    /// The command given, in words.
+    #[cfg(test)]
+    pub(crate) fn describe(&self) -> &'static str {
+        match self.command.load(Ordering::Acquire) {
+            SERVE => "serve",
+            GRACEFUL => "shut down",
+            _ => "close",
         }
     }
 
-    /// Wraps `connection` so that it shuts down gracefully once draining starts.
-    pub(crate) fn watch<C: GracefulConnection>(&self, connection: C) -> Watched<C> {
-        Watched {
-            connection,
-            drain: self.clone(),
-            id: self.shared.next_id.fetch_add(1, Ordering::Relaxed),
-            registered: false,
-            shutting_down: false,
+    fn give(&self, command: u8) {
+        // Commands only escalate: a close is never turned back into a graceful shutdown.
+        // Only a command that changes something wakes (and so takes) the waker: the task
+        // sees every change, and registers its waker again when it does.
+        if self.command.fetch_max(command, Ordering::AcqRel) < command {
+            self.waker.wake();
         }
     }
+}
 
-    fn is_draining(&self) -> bool {
-        self.shared.draining.load(Ordering::SeqCst)
-    }
+/// A connection that can be asked to shut down gracefully: a hyper connection.
+pub(crate) trait Graceful {
+    /// Starts a graceful shutdown: finish in-flight requests, then close.
+    fn graceful_shutdown(self: Pin<&mut Self>);
 }
 
 pin_project! {
-    /// A connection that starts a graceful shutdown when its [`Drain`] does.
+    /// A connection that follows the commands of its [`Control`]. On a close it resolves to
+    /// `Ok(())` at once, and dropping it closes the socket.
     pub(crate) struct Watched<C> {
         #[pin]
         connection: C,
-        drain: Drain,
-        id: u64,
-        registered: bool,
-        shutting_down: bool,
+        shared: Arc<ConnShared>,
+        applied: u8,
+        // The waker the `AtomicWaker` was last given.
+        registered: Option<Waker>,
     }
+}
 
-    impl<C> PinnedDrop for Watched<C> {
-        fn drop(this: Pin<&mut Self>) {
-            if this.registered {
-                this.drain.shared.wakers().remove(&this.id);
-            }
+impl<C> Watched<C> {
+    pub(crate) fn new(connection: C, shared: Arc<ConnShared>) -> Watched<C> {
+        Watched {
+            connection,
+            shared,
+            applied: SERVE,
+            registered: None,
         }
     }
 }
 
-impl<C: GracefulConnection> Future for Watched<C> {
-    type Output = C::Output;
+impl<C, E> Future for Watched<C>
+where
+    C: Future<Output = Result<(), E>> + Graceful,
+{
+    type Output = Result<(), E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<C::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), E>> {
         let mut this = self.project();
-        if !*this.shutting_down {
-            // A task's waker does not change between polls, so registering once suffices.
-            // Register before checking the flag: a drain that starts in between still
-            // wakes this task.
-            if !*this.registered {
-                this.drain
-                    .shared
-                    .wakers()
-                    .insert(*this.id, cx.waker().clone());
-                *this.registered = true;
+        let control = &this.shared.control;
+        if !this
+            .registered
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            control.waker.register(cx.waker());
+            *this.registered = Some(cx.waker().clone());
+        }
+        // Registered before reading the command: a command given in between wakes the
+        // waker just registered.
+        let command = control.command.load(Ordering::Acquire);
+        if command != *this.applied {
+            // The command's wake took the waker: register it again before acting.
+            control.waker.register(cx.waker());
+            if control.command.load(Ordering::Acquire) == CLOSE {
+                return Poll::Ready(Ok(()));
             }
-            if this.drain.is_draining() {
-                *this.shutting_down = true;
-                this.connection.as_mut().graceful_shutdown();
-            }
+            *this.applied = GRACEFUL;
+            this.connection.as_mut().graceful_shutdown();
         }
         this.connection.poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    use kit::context::Peer;
+
+    use super::*;
+
+    /// A connection that never finishes by itself and counts graceful shutdowns.
+    #[derive(Default)]
+    struct Conn {
+        shutdowns: usize,
+    }
+
+    impl Future for Conn {
+        type Output = Result<(), ()>;
+        fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            if self.shutdowns > 0 {
+                Poll::Ready(Ok(()))
+            } else {
+                Poll::Pending
+            }
+        }
+    }
+
+    impl Graceful for Conn {
+        fn graceful_shutdown(mut self: Pin<&mut Self>) {
+            self.shutdowns += 1;
+        }
+    }
+
+    #[derive(Default)]
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    impl CountingWaker {
+        fn wakes(&self) -> usize {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    fn shared() -> Arc<ConnShared> {
+        Arc::new(ConnShared::new(Arc::new(Peer::new(
+            "127.0.0.1:1".parse().unwrap(),
+        ))))
+    }
+
+    fn poll_with<F: Future + Unpin>(future: &mut F, waker: &Arc<CountingWaker>) -> Poll<F::Output> {
+        let waker = Waker::from(waker.clone());
+        Pin::new(future).poll(&mut Context::from_waker(&waker))
+    }
+
+    #[test]
+    fn a_command_wakes_the_waker_of_the_latest_poll() {
+        let shared = shared();
+        let mut watched = Box::pin(Watched::new(Conn::default(), shared.clone()));
+        let (first, second) = (Arc::default(), Arc::default());
+        // Polled by one task, then by another (moved, or inside a select with its own
+        // waker).
+        assert!(poll_with(&mut watched, &first).is_pending());
+        assert!(poll_with(&mut watched, &second).is_pending());
+
+        shared.control.shut_down();
+        assert_eq!(second.wakes(), 1, "the current task is woken");
+        assert_eq!(first.wakes(), 0, "the task that polled it before is not");
+        assert!(poll_with(&mut watched, &second).is_ready());
+        assert_eq!(watched.connection.shutdowns, 1);
+    }
+
+    #[test]
+    fn a_task_woken_by_a_command_is_woken_by_the_next_one_too() {
+        let shared = shared();
+        let mut watched = Box::pin(Watched::new(
+            std::future::pending::<Result<(), ()>>(),
+            shared.clone(),
+        ));
+        let waker = Arc::default();
+        assert!(poll_with(&mut watched, &waker).is_pending());
+        shared.control.shut_down();
+        // The same task polls again, with the same waker, as tokio's tasks do.
+        assert!(poll_with(&mut watched, &waker).is_pending());
+        assert!(poll_with(&mut watched, &waker).is_pending());
+        shared.control.close();
+        assert_eq!(waker.wakes(), 2);
+    }
+
+    #[test]
+    fn a_graceful_shutdown_starts_once_and_a_close_ends_the_connection() {
+        let shared = shared();
+        let mut watched = Box::pin(Watched::new(
+            std::future::pending::<Result<(), ()>>(),
+            shared.clone(),
+        ));
+        let waker = Arc::default();
+        assert!(poll_with(&mut watched, &waker).is_pending());
+        shared.control.shut_down();
+        shared.control.shut_down();
+        assert_eq!(waker.wakes(), 1, "a command given twice wakes once");
+        assert!(poll_with(&mut watched, &waker).is_pending());
+        shared.control.close();
+        assert_eq!(waker.wakes(), 2, "each command given after a poll wakes it");
+        assert_eq!(poll_with(&mut watched, &waker), Poll::Ready(Ok(())));
+    }
+
+    impl<T> Graceful for std::future::Pending<T> {
+        fn graceful_shutdown(self: Pin<&mut Self>) {}
     }
 }

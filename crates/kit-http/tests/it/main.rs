@@ -3,7 +3,10 @@
 mod axum_mount;
 mod client;
 mod context;
+mod h2raw;
 mod jsonrpc;
+mod limits;
+mod peer;
 mod router;
 mod server;
 mod shutdown;

@@ -4,6 +4,7 @@
 
 mod addcli;
 mod contract;
+mod flood;
 mod grpc;
 mod jsonrpc;
 mod process;

@@ -26,9 +26,10 @@
 //! middleware and the hooks share:
 //!
 //! - **The peer**: the connection's addresses ([`Context::peer`]), there before the `before`
-//!   functions run. It is the [`kit::context::Peer`] the server put in the request's
-//!   extensions, else one made from tonic's `TcpConnectInfo` (which [`serve`](crate::serve())
-//!   and tonic's own server put there).
+//!   functions run. Under [`serve`](crate::serve()) it is the connection's
+//!   ([`kit_http::accept::current_peer`], shared by its calls); under another server, a
+//!   [`kit::context::Peer`] the server put in the request's extensions, else one made from
+//!   tonic's `TcpConnectInfo` (which tonic's own server puts there).
 //! - **Cancellation**: the context is cancelled when [`Server::serve`]'s future completes or
 //!   is dropped, which hyper does when the client resets the stream or goes away and when a
 //!   shutdown's grace period ends; work spawned under the context ([`Context::run`],
@@ -197,23 +198,26 @@ impl<E, D, C> Server<E, D, C> {
         C: Fn(E::Response) -> Result<Q, Error>,
     {
         let (metadata, extensions, message) = request.into_parts();
-        // `call` lives until this future ends, completed or dropped: then it cancels `ctx`.
-        let (ctx, call) = Context::background().with_call();
-        let ctx = match peer_of(&extensions) {
-            Some(peer) => ctx.with_peer(peer),
-            None => ctx,
-        };
         let received = extensions.get::<ReceivedAt>().map(|r| r.0);
-        let ctx = match request_deadline(&metadata, received) {
-            Ok(Some(deadline)) => ctx.with_deadline(deadline),
-            Ok(None) => ctx,
-            Err(err) => return self.finish(&ctx, &call, Err(err)),
+        let (deadline, refused) = match request_deadline(&metadata, received) {
+            Ok(deadline) => (deadline, None),
+            Err(err) => (None, Some(err)),
         };
+        // `call` lives until this future ends, completed or dropped: then it cancels `ctx`.
+        let (ctx, call) = Context::served(peer_of(&extensions), deadline);
+        if let Some(err) = refused {
+            return self.finish(&ctx, &call, Err(err));
+        }
         let ctx = self.hooks.before(ctx, &metadata);
         let abandoned = self.hooks.finalize_if_abandoned(&ctx);
         let result = self.core.respond(&ctx, message).await;
         abandoned.disarm();
-        self.finish(&ctx, &call, result)
+        let answer = self.finish(&ctx, &call, result);
+        // The context first: a call no context refers to any more ends without a
+        // cancellation to signal.
+        drop(ctx);
+        drop(call);
+        answer
     }
 
     /// The answer for `result`: the response metadata set through the context, then the
@@ -289,10 +293,13 @@ fn request_deadline(
     Ok(received.unwrap_or_else(Instant::now).checked_add(timeout))
 }
 
-/// The connection the request came in on: kit's [`Peer`] if the server put one in the
-/// extensions, else one made from tonic's `TcpConnectInfo` (which [`serve`](crate::serve())
-/// and tonic's own server put there).
+/// The connection the request came in on: the one [`serve`](crate::serve()) recorded (no
+/// allocation per call), else kit's [`Peer`] if the server put one in the extensions, else
+/// one made from tonic's `TcpConnectInfo` (which tonic's own server puts there).
 fn peer_of(extensions: &tonic::Extensions) -> Option<Arc<Peer>> {
+    if let Some(peer) = kit_http::accept::current_peer() {
+        return Some(peer);
+    }
     if let Some(peer) = extensions.get::<Arc<Peer>>() {
         return Some(peer.clone());
     }

@@ -7,15 +7,16 @@
 //! [supervisor](super::supervise) reads it a few times a second and keeps the clock.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 
 use http::{Request, Response};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
-use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
+use kit::BoxError;
 use kit::context::Peer;
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -130,33 +131,90 @@ impl Drop for InFlight {
 }
 
 /// The hyper service of one connection: the protocol's tower service, with every request
-/// counted in flight and served inside the task-local scope that makes its peer visible.
+/// counted in flight and served inside the scope that makes its peer visible.
 pub(crate) struct ConnService<S> {
-    inner: TowerToHyperService<S>,
+    service: S,
     shared: Arc<ConnShared>,
 }
 
 impl<S> ConnService<S> {
     pub(crate) fn new(service: S, shared: Arc<ConnShared>) -> ConnService<S> {
-        ConnService {
-            inner: TowerToHyperService::new(service),
-            shared,
-        }
+        ConnService { service, shared }
     }
 }
 
 impl<S, B> hyper::service::Service<Request<Incoming>> for ConnService<S>
 where
-    S: Service<Request<Incoming>, Response = Response<B>> + Clone,
+    S: Service<Request<Incoming>, Response = Response<B>, Error: Into<BoxError>> + Clone,
 {
     type Response = Response<TrackedBody<B>>;
-    type Error = S::Error;
+    type Error = BoxError;
     type Future = Tracked<S>;
 
     fn call(&self, request: Request<Incoming>) -> Tracked<S> {
+        // A tower service is called after it says it is ready. Asking once with a waker that
+        // does nothing finds kit's routers and servers (always ready) ready at once, so they
+        // are called here, with no readiness state to carry; a service that is not ready is
+        // asked again with the task's own waker when the future is polled (tower allows
+        // asking repeatedly; the last waker given is the one woken).
+        let mut service = self.service.clone();
+        // The service's `call` sees its request's peer too.
+        let scope = Scope::enter(Some(InFlight::start(&self.shared)));
+        let call = match service.poll_ready(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Ok(())) => Call::Called {
+                future: service.call(request),
+            },
+            Poll::Ready(Err(err)) => Call::Failed {
+                err: Some(err.into()),
+            },
+            Poll::Pending => Call::Waiting {
+                service,
+                request: Some(request),
+            },
+        };
         Tracked {
-            in_flight: Some(InFlight::start(&self.shared)),
-            inner: self.inner.call(request),
+            in_flight: scope.leave(),
+            call,
+        }
+    }
+}
+
+pin_project! {
+    /// Where the call of a [`ConnService`]'s tower service is.
+    #[project = CallProj]
+    pub(crate) enum Call<S>
+    where
+        S: Service<Request<Incoming>>,
+    {
+        /// Waiting for the service to be ready.
+        Waiting { service: S, request: Option<Request<Incoming>> },
+        /// Called; its future runs.
+        Called { #[pin] future: S::Future },
+        /// The service failed before it was called.
+        Failed { err: Option<BoxError> },
+    }
+}
+
+impl<S, B> Future for Call<S>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error: Into<BoxError>>,
+{
+    type Output = Result<Response<B>, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        loop {
+            let future = match self.as_mut().project() {
+                CallProj::Called { future } => return future.poll(cx).map_err(Into::into),
+                CallProj::Failed { err } => {
+                    return Poll::Ready(Err(err.take().expect("a Call is polled after it failed")));
+                }
+                CallProj::Waiting { service, request } => {
+                    ready!(service.poll_ready(cx)).map_err(Into::into)?;
+                    let request = request.take().expect("a request is called once");
+                    service.call(request)
+                }
+            };
+            self.set(Call::Called { future });
         }
     }
 }
@@ -224,21 +282,21 @@ pin_project! {
         S: Service<Request<Incoming>>,
     {
         #[pin]
-        inner: TowerToHyperServiceFuture<S, Request<Incoming>>,
+        call: Call<S>,
         in_flight: Option<InFlight>,
     }
 }
 
 impl<S, B> Future for Tracked<S>
 where
-    S: Service<Request<Incoming>, Response = Response<B>>,
+    S: Service<Request<Incoming>, Response = Response<B>, Error: Into<BoxError>>,
 {
-    type Output = Result<Response<TrackedBody<B>>, S::Error>;
+    type Output = Result<Response<TrackedBody<B>>, BoxError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let scope = Scope::enter(this.in_flight.take());
-        let polled = this.inner.poll(cx);
+        let polled = this.call.poll(cx);
         *this.in_flight = scope.leave();
         let response = ready!(polled)?;
         let in_flight = this

@@ -201,26 +201,32 @@ impl<H> Server<H> {
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
 /// and its `kit-timeout` header as the deadline.
 fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
-    let (mut ctx, call) = Context::background().with_call();
-    if let Some(peer) = connection_peer(parts) {
-        ctx = ctx.with_peer(peer);
-    }
+    let peer = connection_peer(parts);
     let Some(value) = parts.headers.get(&TIMEOUT_HEADER) else {
+        let (ctx, call) = Context::served(peer, None);
         return (ctx, call, None);
     };
     match value.to_str().ok().and_then(kit::wire::parse_timeout) {
-        Some(timeout) => (ctx.with_timeout(timeout), call, None),
+        Some(timeout) => {
+            // A timeout too long to represent is no deadline at all.
+            let deadline = tokio::time::Instant::now().checked_add(timeout);
+            let (ctx, call) = Context::served(peer, deadline);
+            (ctx, call, None)
+        }
         None => {
             let err =
                 Error::invalid_argument(format!("malformed {TIMEOUT_HEADER} header: {value:?}"));
+            let (ctx, call) = Context::served(peer, None);
             (ctx, call, Some(err))
         }
     }
 }
 
-/// The connection the request came in on, as kit's `serve` recorded it.
+/// The connection the request came in on: as kit's [`serve`](crate::serve) recorded it (no
+/// allocation per request), else an [`Arc<Peer>`] that another server put in the request's
+/// extensions.
 fn connection_peer(parts: &request::Parts) -> Option<Arc<Peer>> {
-    parts.extensions.get::<Arc<Peer>>().cloned()
+    crate::accept::current_peer().or_else(|| parts.extensions.get::<Arc<Peer>>().cloned())
 }
 
 /// The refusal of a request body in a transfer coding other than `chunked` (RFC 9112: `501`
@@ -289,6 +295,9 @@ where
                 HeaderValue::from_str(m.as_str()).expect("a method is a valid header value")
             });
             let response = config.finish(&ctx, call.take_response(), &parts, result, allow);
+            // The context first: a call no context refers to any more ends without a
+            // cancellation to signal.
+            drop(ctx);
             drop(call);
             Ok(response)
         })

@@ -81,3 +81,63 @@ async fn the_service_sees_its_peer_on_http1_and_http2() {
     assert_eq!(local, addr.to_string());
     assert!(remote.starts_with("127.0.0.1:") && remote != addr.to_string());
 }
+
+#[tokio::test]
+async fn before_hooks_and_endpoints_see_the_peer_over_http_and_jsonrpc() {
+    use kit::{Context, Error, endpoint_fn};
+    use kit_http::{Router, Server, json, jsonrpc};
+
+    // The endpoint answers the peer it sees; the before hook tags it as metadata.
+    let whoami = || {
+        endpoint_fn(|ctx: Context, _: serde_json::Value| async move {
+            let peer = ctx.peer().expect("the peer is in the context");
+            Ok::<_, Error>(format!(
+                "{} {}",
+                peer.remote_addr,
+                ctx.metadata("x-seen-by-hook").unwrap_or("-")
+            ))
+        })
+    };
+    let tag = |ctx: Context, _: &http::request::Parts| {
+        let remote = ctx
+            .peer()
+            .map(|p| p.remote_addr.to_string())
+            .unwrap_or_default();
+        ctx.with_metadata("x-seen-by-hook", remote)
+    };
+    let http = Server::new(whoami(), json::decode_request, json::encode_response).before(tag);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        kit_http::serve(
+            listener,
+            Router::new().route(http::Method::POST, "/who", http),
+        )
+        .into_future(),
+    );
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let client = stream.local_addr().unwrap();
+    let mut conn = Connection::from_stream(stream);
+    let answer = conn.request("POST", "/who", "{}").await;
+    assert_eq!(answer.body, format!("\"{client} {client}\""));
+
+    let methods = jsonrpc::Methods::new().method(
+        "who",
+        whoami(),
+        jsonrpc::decode_params,
+        jsonrpc::encode_result,
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(kit_http::serve(listener, Server::jsonrpc(methods).before(tag)).into_future());
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let client = stream.local_addr().unwrap();
+    let mut conn = Connection::from_stream(stream);
+    let answer = conn
+        .request("POST", "/rpc", r#"{"jsonrpc":"2.0","method":"who","id":1}"#)
+        .await;
+    assert_eq!(
+        answer.body,
+        format!(r#"{{"jsonrpc":"2.0","result":"{client} {client}","id":1}}"#)
+    );
+}

@@ -215,6 +215,23 @@ impl Context {
         (child, CallHandle { call })
     }
 
+    /// The context of a call a server serves, from `peer` with `deadline`: what
+    /// `Context::background().with_call()` followed by [`with_peer`](Context::with_peer)
+    /// and [`with_deadline`](Context::with_deadline) makes, built in one step (transports
+    /// make one per request).
+    pub fn served(peer: Option<Arc<Peer>>, deadline: Option<Instant>) -> (Context, CallHandle) {
+        let call = Arc::new(Call::default());
+        let ctx = Context {
+            deadline,
+            cancel: None,
+            call: Some(call.clone()),
+            peer,
+            metadata: Chain::default(),
+            values: Chain::default(),
+        };
+        (ctx, CallHandle { call })
+    }
+
     /// A child with no deadline and no cancellation, keeping metadata, values and the peer:
     /// for work that must outlive the call (Go's `context.WithoutCancel`).
     pub fn without_cancel(&self) -> Context {

@@ -254,3 +254,21 @@ fn the_peer_travels_with_the_context() {
     assert!(ctx.without_cancel().peer().is_some());
     assert!(Context::background().peer().is_none());
 }
+
+#[tokio::test]
+async fn a_served_context_is_a_call_with_its_peer_and_deadline() {
+    let peer = std::sync::Arc::new(Peer::new("192.0.2.9:1".parse().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let (ctx, call) = Context::served(Some(peer.clone()), Some(deadline));
+    assert_eq!(ctx.deadline(), Some(deadline));
+    assert_eq!(ctx.peer(), Some(&*peer));
+    assert!(ctx.set_response_metadata("k", "v"));
+    assert_eq!(call.take_response().get("k"), Some("v"));
+    let (child, _) = ctx.with_cancel();
+    drop(call);
+    assert!(ctx.is_cancelled() && child.is_cancelled());
+    let (ctx, call) = Context::served(None, None);
+    assert!(ctx.peer().is_none() && ctx.deadline().is_none());
+    drop(ctx);
+    drop(call); // no context left to cancel
+}

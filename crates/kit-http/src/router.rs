@@ -10,7 +10,6 @@ use http::header::{ALLOW, CONTENT_LENGTH, HeaderValue};
 use http::{Method, Request, Response, StatusCode, request, response};
 use http_body::Body as _;
 use hyper::body::Incoming;
-use kit::context::ResponseMetadata;
 use kit::{Context, Error};
 use tower_service::Service;
 
@@ -304,13 +303,10 @@ impl<B: Send + 'static> Router<B> {
         allow: Option<&HeaderValue>,
     ) -> BoxFuture<Result<Response<Body>, Infallible>> {
         let (parts, _body) = request.into_parts();
-        let response = self.inner.config.finish(
-            &Context::background(),
-            ResponseMetadata::default(),
-            &parts,
-            result,
-            allow.cloned(),
-        );
+        let response =
+            self.inner
+                .config
+                .finish(&Context::background(), None, &parts, result, allow.cloned());
         Box::pin(std::future::ready(Ok(response)))
     }
 }

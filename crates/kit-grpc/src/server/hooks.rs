@@ -53,13 +53,15 @@ impl Hooks {
     pub(crate) fn finish<Q>(
         &self,
         ctx: &Context,
-        response: &ResponseMetadata,
+        response: Option<&ResponseMetadata>,
         result: Result<Q, Error>,
     ) -> Result<Response<Q>, Status> {
         match result {
             Ok(message) => {
                 let mut answer = Response::new(message);
-                add_response_metadata(response, answer.metadata_mut());
+                if let Some(response) = response {
+                    add_response_metadata(response, answer.metadata_mut());
+                }
                 for after in &self.after {
                     after(ctx, answer.metadata_mut());
                 }
@@ -70,7 +72,9 @@ impl Hooks {
             }
             Err(err) => {
                 let mut status = status_of(&err);
-                add_response_metadata(response, status.metadata_mut());
+                if let Some(response) = response {
+                    add_response_metadata(response, status.metadata_mut());
+                }
                 for after in &self.after {
                     after(ctx, status.metadata_mut());
                 }

@@ -233,7 +233,7 @@ impl<E, D, C> Server<E, D, C> {
             Err(err) if self.redact => Err(err.redact_private()),
             result => result,
         };
-        self.hooks.finish(ctx, &response, result)
+        self.hooks.finish(ctx, response.as_ref(), result)
     }
 
     /// Erases the endpoint, decoder and encoder types, so that the server can be a field

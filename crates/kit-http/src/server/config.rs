@@ -130,14 +130,20 @@ impl Config {
     pub(crate) fn finish(
         &self,
         ctx: &Context,
-        metadata: ResponseMetadata,
+        metadata: Option<ResponseMetadata>,
         request: &request::Parts,
         result: Result<Response<Body>, Error>,
         allow: Option<HeaderValue>,
     ) -> Response<Body> {
         let (mut response, error) = match result {
+            // The common case: a success with nothing more to do.
+            Ok(response)
+                if metadata.is_none() && self.after.is_empty() && self.finalizer.is_empty() =>
+            {
+                return response;
+            }
             Ok(mut response) => {
-                if let Some(status) = metadata.hint::<StatusCode>() {
+                if let Some(status) = metadata.as_ref().and_then(|m| m.hint::<StatusCode>()) {
                     *response.status_mut() = *status;
                 }
                 (response, None)
@@ -155,8 +161,8 @@ impl Config {
                 (response, Some(err))
             }
         };
-        if !metadata.is_empty() {
-            apply_metadata(response.headers_mut(), &metadata);
+        if let Some(metadata) = &metadata {
+            apply_metadata(response.headers_mut(), metadata);
         }
         if self.after.is_empty() && self.finalizer.is_empty() {
             return response;

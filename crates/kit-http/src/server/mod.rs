@@ -202,7 +202,7 @@ impl<H> Server<H> {
 /// and its `kit-timeout` header as the deadline.
 fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
     let peer = connection_peer(parts);
-    let Some(value) = parts.headers.get(&TIMEOUT_HEADER) else {
+    let Some(value) = timeout_header(&parts.headers) else {
         let (ctx, call) = Context::served(peer, None);
         return (ctx, call, None);
     };
@@ -219,6 +219,19 @@ fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle
             let (ctx, call) = Context::served(peer, None);
             (ctx, call, Some(err))
         }
+    }
+}
+
+/// The request's `kit-timeout` header. An RPC request has a handful of headers, and comparing
+/// their names costs less than hashing this one to look it up (about a hundred instructions
+/// per request on addsvc's `/sum`); a request with many headers is looked up as usual.
+fn timeout_header(headers: &http::HeaderMap) -> Option<&HeaderValue> {
+    if headers.len() <= 8 {
+        headers
+            .iter()
+            .find_map(|(name, value)| (*name == TIMEOUT_HEADER).then_some(value))
+    } else {
+        headers.get(&TIMEOUT_HEADER)
     }
 }
 

@@ -312,3 +312,30 @@ async fn decoders_may_be_async_and_see_the_context_and_path_parameters() {
     let answer = request(addr, "PUT", "/notes/1", "123456789").await;
     assert_eq!(answer.status, 413);
 }
+
+#[tokio::test]
+async fn the_timeout_header_is_found_among_few_or_many_headers() {
+    let remaining = endpoint_fn(|ctx: Context, _: serde_json::Value| async move {
+        Ok::<_, Error>(ctx.remaining().map(|d| d.as_secs()))
+    });
+    let addr = spawn(Router::new().route(
+        Method::POST,
+        "/remaining",
+        Server::new(remaining, json::decode_request, json::encode_response),
+    ))
+    .await;
+    for extra in [0, 3, 20] {
+        let mut head = String::from("POST /remaining HTTP/1.1\r\nContent-Length: 2");
+        for i in 0..extra {
+            head.push_str(&format!("\r\nx-filler-{i}: {i}"));
+        }
+        head.push_str("\r\nkit-timeout: 100S");
+        let answer = exchange(addr, &head, b"{}").await;
+        assert_eq!(answer.status, 200, "{extra} headers: {answer:?}");
+        let secs: u64 = answer.body.parse().unwrap();
+        assert!((95..=100).contains(&secs), "{extra} headers: {secs}");
+    }
+    // And without one, no deadline.
+    let answer = request(addr, "POST", "/remaining", "{}").await;
+    assert_eq!(answer.body, "null");
+}

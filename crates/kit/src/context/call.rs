@@ -157,12 +157,13 @@ impl CallHandle {
         self.call.cancel();
     }
 
-    /// Takes the response metadata set so far, leaving it empty.
-    pub fn take_response(&self) -> ResponseMetadata {
+    /// Takes the response metadata set so far, leaving it empty; `None` if nothing was ever
+    /// set (most calls), which costs no lock.
+    pub fn take_response(&self) -> Option<ResponseMetadata> {
         if !self.call.responded.load(Ordering::Acquire) {
-            return ResponseMetadata::default();
+            return None;
         }
-        std::mem::take(&mut *self.call.response())
+        Some(std::mem::take(&mut *self.call.response()))
     }
 }
 

@@ -46,7 +46,7 @@
 //! // Deep inside an endpoint:
 //! ctx.set_response_metadata("retry-after", "2");
 //! // The transport, once the endpoint returned:
-//! assert_eq!(call.take_response().get("retry-after"), Some("2"));
+//! assert_eq!(call.take_response().unwrap().get("retry-after"), Some("2"));
 //! drop(call); // the call is over
 //! assert!(ctx.is_cancelled());
 //! ```

@@ -162,7 +162,7 @@ fn response_metadata_reaches_the_call_handle() {
     assert!(ctx.append_response_metadata("set-cookie", "a=1"));
     assert!(ctx.append_response_metadata("set-cookie", "b=2"));
     assert!(ctx.set_response_hint(201u16));
-    let response = call.take_response();
+    let response = call.take_response().unwrap();
     assert_eq!(
         response.iter().collect::<Vec<_>>(),
         [
@@ -172,9 +172,12 @@ fn response_metadata_reaches_the_call_handle() {
         ]
     );
     assert_eq!(response.hint::<u16>(), Some(&201));
-    assert!(call.take_response().is_empty());
+    assert!(call.take_response().unwrap().is_empty());
     // A context no server made has nowhere to put it.
     assert!(!Context::background().set_response_metadata("x", "y"));
+    // A call that set nothing has nothing to take.
+    let (_ctx, quiet) = Context::background().with_call();
+    assert!(quiet.take_response().is_none());
 }
 
 #[test]
@@ -184,10 +187,10 @@ fn attempts_have_their_own_response_merged_into_the_callers() {
     let (attempt, attempt_call) = ctx.with_call();
     attempt.set_response_metadata("x-attempt", "winner");
     attempt.set_response_hint(7u8);
-    assert!(call.take_response().get("x-attempt").is_none());
+    assert!(call.take_response().unwrap().get("x-attempt").is_none());
     ctx.set_response_metadata("x-kept", "caller");
-    ctx.merge_response(attempt_call.take_response());
-    let merged = call.take_response();
+    ctx.merge_response(attempt_call.take_response().unwrap());
+    let merged = call.take_response().unwrap();
     assert_eq!(merged.get("x-kept"), Some("caller"));
     assert_eq!(merged.get("x-attempt"), Some("winner"));
     assert_eq!(merged.hint::<u8>(), Some(&7));
@@ -263,7 +266,7 @@ async fn a_served_context_is_a_call_with_its_peer_and_deadline() {
     assert_eq!(ctx.deadline(), Some(deadline));
     assert_eq!(ctx.peer(), Some(&*peer));
     assert!(ctx.set_response_metadata("k", "v"));
-    assert_eq!(call.take_response().get("k"), Some("v"));
+    assert_eq!(call.take_response().unwrap().get("k"), Some("v"));
     let (child, _) = ctx.with_cancel();
     drop(call);
     assert!(ctx.is_cancelled() && child.is_cancelled());

@@ -2,9 +2,10 @@
 //! process, over an in-memory pipe instead of a socket, CALLS times on one keep-alive
 //! connection.
 //!
-//! `kit` serves addsvc's HTTP router as kit's `serve` does (hyper-util's auto connection,
-//! the router, the server, the endpoints, the codecs); `raw` serves the same work as plain
-//! hyper (`kit_benches::raw_http`, what `raw-hyper-sum` serves). Without sockets there is no
+//! `kit` serves addsvc's HTTP router (the router, the server, the endpoints, the codecs) on a
+//! hyper-util connection; `raw` serves the same work as plain hyper (`kit_benches::raw_http`,
+//! what `raw-hyper-sum` serves). kit's `serve` (its accept loop, connection tracking and
+//! timeouts) needs a socket and is not part of it: `http-sum-callgrind.sh` measures that. Without sockets there is no
 //! event loop whose wake-ups vary with the load on the machine, so callgrind counts the same
 //! instructions on every run (`http-sum-inproc.sh`), and the difference between the two is
 //! exactly what kit adds to a request. The client's share (writing requests and reading

@@ -88,7 +88,7 @@
 //! | request body size, body read time | see [`Server`] | | | kit's `Server` |
 //!
 //! Everything else is hyper's, reachable through [`Serve::http1`] and [`Serve::http2`],
-//! which hand over hyper's builders. Timeouts are kept by one supervisor thread per server,
+//! which hand over hyper's builders. Timeouts are kept by one supervisor task per server,
 //! which looks at the connections an eighth of the shortest timeout apart (at most once a
 //! second): a timeout fires up to two of those ticks late, never early.
 //!

@@ -74,7 +74,11 @@ use serde::de::{
 /// from `bytes`, trailing non-whitespace input is rejected, and errors are serde_json's own,
 /// with their line and column. In two ways it follows Go's decoder instead: a struct (or a
 /// struct variant) is not read from a JSON array, and the signed integers `i8` to `i64` read `-0`
-/// as 0 (see the [module docs](self) for the details).
+/// as 0 (and, more leniently than Go, any other negative zero such as `-0.0`, which serde_json
+/// does not tell apart from `-0`). Keys match exactly first, then ignoring case, the first
+/// such field in declaration order winning; keys of maps and enum variant names match
+/// exactly; types serde buffers (`flatten`, `untagged`, internally or adjacently tagged enums)
+/// see their keys matched exactly.
 ///
 /// # Errors
 ///

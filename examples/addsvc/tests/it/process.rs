@@ -191,17 +191,7 @@ async fn shutdown_turns_readiness_off_then_drains_after_the_drain_delay() {
             break;
         }
     }
-    for service in ["", "pb.Add"] {
-        let status = health
-            .check(HealthCheckRequest {
-                service: service.into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .status;
-        assert_eq!(status, ServingStatus::NotServing as i32, "{service:?}");
-    }
+    crate::support::assert_health(&mut health, ServingStatus::NotServing).await;
     drop(watch);
     drop(health);
     // Then the listeners close and drain, and the process exits cleanly.

@@ -125,3 +125,22 @@ pub(crate) fn addcli(args: &[&str]) -> Run {
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
 }
+
+/// Asserts that the gRPC health service answers `expected` for the server (`""`) and for
+/// `pb.Add`.
+pub(crate) async fn assert_health(
+    health: &mut tonic_health::pb::health_client::HealthClient<tonic::transport::Channel>,
+    expected: tonic_health::pb::health_check_response::ServingStatus,
+) {
+    for service in ["", "pb.Add"] {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, expected as i32, "{service:?}");
+    }
+}

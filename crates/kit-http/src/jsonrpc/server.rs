@@ -148,10 +148,7 @@ impl Methods {
     async fn answer(&self, ctx: &Context, body: &[u8]) -> Result<Option<Bytes>, Error> {
         let message: &RawValue = match serde_json::from_slice(body) {
             Ok(message) => message,
-            Err(err) => {
-                let answer = Answer::error(RawValue::NULL, ErrorObject::parse_error(err));
-                return to_bytes(&answer).map(Some);
-            }
+            Err(err) => return message_error(ErrorObject::parse_error(err)),
         };
         if !message.get().starts_with('[') {
             return match self.call(ctx, message).await {
@@ -168,17 +165,12 @@ impl Methods {
             Ok(Some(batch)) => batch,
             Ok(None) => {
                 let why = format!("batch exceeds the limit of {} requests", self.max_batch);
-                let answer = Answer::error(RawValue::NULL, ErrorObject::invalid_request(why));
-                return to_bytes(&answer).map(Some);
+                return message_error(ErrorObject::invalid_request(why));
             }
-            Err(err) => {
-                let answer = Answer::error(RawValue::NULL, ErrorObject::parse_error(err));
-                return to_bytes(&answer).map(Some);
-            }
+            Err(err) => return message_error(ErrorObject::parse_error(err)),
         };
         if batch.is_empty() {
-            let answer = Answer::error(RawValue::NULL, ErrorObject::invalid_request("empty batch"));
-            return to_bytes(&answer).map(Some);
+            return message_error(ErrorObject::invalid_request("empty batch"));
         }
         // A bounded number of calls at a time, answers in the order of the requests; each
         // call first spends from the task's cooperative budget, so that a batch of calls
@@ -277,6 +269,12 @@ impl Server<Methods> {
     pub fn jsonrpc(methods: Methods) -> Self {
         Server::with_handler(methods)
     }
+}
+
+/// The answer to a message that fails as a whole (not JSON, a batch that cannot run): one
+/// error object with `"id": null`.
+fn message_error(error: ErrorObject) -> Result<Option<Bytes>, Error> {
+    to_bytes(&Answer::error(RawValue::NULL, error)).map(Some)
 }
 
 /// Reads a batch as raw requests, keeping none past the first `max` (`None` when there are

@@ -201,25 +201,19 @@ impl<H> Server<H> {
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
 /// and its `kit-timeout` header as the deadline.
 fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
-    let peer = connection_peer(parts);
-    let Some(value) = timeout_header(&parts.headers) else {
-        let (ctx, call) = Context::served(peer, None);
-        return (ctx, call, None);
-    };
-    match value.to_str().ok().and_then(kit::wire::parse_timeout) {
-        Some(timeout) => {
+    let (deadline, refused) = match timeout_header(&parts.headers) {
+        None => (None, None),
+        Some(value) => match value.to_str().ok().and_then(kit::wire::parse_timeout) {
             // A timeout too long to represent is no deadline at all.
-            let deadline = tokio::time::Instant::now().checked_add(timeout);
-            let (ctx, call) = Context::served(peer, deadline);
-            (ctx, call, None)
-        }
-        None => {
-            let err =
-                Error::invalid_argument(format!("malformed {TIMEOUT_HEADER} header: {value:?}"));
-            let (ctx, call) = Context::served(peer, None);
-            (ctx, call, Some(err))
-        }
-    }
+            Some(timeout) => (tokio::time::Instant::now().checked_add(timeout), None),
+            None => {
+                let why = format!("malformed {TIMEOUT_HEADER} header: {value:?}");
+                (None, Some(Error::invalid_argument(why)))
+            }
+        },
+    };
+    let (ctx, call) = Context::served(connection_peer(parts), deadline);
+    (ctx, call, refused)
 }
 
 /// The request's `kit-timeout` header. An RPC request has a handful of headers, and comparing

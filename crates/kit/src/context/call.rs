@@ -2,9 +2,10 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering, fence};
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use tokio_util::sync::CancellationToken;
 
@@ -106,7 +107,23 @@ pub(super) struct Call {
     token: OnceLock<CancellationToken>,
 }
 
+thread_local! {
+    /// One finished call's state per thread, kept for the next call made on the thread: a
+    /// server makes a call state per request, and taking it from here spares an allocation
+    /// and a free (about 200 instructions, 1% of an HTTP `/sum`, measured with callgrind).
+    static SPARE: Cell<Option<Arc<Call>>> = const { Cell::new(None) };
+}
+
 impl Call {
+    /// A fresh call state: the thread's spare if it has one, else a new one.
+    pub(super) fn start() -> Arc<Call> {
+        SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
+    }
+
     /// The response metadata, to change.
     pub(super) fn response(&self) -> MutexGuard<'_, ResponseMetadata> {
         self.responded.store(true, Ordering::Release);
@@ -148,7 +165,7 @@ impl Call {
 /// grace period ends, and work spawned under it stops. Work meant to outlive the call runs
 /// under [`Context::without_cancel`](crate::Context::without_cancel).
 pub struct CallHandle {
-    pub(super) call: std::sync::Arc<Call>,
+    pub(super) call: Arc<Call>,
 }
 
 impl CallHandle {
@@ -172,8 +189,20 @@ impl Drop for CallHandle {
         // With no context left that refers to the call (the common end of a call: the
         // server dropped its context first), nothing can see the cancellation: skip it, and
         // its fences.
-        if std::sync::Arc::strong_count(&self.call) > 1 {
-            self.call.cancel();
+        match Arc::get_mut(&mut self.call) {
+            Some(call) => {
+                // No context refers to the call any more, but one may hold a token derived
+                // from its own (a call made under this one): that token must see the end.
+                if let Some(token) = call.token.take() {
+                    token.cancel();
+                }
+                // Back to new, and kept as the thread's spare.
+                *call = Call::default();
+                let spare = Some(self.call.clone());
+                // A thread being torn down has no spare to keep: the state is just freed.
+                let _ = SPARE.try_with(|slot| slot.set(spare));
+            }
+            None => self.call.cancel(),
         }
     }
 }

@@ -206,7 +206,7 @@ impl Context {
     /// several attempts of one call (hedging) gives each its own and
     /// [merges](Context::merge_response) the winner's response into the caller's.
     pub fn with_call(&self) -> (Context, CallHandle) {
-        let call = Arc::new(Call::default());
+        let call = Call::start();
         let mut child = self.clone();
         if let Some(parent) = self.cancel_token() {
             child.cancel = Some(parent.child_token());
@@ -220,7 +220,7 @@ impl Context {
     /// and [`with_deadline`](Context::with_deadline) makes, built in one step (transports
     /// make one per request).
     pub fn served(peer: Option<Arc<Peer>>, deadline: Option<Instant>) -> (Context, CallHandle) {
-        let call = Arc::new(Call::default());
+        let call = Call::start();
         let ctx = Context {
             deadline,
             cancel: None,

@@ -275,3 +275,33 @@ async fn a_served_context_is_a_call_with_its_peer_and_deadline() {
     drop(ctx);
     drop(call); // no context left to cancel
 }
+
+#[test]
+fn a_call_made_under_a_call_ends_with_it_even_when_no_context_of_the_outer_call_is_left() {
+    let (outer, outer_call) = Context::served(None, None);
+    // A call made under the outer one (a client's attempt, a nested server) keeps only a
+    // token derived from the outer call, not the outer call itself.
+    let (inner, _inner_call) = outer.with_call();
+    drop(outer);
+    assert!(!inner.is_cancelled());
+    drop(outer_call);
+    assert!(inner.is_cancelled());
+}
+
+#[test]
+fn a_call_state_used_before_comes_back_as_new() {
+    let (ctx, call) = Context::served(None, None);
+    assert!(ctx.set_response_metadata("k", "v"));
+    call.cancel();
+    assert!(ctx.is_cancelled());
+    drop(ctx);
+    drop(call); // kept as this thread's spare
+    let (ctx, call) = Context::served(None, None);
+    assert!(!ctx.is_cancelled());
+    assert!(call.take_response().is_none());
+    assert!(ctx.set_response_hint(3u8));
+    assert_eq!(call.take_response().unwrap().hint::<u8>(), Some(&3));
+    let (child, _) = ctx.with_cancel();
+    drop(call);
+    assert!(child.is_cancelled());
+}

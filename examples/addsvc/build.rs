@@ -1,22 +1,14 @@
-//! Compiles `proto/addsvc.proto` into prost messages and tonic service code, with protox
-//! (a protobuf compiler written in Rust) so that building addsvc needs no `protoc` on the
-//! machine. The encoded descriptor set is kept for gRPC server reflection.
-
-use std::path::PathBuf;
-
-use prost::Message;
+//! Compiles Go kit's `proto/addsvc.proto` into a tonic client for the integration tests
+//! (with protox, a protobuf compiler written in Rust, so no `protoc` is needed): a client
+//! generated from the contract's own file, independent of what `#[kit::service]` generates,
+//! checks that the service speaks the contract.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto/addsvc.proto");
     let descriptors = protox::compile(["addsvc.proto"], ["proto"])?;
-    let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(
-        out.join("addsvc_descriptor.bin"),
-        descriptors.encode_to_vec(),
-    )?;
     tonic_prost_build::configure()
         .build_client(true)
-        .build_server(true)
+        .build_server(false)
         .compile_fds(descriptors)?;
     Ok(())
 }

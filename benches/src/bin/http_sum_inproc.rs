@@ -37,8 +37,8 @@ fn main() {
         let io = TokioIo::new(server);
         match mode.as_str() {
             "kit" => {
-                let set = addsvc::endpoints::Set::new(addsvc::service::BasicService);
-                let router = addsvc::transport::http::router(&set);
+                let set = addsvc::endpoints(addsvc::BasicService);
+                let router = addsvc::add::http::router(&set);
                 let connection = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(io, TowerToHyperService::new(router))
                     .into_owned();

@@ -4,16 +4,12 @@
 //! `Concat`, served over HTTP/JSON, JSON-RPC 2.0 and gRPC, each on its own listener (Thrift
 //! joins when its transport lands).
 //!
-//! It is laid out the way a kit service is meant to be, one layer per file, each only
-//! knowing the one below:
-//!
-//! 1. [`service`]: the business logic behind a trait, with its business errors;
-//! 2. [`endpoints`]: each method as a kit endpoint, with the middleware every transport
-//!    shares, and the request/response types;
-//! 3. [`transport`]: the wire, server and client side per transport;
-//! 4. `main.rs` (the `addsvc` binary) wires listeners to transports; `bin/addcli.rs` is the
-//!    command-line client, calling the service through a transport's client
-//!    [`Set`](endpoints::Set).
+//! It is written the short way: the business logic is the [`Add`] trait and its
+//! implementation [`BasicService`] (`service.rs`); `#[kit::service]` generates the
+//! messages, endpoints, servers and clients of every transport (module [`add`]);
+//! [`endpoints`] adds the middleware every transport shares. `main.rs` (the `addsvc`
+//! binary) wires listeners to transports; `bin/addcli.rs` is the command-line client,
+//! calling the service through a transport's client [`Set`](add::Set).
 //!
 //! ## The HTTP contract
 //!
@@ -43,8 +39,8 @@
 //!
 //! ## The gRPC contract
 //!
-//! Service `pb.Add` of `proto/addsvc.proto` (compiled at build time by protox: no `protoc`
-//! needed). Business errors travel in the reply's `err` field with status `OK`, as in Go
+//! Service `pb.Add`, as in `proto/addsvc.proto` (Go kit's; the service's own [`add::proto`]
+//! is the same file, checked by a test). Business errors travel in the reply's `err` field with status `OK`, as in Go
 //! kit's addsvc; other errors are statuses with the code of kit's table. The listener also
 //! serves `grpc.health.v1.Health` (`pb.Add` and `""` are `SERVING`) and server reflection.
 //!
@@ -55,8 +51,12 @@
 //! lists the flags. Then `cargo run -p addsvc --bin addcli -- -grpc-addr 127.0.0.1:8082 1 2`
 //! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
 
-pub mod endpoints;
 pub mod flags;
-pub mod pb;
 pub mod service;
-pub mod transport;
+
+pub use service::{Add, BasicService, add};
+
+/// The endpoints of `service` with the middleware every transport shares (logging).
+pub fn endpoints(service: impl Add) -> add::Set {
+    add::Set::new(service).layer(|method| kit::middleware::chain().logging(method))
+}

@@ -4,10 +4,8 @@ use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use addsvc::endpoints::Set;
 use addsvc::flags::{ListenAddr, go_style_args, parse_duration};
-use addsvc::service::BasicService;
-use addsvc::transport;
+use addsvc::{BasicService, add};
 use clap::Parser;
 use http::Method;
 use kit::shutdown::Shutdown;
@@ -79,7 +77,7 @@ async fn run(args: Args) -> Result<(), Error> {
             "every listener is off: nothing to serve",
         ));
     }
-    let set = Set::new(BasicService);
+    let set = addsvc::endpoints(BasicService);
 
     // Catch signals from here on, before any listener is announced.
     let signal = kit_http::shutdown_signal();
@@ -95,29 +93,24 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("http", args.http_addr).await? {
-        let router = transport::http::router(&set);
+        let router = add::http::router(&set);
         let serve = kit_http::serve(listener, router)
             .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("grpc", args.grpc_addr).await? {
+        let descriptors = add::grpc::file_descriptor_set();
         // pb.Add with health (SERVING until the stop begins; open watches end when draining
         // starts) and reflection (v1 and v1alpha, describing pb.Add and the health service)
         // beside it, behind gRPC's request checks.
-        let (_health_reporter, health) = kit_grpc::health::service_with_shutdown(
-            &shutdown,
-            &[addsvc::pb::add_server::SERVICE_NAME],
-        )
-        .await;
-        let routes = tonic::service::Routes::new(transport::grpc::server(&set)).add_service(health);
-        let routes =
-            kit_grpc::reflection::add_with_health(routes, &[addsvc::pb::FILE_DESCRIPTOR_SET])
-                .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
-        let checks = kit_grpc::checks::RequestChecksLayer::from_descriptor_sets(&[
-            addsvc::pb::FILE_DESCRIPTOR_SET,
-        ])
-        .map_err(|e| Error::internal(format!("reading the gRPC descriptors: {e}")))?;
+        let (_health_reporter, health) =
+            kit_grpc::health::service_with_shutdown(&shutdown, &[add::grpc::SERVICE_NAME]).await;
+        let routes = tonic::service::Routes::new(add::grpc::server(&set)).add_service(health);
+        let routes = kit_grpc::reflection::add_with_health(routes, &[descriptors])
+            .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
+        let checks = kit_grpc::checks::RequestChecksLayer::from_descriptor_sets(&[descriptors])
+            .map_err(|e| Error::internal(format!("reading the gRPC descriptors: {e}")))?;
         let routes = tower_layer::Layer::layer(&checks, routes);
         let serve = kit_grpc::serve(listener, routes)
             .with_graceful_shutdown(shutdown.draining())
@@ -125,7 +118,7 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("jsonrpc", args.jsonrpc_addr).await? {
-        let server = transport::jsonrpc::server(&set);
+        let server = add::jsonrpc::server(&set);
         let serve = kit_http::serve(listener, server)
             .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);

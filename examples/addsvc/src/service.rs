@@ -1,7 +1,5 @@
 //! The business logic: what addsvc does, with no transport in sight.
 
-use std::future::Future;
-
 use kit::{Context, Error};
 
 /// The error text of `Sum(0, 0)`.
@@ -13,20 +11,27 @@ pub const ERR_MAX_SIZE_EXCEEDED: &str = "result exceeds maximum size";
 /// The longest `Concat` result, in bytes.
 pub const MAX_CONCAT_LEN: usize = 10;
 
-/// What addsvc offers. Implemented by [`BasicService`] on the server and by an endpoint
-/// [`Set`](crate::endpoints::Set) of any transport on the client, so callers do not know
-/// which one they hold.
-pub trait Service: Send + Sync + 'static {
+/// What addsvc offers, as Go kit's addsvc: implemented by [`BasicService`] on the server and
+/// by the endpoint [`Set`](add::Set) of any transport's client, so callers do not know which
+/// one they hold. `#[kit::service]` makes the rest: the messages (`pb.SumRequest`,
+/// `pb.SumReply` with Go kit's `v` and `err` fields), the endpoints, the HTTP/JSON routes
+/// (`POST /sum`, `POST /concat`), the JSON-RPC methods (`sum`, `concat`), the gRPC service
+/// `pb.Add`, and a client of each.
+#[kit::service(
+    http,
+    jsonrpc,
+    grpc,
+    go,
+    package = "pb",
+    name = "Add",
+    reply_suffix = "Reply",
+    err_field = "err"
+)]
+pub trait Add {
     /// Sums two integers.
-    fn sum(&self, ctx: &Context, a: i64, b: i64)
-    -> impl Future<Output = Result<i64, Error>> + Send;
+    async fn sum(&self, ctx: &Context, a: i64, b: i64) -> Result<i64, Error>;
     /// Concatenates two strings.
-    fn concat(
-        &self,
-        ctx: &Context,
-        a: String,
-        b: String,
-    ) -> impl Future<Output = Result<String, Error>> + Send;
+    async fn concat(&self, ctx: &Context, a: String, b: String) -> Result<String, Error>;
 }
 
 /// The real implementation. Its errors are business errors (`InvalidArgument`): returned to
@@ -34,7 +39,7 @@ pub trait Service: Send + Sync + 'static {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BasicService;
 
-impl Service for BasicService {
+impl Add for BasicService {
     async fn sum(&self, _ctx: &Context, a: i64, b: i64) -> Result<i64, Error> {
         if a == 0 && b == 0 {
             return Err(Error::invalid_argument(ERR_TWO_ZEROES));
@@ -109,5 +114,45 @@ mod tests {
             (err.code(), err.message()),
             (Code::InvalidArgument, ERR_MAX_SIZE_EXCEEDED)
         );
+    }
+}
+
+#[cfg(test)]
+mod proto_tests {
+    use prost::Message;
+
+    /// The text of a `.proto` without comments, with `rpc X (A) returns (B) {}` and
+    /// `...;` written alike and spaces collapsed.
+    fn normalise(proto: &str) -> String {
+        let text: Vec<&str> = proto
+            .lines()
+            .map(|line| line.split("//").next().unwrap_or_default())
+            .collect();
+        text.join(" ")
+            .replace(") {}", ");")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn the_emitted_proto_is_go_kits_contract() {
+        let contract = include_str!("../proto/addsvc.proto");
+        assert_eq!(normalise(&super::add::proto()), normalise(contract));
+    }
+
+    #[test]
+    fn protox_compiles_the_emitted_proto_into_the_served_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("pb")).unwrap();
+        std::fs::write(dir.path().join("pb/add.proto"), super::add::proto()).unwrap();
+        let mut compiled = protox::compile(["pb/add.proto"], [dir.path()]).unwrap();
+        for file in &mut compiled.file {
+            file.source_code_info = None;
+        }
+        let served =
+            prost_types::FileDescriptorSet::decode(super::add::grpc::file_descriptor_set())
+                .unwrap();
+        assert_eq!(served, compiled);
     }
 }

@@ -365,3 +365,22 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
             .finish_non_exhaustive()
     }
 }
+
+/// A channel to the gRPC server at `instance` (`host:port` or an `http://` URL) that
+/// connects on its first call and reconnects when needed, with `TCP_NODELAY` (unary calls are
+/// small and latency-bound).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let channel = kit_grpc::client::lazy_channel("127.0.0.1:8082").unwrap();
+/// # drop(channel);
+/// let err = kit_grpc::client::lazy_channel("https://x:1").unwrap_err();
+/// assert_eq!(err.message(), "invalid address \"https://x:1\": plain http only (no TLS yet)");
+/// # }
+/// ```
+pub fn lazy_channel(instance: &str) -> Result<Channel, Error> {
+    let target = kit_http::client::Target::parse(instance)?;
+    let endpoint = tonic::transport::Endpoint::from_shared(target.to_string())
+        .map_err(|e| Error::invalid_argument(format!("invalid address {instance:?}: {e}")))?;
+    Ok(endpoint.tcp_nodelay(true).connect_lazy())
+}

@@ -46,9 +46,11 @@
 
 mod error;
 mod pool;
+mod target;
 
 pub use error::decode_error;
 pub use pool::Pool;
+pub use target::{Target, path_segment, push_query};
 
 use std::borrow::Cow;
 use std::sync::Arc;

@@ -29,7 +29,8 @@ pub mod timeout;
 
 use std::time::Duration;
 
-use tower_layer::{Identity, Layer, Stack};
+pub use tower_layer::Layer;
+use tower_layer::{Identity, Stack};
 
 pub use logging::{Logging, LoggingLayer};
 pub use timeout::{Timeout, TimeoutLayer};

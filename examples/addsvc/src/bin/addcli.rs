@@ -7,8 +7,7 @@
 use std::process::ExitCode;
 
 use addsvc::flags::go_style_args;
-use addsvc::service::Service;
-use addsvc::transport;
+use addsvc::{Add, add};
 use clap::{ArgGroup, Parser, ValueEnum};
 use kit::{Context, Error};
 
@@ -68,9 +67,9 @@ fn fail(err: &Error) -> ExitCode {
 
 async fn run(args: Args) -> Result<String, Error> {
     let service = match (&args.http_addr, &args.grpc_addr, &args.jsonrpc_addr) {
-        (Some(addr), _, _) => transport::http::client(addr)?,
-        (_, Some(addr), _) => transport::grpc::client(addr)?,
-        (_, _, Some(addr)) => transport::jsonrpc::client(addr)?,
+        (Some(addr), _, _) => add::http::client(addr)?,
+        (_, Some(addr), _) => add::grpc::connect_lazy(addr)?,
+        (_, _, Some(addr)) => add::jsonrpc::client(addr)?,
         (None, None, None) => unreachable!("clap requires one address"),
     };
     let ctx = Context::background();

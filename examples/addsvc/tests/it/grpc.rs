@@ -1,7 +1,7 @@
 //! The gRPC contract of CONTRACTS.md against the real binary, with tonic's generated client
 //! (what any gRPC client, Go kit's included, sends), plus health and reflection.
 
-use addsvc::pb;
+use crate::pb;
 use pb::add_client::AddClient;
 use tonic::Code;
 use tonic::transport::Channel;

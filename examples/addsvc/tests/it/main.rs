@@ -9,3 +9,9 @@ mod grpc;
 mod jsonrpc;
 mod process;
 mod support;
+
+/// A tonic client generated from Go kit's `proto/addsvc.proto` (see `build.rs`).
+#[allow(missing_docs, unreachable_pub, clippy::all)]
+mod pb {
+    tonic::include_proto!("pb");
+}

@@ -56,7 +56,6 @@
 //! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
 
 pub mod endpoints;
-pub mod flags;
 pub mod pb;
 pub mod service;
 pub mod transport;

@@ -306,8 +306,8 @@ impl Running {
     /// The address the listener named `transport` is bound to (with the port picked when
     /// its address had port 0); `None` if it is off or there is no such listener.
     pub fn local_addr(&self, transport: &str) -> Option<SocketAddr> {
-        let mut addrs = self.addrs.iter();
-        addrs
+        self.addrs
+            .iter()
             .find(|(name, _)| *name == transport)
             .map(|&(_, addr)| addr)
     }

@@ -57,5 +57,5 @@ pub use service::{Add, BasicService, add};
 
 /// The endpoints of `service` with the middleware every transport shares (logging).
 pub fn endpoints(service: impl Add) -> add::Set {
-    add::Set::new(service).layer(|method| kit::middleware::chain().logging(method))
+    add::Set::with_middleware(service, |method| kit::middleware::chain().logging(method))
 }

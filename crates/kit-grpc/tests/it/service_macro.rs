@@ -11,19 +11,20 @@ use tonic_prost::ProstCodec;
 
 /// A point.
 #[kit::message]
-pub(crate) struct Point {
+struct Point {
     /// Across.
-    pub(crate) x: i32,
+    x: i32,
     /// Up, field number 5 on the wire.
     #[kit(tag = 5)]
-    pub(crate) y: i32,
+    y: i32,
     /// A label, if any.
-    pub(crate) label: Option<String>,
+    label: Option<String>,
 }
 
-/// Geometry, with Go kit's convention for business errors.
+/// Geometry, with Go kit's convention for business errors (private, as its messages are:
+/// the generated items are visible where the trait is).
 #[kit::service(grpc, package = "geo.v1", name = "Geometry", err_field = "err")]
-pub(crate) trait Geometry {
+trait Geometry {
     /// Moves a point; moving it off the grid is a business error.
     async fn shift(&self, ctx: &Context, point: Point, dx: i32) -> Result<Point, Error>;
     /// The distance of two numbers; numbers over a million are a business error.

@@ -7,6 +7,7 @@ use super::parse::{Method, Reply, Service};
 
 /// The `grpc` module: the tonic service serving a `Set` and the client making one.
 pub(super) fn module(service: &Service) -> TokenStream {
+    let (vis, nested) = (&service.vis, &service.nested_vis);
     let full_name = if service.package.is_empty() {
         service.name.clone()
     } else {
@@ -60,29 +61,29 @@ pub(super) fn module(service: &Service) -> TokenStream {
     let name_doc = format!("Names the gRPC service: `{full_name}`.");
     quote! {
         /// The service over gRPC.
-        pub mod grpc {
+        #vis mod grpc {
             #[allow(unused_imports)]
             use super::*;
 
             #[doc = #name_doc]
             #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy)]
-            pub struct Name;
+            #nested struct Name;
 
             impl ::kit_grpc::__private::tonic::server::NamedService for Name {
                 const NAME: &'static str = #full_name;
             }
 
             /// The service's full name (`package.Service`), for health checks.
-            pub const SERVICE_NAME: &str = #full_name;
+            #nested const SERVICE_NAME: &str = #full_name;
 
             /// The gRPC service serving `set`, to add to tonic's routes.
-            pub fn server(set: &Set) -> ::kit_grpc::Methods<Name> {
+            #nested fn server(set: &Set) -> ::kit_grpc::Methods<Name> {
                 ::kit_grpc::Methods::new()
                     #(#unary)*
             }
 
             /// A client of the service over `channel`.
-            pub fn client(channel: ::kit_grpc::__private::tonic::transport::Channel) -> Set {
+            #nested fn client(channel: ::kit_grpc::__private::tonic::transport::Channel) -> Set {
                 Set {
                     #(#clients)*
                 }
@@ -90,13 +91,13 @@ pub(super) fn module(service: &Service) -> TokenStream {
 
             /// A client of the service at `instance` (`host:port` or an `http://` URL),
             /// connecting on its first call.
-            pub fn connect_lazy(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
+            #nested fn connect_lazy(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
                 ::core::result::Result::Ok(client(::kit_grpc::client::lazy_channel(instance)?))
             }
 
             /// The service's encoded `FileDescriptorSet`, for reflection and request checks
             /// (built on first use).
-            pub fn file_descriptor_set() -> &'static [u8] {
+            #nested fn file_descriptor_set() -> &'static [u8] {
                 static SET: ::std::sync::OnceLock<::std::vec::Vec<u8>> = ::std::sync::OnceLock::new();
                 SET.get_or_init(|| ::kit_grpc::descriptor::file_descriptor_set(&super::SERVICE))
             }

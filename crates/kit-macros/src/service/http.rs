@@ -17,6 +17,7 @@ fn json(service: &Service) -> TokenStream {
 
 /// The `http` module: the router serving a `Set` and the client making one.
 pub(super) fn module(service: &Service) -> TokenStream {
+    let (vis, nested) = (&service.vis, &service.nested_vis);
     let routes = service.methods.iter().map(|m| route(service, m));
     let clients = service.methods.iter().map(|m| {
         let ident = &m.ident;
@@ -25,12 +26,12 @@ pub(super) fn module(service: &Service) -> TokenStream {
     });
     quote! {
         /// The service over HTTP/JSON.
-        pub mod http {
+        #vis mod http {
             #[allow(unused_imports)]
             use super::*;
 
             /// The routes of every method, serving `set`.
-            pub fn router<B>(set: &Set) -> ::kit_http::Router<B>
+            #nested fn router<B>(set: &Set) -> ::kit_http::Router<B>
             where
                 B: ::kit_http::__private::http_body::Body + ::core::marker::Send + 'static,
                 B::Data: ::core::marker::Send,
@@ -43,12 +44,12 @@ pub(super) fn module(service: &Service) -> TokenStream {
             /// A client of the service at `instance` (`host:port` or an `http://` URL, with a
             /// path prefix if the service is mounted under one), with a connection pool of its
             /// own.
-            pub fn client(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
+            #nested fn client(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
                 client_with_pool(instance, ::kit_http::Pool::new())
             }
 
             /// A client of the service at `instance`, sharing `pool`'s connections.
-            pub fn client_with_pool(
+            #nested fn client_with_pool(
                 instance: &str,
                 pool: ::kit_http::Pool,
             ) -> ::core::result::Result<Set, ::kit::Error> {
@@ -275,6 +276,7 @@ fn path_segments(path: &str) -> Vec<Segment> {
 
 /// The `jsonrpc` module: the method table serving a `Set` and the client making one.
 pub(super) fn jsonrpc_module(service: &Service) -> TokenStream {
+    let (vis, nested) = (&service.vis, &service.nested_vis);
     let codec = if service.go {
         quote!(::kit_http::jsonrpc::go)
     } else {
@@ -307,24 +309,24 @@ pub(super) fn jsonrpc_module(service: &Service) -> TokenStream {
     });
     quote! {
         /// The service over JSON-RPC 2.0.
-        pub mod jsonrpc {
+        #vis mod jsonrpc {
             #[allow(unused_imports)]
             use super::*;
 
             /// The JSON-RPC methods of the service, serving `set`.
-            pub fn methods(set: &Set) -> ::kit_http::jsonrpc::Methods {
+            #nested fn methods(set: &Set) -> ::kit_http::jsonrpc::Methods {
                 ::kit_http::jsonrpc::Methods::new()
                     #(#methods)*
             }
 
             /// A JSON-RPC server of `set` (it answers on any path).
-            pub fn server(set: &Set) -> ::kit_http::Server<::kit_http::jsonrpc::Methods> {
+            #nested fn server(set: &Set) -> ::kit_http::Server<::kit_http::jsonrpc::Methods> {
                 ::kit_http::Server::jsonrpc(methods(set))
             }
 
             /// A client of the service at `instance`: an `http://` URL, or `host:port`, which
             /// posts to `/rpc` (where Go kit's JSON-RPC clients post).
-            pub fn client(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
+            #nested fn client(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
                 let target = ::kit_http::client::Target::parse(instance)?;
                 let url = target.uri(if target.has_path() { "" } else { "/rpc" })?;
                 let pool = ::kit_http::Pool::new();

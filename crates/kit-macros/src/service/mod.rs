@@ -33,7 +33,6 @@ pub(crate) fn expand(attr: TokenStream, mut item: ItemTrait) -> Result<TokenStre
         #trait_item
 
         #[doc = #module_doc]
-        #[allow(unreachable_pub)]
         #vis mod #module {
             #[allow(unused_imports)]
             use super::*;
@@ -77,6 +76,7 @@ fn rewrite_trait(mut item: ItemTrait) -> TokenStream {
 
 /// The request message of a method and its reply message if the macro writes it.
 fn messages(service: &Service, method: &Method) -> TokenStream {
+    let vis = &service.vis;
     let derives = message_derives();
     let request = &method.request;
     let request_doc = format!("The request of `{}`.", method.ident);
@@ -85,7 +85,7 @@ fn messages(service: &Service, method: &Method) -> TokenStream {
         let ident = &f.ident;
         let ty = f.stored_ty();
         let doc = format!("The `{ident}` argument of `{}`.", method.ident);
-        quote!(#[doc = #doc] #attrs pub #ident: #ty,)
+        quote!(#[doc = #doc] #attrs #vis #ident: #ty,)
     });
     let request_def = message_def(&request.to_string(), "", &method.args);
     let reply = match &method.reply {
@@ -96,7 +96,7 @@ fn messages(service: &Service, method: &Method) -> TokenStream {
     quote! {
         #[doc = #request_doc]
         #derives
-        pub struct #request {
+        #vis struct #request {
             #(#fields)*
         }
 
@@ -118,6 +118,7 @@ fn reply_message(
     ident: &syn::Ident,
     value: Option<&Field>,
 ) -> TokenStream {
+    let vis = &service.vis;
     let derives = message_derives();
     let doc = format!("The reply of `{}`.", method.ident);
     let mut fields: Vec<Field> = value.cloned().into_iter().collect();
@@ -126,7 +127,7 @@ fn reply_message(
         let ident = &f.ident;
         let ty = f.stored_ty();
         let doc = format!("What `{}` returned.", method.ident);
-        quote!(#[doc = #doc] #attrs pub #ident: #ty,)
+        quote!(#[doc = #doc] #attrs #vis #ident: #ty,)
     });
     let err_field = service.err_field.as_ref().map(|name| {
         let field = err_field(name, fields.len() as u32 + 1);
@@ -138,14 +139,14 @@ fn reply_message(
             #[doc = #doc]
             #[serde(default, skip_serializing_if = "::kit::__private::is_empty")]
             #[prost(string, tag = #tag)]
-            pub #ident: ::std::string::String,
+            #vis #ident: ::std::string::String,
         }
     });
     let def = message_def(&ident.to_string(), "", &fields);
     quote! {
         #[doc = #doc]
         #derives
-        pub struct #ident {
+        #vis struct #ident {
             #value_field
             #err_field
         }
@@ -176,6 +177,7 @@ pub(crate) fn err_field(name: &str, tag: u32) -> Field {
 /// The `Set`: one endpoint per method, made from an implementation or a transport's client,
 /// with middleware applied to all at once, and the trait implemented over them.
 fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
+    let vis = &service.vis;
     let fields = service.methods.iter().map(|m| {
         let ident = &m.ident;
         let request = &m.request;
@@ -183,12 +185,14 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
         let doc = format!("The endpoint of `{}`.", m.ident);
         quote! {
             #[doc = #doc]
-            pub #ident: ::kit::BoxEndpoint<#request, #reply>,
+            #vis #ident: ::kit::BoxEndpoint<#request, #reply>,
         }
     });
-    let endpoints = service.methods.iter().map(|m| {
+    let endpoint_structs = service.methods.iter().map(|m| {
         let ident = &m.ident;
         let request = &m.request;
+        let reply = m.reply.ty();
+        let endpoint = endpoint_ident(m);
         let args = m.args.iter().map(|arg| {
             let field = &arg.ident;
             if arg.kind.is_required_message() {
@@ -198,7 +202,7 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
                 quote!(request.#field)
             }
         });
-        let call = quote!(service.#ident(&ctx, #(#args),*).await);
+        let call = quote!(self.0.#ident(&ctx, #(#args),*).await);
         let answer = match &m.reply {
             Reply::Message(_) => call,
             Reply::Unit(reply) => quote! {
@@ -214,16 +218,43 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
                 quote!(::core::result::Result::Ok(#reply { #field: #call?, #rest }))
             }
         };
+        let doc = format!("The endpoint of `{ident}` calling an implementation of the trait.");
         quote! {
-            #ident: {
-                let service = service.clone();
-                ::kit::Endpoint::boxed(::kit::endpoint_fn(
-                    move |ctx: ::kit::Context, request: #request| {
-                        let service = service.clone();
-                        async move { #answer }
-                    },
-                ))
-            },
+            #[doc = #doc]
+            #vis struct #endpoint<S>(::std::sync::Arc<S>);
+
+            impl<S: super::#trait_ident> ::kit::Endpoint<#request> for #endpoint<S> {
+                type Response = #reply;
+
+                fn call(
+                    &self,
+                    ctx: ::kit::Context,
+                    request: #request,
+                ) -> impl ::core::future::Future<Output = ::core::result::Result<#reply, ::kit::Error>>
+                       + ::core::marker::Send {
+                    async move { #answer }
+                }
+            }
+        }
+    });
+    let endpoints = service.methods.iter().map(|m| {
+        let ident = &m.ident;
+        let endpoint = endpoint_ident(m);
+        let name = &m.pascal;
+        quote! {
+            #ident: ::kit::Endpoint::boxed(
+                ::kit::middleware::Layer::layer(&middleware(#name), #endpoint(service.clone())),
+            ),
+        }
+    });
+    let impl_bounds = service.methods.iter().map(|m| {
+        let request = &m.request;
+        let reply = m.reply.ty();
+        let endpoint = endpoint_ident(m);
+        quote! {
+            L: ::kit::middleware::Layer<#endpoint<S>>,
+            <L as ::kit::middleware::Layer<#endpoint<S>>>::Service:
+                ::kit::Endpoint<#request, Response = #reply>,
         }
     });
     let bounds = service.methods.iter().map(|m| {
@@ -286,13 +317,30 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
     quote! {
         #[doc = #set_doc]
         #[derive(::core::clone::Clone, ::core::fmt::Debug)]
-        pub struct Set {
+        #vis struct Set {
             #(#fields)*
         }
 
+        #(#endpoint_structs)*
+
         impl Set {
             /// The endpoints of `service`: each calls its method.
-            pub fn new<S: super::#trait_ident>(service: S) -> Set {
+            #vis fn new<S: super::#trait_ident>(service: S) -> Set {
+                Set::with_middleware(service, |_| ::kit::middleware::chain())
+            }
+
+            /// The endpoints of `service`, each in the middleware `middleware` makes for it
+            /// from the method's name (`Sum`), e.g.
+            /// `Set::with_middleware(service, |method| kit::middleware::chain().logging(method))`.
+            /// Unlike [`Set::layer`] on a made set, each endpoint is boxed once, with its
+            /// middleware.
+            #vis fn with_middleware<S: super::#trait_ident, L>(
+                service: S,
+                middleware: impl Fn(&'static str) -> L,
+            ) -> Set
+            where
+                #(#impl_bounds)*
+            {
                 let service = ::std::sync::Arc::new(service);
                 Set {
                     #(#endpoints)*
@@ -301,7 +349,7 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
 
             /// Wraps every endpoint in the middleware `layer` makes for it from the method's
             /// name (`Sum`), e.g. `set.layer(|method| kit::middleware::chain().logging(method))`.
-            pub fn layer<L>(self, layer: impl Fn(&'static str) -> L) -> Set
+            #vis fn layer<L>(self, layer: impl Fn(&'static str) -> L) -> Set
             where
                 #(#bounds)*
             {
@@ -319,6 +367,7 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
 
 /// `SERVICE`, the service's description, and `proto()`, its `.proto` text.
 fn service_def(service: &Service) -> TokenStream {
+    let vis = &service.vis;
     let package = &service.package;
     let name = &service.name;
     let doc = &service.doc;
@@ -364,7 +413,7 @@ fn service_def(service: &Service) -> TokenStream {
     });
     quote! {
         /// The service's description: its methods, messages and routes.
-        pub static SERVICE: ::kit::schema::ServiceDef = ::kit::schema::ServiceDef {
+        #vis static SERVICE: ::kit::schema::ServiceDef = ::kit::schema::ServiceDef {
             package: #package,
             name: #name,
             doc: #doc,
@@ -372,8 +421,13 @@ fn service_def(service: &Service) -> TokenStream {
         };
 
         /// The service's `.proto` file (proto3), for teams that call it from other languages.
-        pub fn proto() -> ::std::string::String {
+        #vis fn proto() -> ::std::string::String {
             ::kit::schema::proto_file(&SERVICE)
         }
     }
+}
+
+/// The generated endpoint type of a method: `SumEndpoint`.
+fn endpoint_ident(method: &Method) -> syn::Ident {
+    quote::format_ident!("{}Endpoint", method.pascal)
 }

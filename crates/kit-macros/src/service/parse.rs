@@ -11,6 +11,10 @@ use crate::fields::{Base, Field, FieldOptions, Label, assign_tags, classify, doc
 /// A service, as its trait and the macro's arguments describe it.
 pub(crate) struct Service {
     pub(crate) module: Ident,
+    /// The visibility of the generated module's items: the trait's, seen from inside it.
+    pub(crate) vis: TokenStream,
+    /// The same, for the items of the transport modules nested in it.
+    pub(crate) nested_vis: TokenStream,
     pub(crate) package: String,
     pub(crate) name: String,
     pub(crate) doc: String,
@@ -214,6 +218,8 @@ pub(crate) fn parse(attr: TokenStream, item: &mut ItemTrait) -> Result<Service> 
     }
     check_unique(&methods)?;
     Ok(Service {
+        vis: inner_vis(&item.vis, 1),
+        nested_vis: inner_vis(&item.vis, 2),
         module: args
             .module
             .unwrap_or_else(|| Ident::new(&snake_case(&trait_name), item.ident.span())),
@@ -227,6 +233,36 @@ pub(crate) fn parse(attr: TokenStream, item: &mut ItemTrait) -> Result<Service> 
         err_field: args.err_field,
         methods,
     })
+}
+
+/// The visibility that, written on an item `depth` modules below the trait, reaches as far
+/// as the trait does: `pub` and `pub(crate)` stay, a private trait's items become visible
+/// to the trait's module (`pub(in super)`), and relative restrictions gain a `super` per
+/// level.
+fn inner_vis(vis: &syn::Visibility, depth: usize) -> TokenStream {
+    let supers = |extra: usize| {
+        let supers = std::iter::repeat_n(quote::quote!(super), depth + extra);
+        quote::quote!(#(#supers)::*)
+    };
+    match vis {
+        syn::Visibility::Public(_) => quote::quote!(pub),
+        syn::Visibility::Inherited => {
+            let up = supers(0);
+            quote::quote!(pub(in #up))
+        }
+        syn::Visibility::Restricted(restricted) => {
+            let path = &restricted.path;
+            if path.is_ident("crate") || path.segments.first().is_some_and(|s| s.ident == "crate") {
+                quote::quote!(pub(in #path))
+            } else if path.is_ident("self") {
+                let up = supers(0);
+                quote::quote!(pub(in #up))
+            } else {
+                let up = supers(0);
+                quote::quote!(pub(in #up::#path))
+            }
+        }
+    }
 }
 
 fn push(errors: &mut Option<Error>, err: Error) {

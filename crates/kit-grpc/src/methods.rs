@@ -47,8 +47,9 @@ use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
 
 use crate::BoxServer;
+use crate::server::ServeFuture;
 
-type Answer = Pin<Box<dyn Future<Output = http::Response<Body>> + Send>>;
+type Answer = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
 
 /// Serves one method: decodes the request with the settings, calls, encodes the answer.
 type Handler = Arc<dyn Fn(http::Request<Body>, Settings) -> Answer + Send + Sync>;
@@ -103,7 +104,7 @@ impl<N: NamedService> Methods<N> {
                 let mut grpc = Grpc::new(ProstCodec::<Q, P>::default())
                     .apply_compression_config(settings.accept, settings.send)
                     .apply_max_message_size_config(settings.max_decoding, settings.max_encoding);
-                grpc.unary(Unary(server), request).await
+                Ok(grpc.unary(Unary(server), request).await)
             })
         });
         let table = Arc::make_mut(&mut self.table);
@@ -177,7 +178,7 @@ impl<N: NamedService> NamedService for Methods<N> {
 impl<N> tower_service::Service<http::Request<Body>> for Methods<N> {
     type Response = http::Response<Body>;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Infallible>> + Send>>;
+    type Future = Answer;
 
     fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
         Poll::Ready(Ok(()))
@@ -185,10 +186,7 @@ impl<N> tower_service::Service<http::Request<Body>> for Methods<N> {
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         match self.table.get(request.uri().path()) {
-            Some(handler) => {
-                let answer = handler(request, self.settings);
-                Box::pin(async move { Ok(answer.await) })
-            }
+            Some(handler) => handler(request, self.settings),
             None => {
                 let answer = Status::unimplemented("").into_http();
                 Box::pin(std::future::ready(Ok(answer)))
@@ -203,14 +201,13 @@ struct Unary<P, Q>(BoxServer<P, Q>);
 impl<P: Send + 'static, Q: Send + 'static> tower_service::Service<Request<P>> for Unary<P, Q> {
     type Response = Response<Q>;
     type Error = Status;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Q>, Status>> + Send>>;
+    type Future = ServeFuture<'static, Q>;
 
     fn poll_ready(&mut self, _: &mut TaskContext<'_>) -> Poll<Result<(), Status>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: Request<P>) -> Self::Future {
-        let server = self.0.clone();
-        Box::pin(async move { server.serve(request).await })
+        self.0.serve_owned(request)
     }
 }

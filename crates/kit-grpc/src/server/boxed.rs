@@ -9,7 +9,8 @@ use tonic::{Request, Response, Status};
 
 use super::Server;
 
-type ServeFuture<'a, Q> = Pin<Box<dyn Future<Output = Result<Response<Q>, Status>> + Send + 'a>>;
+pub(crate) type ServeFuture<'a, Q> =
+    Pin<Box<dyn Future<Output = Result<Response<Q>, Status>> + Send + 'a>>;
 
 /// A [`Server`] known only by its request and reply messages, made by [`Server::boxed`].
 ///
@@ -47,6 +48,9 @@ pub struct BoxServer<P, Q> {
 /// [`Server::serve`] behind a pointer.
 pub(super) trait Serve<P, Q>: Send + Sync {
     fn serve_boxed(&self, request: Request<P>) -> ServeFuture<'_, Q>;
+
+    /// The same, owning the server: a future that borrows nothing.
+    fn serve_shared(self: Arc<Self>, request: Request<P>) -> ServeFuture<'static, Q>;
 }
 
 impl<E, D, C, Req, P, Q> Serve<P, Q> for Server<E, D, C>
@@ -61,6 +65,10 @@ where
 {
     fn serve_boxed(&self, request: Request<P>) -> ServeFuture<'_, Q> {
         Box::pin(self.serve(request))
+    }
+
+    fn serve_shared(self: Arc<Self>, request: Request<P>) -> ServeFuture<'static, Q> {
+        Box::pin(async move { self.serve(request).await })
     }
 }
 
@@ -77,6 +85,14 @@ impl<P, Q> BoxServer<P, Q> {
         request: Request<P>,
     ) -> impl Future<Output = Result<Response<Q>, Status>> + Send + '_ {
         self.inner.serve_boxed(request)
+    }
+}
+
+impl<P, Q> BoxServer<P, Q> {
+    /// Serves `request` with a future that owns a handle on the server (one allocation,
+    /// the future's), for callers that need a `'static` future.
+    pub(crate) fn serve_owned(&self, request: Request<P>) -> ServeFuture<'static, Q> {
+        self.inner.clone().serve_shared(request)
     }
 }
 

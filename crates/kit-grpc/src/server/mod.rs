@@ -91,6 +91,7 @@ mod hooks;
 mod propagate;
 
 pub use boxed::BoxServer;
+pub(crate) use boxed::ServeFuture;
 pub use propagate::propagate_metadata;
 
 use std::sync::Arc;

@@ -141,18 +141,45 @@ mod proto_tests {
         assert_eq!(normalise(&super::add::proto()), normalise(contract));
     }
 
-    #[test]
-    fn protox_compiles_the_emitted_proto_into_the_served_descriptors() {
+    /// The emitted `.proto` in a temporary directory, as `pb/add.proto`.
+    fn emitted() -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("pb")).unwrap();
         std::fs::write(dir.path().join("pb/add.proto"), super::add::proto()).unwrap();
+        dir
+    }
+
+    fn served() -> prost_types::FileDescriptorSet {
+        prost_types::FileDescriptorSet::decode(super::add::grpc::file_descriptor_set()).unwrap()
+    }
+
+    #[test]
+    fn protox_compiles_the_emitted_proto_into_the_served_descriptors() {
+        let dir = emitted();
         let mut compiled = protox::compile(["pb/add.proto"], [dir.path()]).unwrap();
         for file in &mut compiled.file {
             file.source_code_info = None;
         }
-        let served =
-            prost_types::FileDescriptorSet::decode(super::add::grpc::file_descriptor_set())
-                .unwrap();
-        assert_eq!(served, compiled);
+        assert_eq!(served(), compiled);
+    }
+
+    #[test]
+    fn protoc_compiles_the_emitted_proto_into_the_served_descriptors() {
+        let dir = emitted();
+        let out = dir.path().join("set.bin");
+        let status = std::process::Command::new("protoc")
+            .arg("-I")
+            .arg(dir.path())
+            .arg("--descriptor_set_out")
+            .arg(&out)
+            .arg("pb/add.proto")
+            .status()
+            .expect("protoc is needed: apt-get install -y protobuf-compiler (./scripts/test does)");
+        assert!(status.success(), "protoc refused the emitted proto");
+        let compiled = std::fs::read(out).unwrap();
+        assert_eq!(
+            served(),
+            prost_types::FileDescriptorSet::decode(&*compiled).unwrap()
+        );
     }
 }

@@ -58,40 +58,23 @@ impl Kind {
 
 /// Reads the wire meaning of a Rust type, or says which types are supported.
 pub(crate) fn classify(ty: &Type) -> Result<Kind> {
-    if let Some(inner) = generic_arg(ty, "Option") {
-        let base = base(inner)?;
-        if generic_arg(inner, "Option").is_some() || generic_arg(inner, "Vec").is_some() {
-            return Err(Error::new(
-                ty.span(),
-                "a field cannot nest Option and Vec: protobuf has no such field",
-            ));
-        }
-        return Ok(Kind {
-            label: Label::Optional,
-            base,
-        });
-    }
-    if let Some(inner) = generic_arg(ty, "Vec") {
-        if is_ident(inner, "u8") {
-            return Ok(Kind {
-                label: Label::Single,
-                base: Base::Scalar(Scalar::Bytes),
-            });
-        }
-        if generic_arg(inner, "Option").is_some() || generic_arg(inner, "Vec").is_some() {
-            return Err(Error::new(
-                ty.span(),
-                "a field cannot nest Option and Vec: protobuf has no such field",
-            ));
-        }
-        return Ok(Kind {
-            label: Label::Repeated,
-            base: base(inner)?,
-        });
+    let is_bytes = |ty: &Type| generic_arg(ty, "Vec").is_some_and(|inner| is_ident(inner, "u8"));
+    let (label, inner) = match (generic_arg(ty, "Option"), generic_arg(ty, "Vec")) {
+        (Some(inner), _) => (Label::Optional, inner),
+        (_, Some(inner)) if !is_bytes(ty) => (Label::Repeated, inner),
+        _ => (Label::Single, ty),
+    };
+    let nested = generic_arg(inner, "Option").is_some()
+        || (generic_arg(inner, "Vec").is_some() && !is_bytes(inner));
+    if label != Label::Single && nested {
+        return Err(Error::new(
+            ty.span(),
+            "a field cannot nest Option and Vec: protobuf has no such field",
+        ));
     }
     Ok(Kind {
-        label: Label::Single,
-        base: base(ty)?,
+        label,
+        base: base(inner)?,
     })
 }
 
@@ -112,6 +95,9 @@ fn base(ty: &Type) -> Result<Base> {
         _ => return unsupported("unsupported type"),
     };
     let last = path.segments.last().expect("a path has a segment");
+    if generic_arg(ty, "Vec").is_some_and(|inner| is_ident(inner, "u8")) {
+        return Ok(Base::Scalar(Scalar::Bytes));
+    }
     if path.segments.len() == 1 && last.arguments.is_none() {
         let scalar = match last.ident.to_string().as_str() {
             "bool" => Scalar::Bool,

@@ -19,6 +19,10 @@ struct Point {
     y: i32,
     /// A label, if any.
     label: Option<String>,
+    /// Raw bytes, if any.
+    raw: Option<Vec<u8>>,
+    /// Byte strings.
+    blobs: Vec<Vec<u8>>,
 }
 
 /// Geometry, with Go kit's convention for business errors (private, as its messages are:
@@ -75,6 +79,8 @@ async fn the_generated_client_is_the_trait_over_grpc() {
         x: 1,
         y: 2,
         label: Some("p".into()),
+        raw: Some(vec![0, 255]),
+        blobs: vec![vec![1], vec![]],
     };
     let moved = client.shift(&ctx, point.clone(), 3).await.unwrap();
     assert_eq!(
@@ -169,9 +175,8 @@ async fn the_wire_has_the_declared_paths_field_numbers_and_error_field() {
     assert_eq!(status.code(), tonic::Code::Unimplemented);
     // The `y` of a point travels as field 5.
     let point = Point {
-        x: 0,
         y: 1,
-        label: None,
+        ..Point::default()
     };
     assert_eq!(point.encode_to_vec(), [5 << 3, 1]);
 }
@@ -182,9 +187,8 @@ async fn a_request_over_the_message_limit_is_refused_and_the_server_keeps_servin
     let client = geometry::grpc::connect_lazy(&addr.to_string()).unwrap();
     let ctx = Context::background();
     let point = Point {
-        x: 0,
-        y: 0,
         label: Some("x".repeat(2048)),
+        ..Point::default()
     };
     let err = client.shift(&ctx, point, 1).await.unwrap_err();
     assert_eq!(err.code(), Code::OutOfRange, "{err}");
@@ -199,6 +203,8 @@ fn the_served_descriptors_are_what_protox_makes_of_the_emitted_proto() {
     assert!(proto.contains("  int64 b = 3;"), "{proto}");
     assert!(proto.contains("  int32 y = 5;\n"), "{proto}");
     assert!(proto.contains("  optional string label = 6;\n"), "{proto}");
+    assert!(proto.contains("  optional bytes raw = 7;\n"), "{proto}");
+    assert!(proto.contains("  repeated bytes blobs = 8;\n"), "{proto}");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("geo/v1")).unwrap();
     std::fs::write(dir.path().join("geo/v1/geometry.proto"), &proto).unwrap();

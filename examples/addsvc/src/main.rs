@@ -93,7 +93,7 @@ async fn run(args: Args) -> Result<(), Error> {
         servers.spawn(serve.into_future());
     }
     if let Some(listener) = bind("http", args.http_addr).await? {
-        let router = add::http::router(&set);
+        let router = add::http::router_with_openapi(&set);
         let serve = kit_http::serve(listener, router)
             .with_graceful_shutdown(shutdown.draining())
             .grace_period(grace);

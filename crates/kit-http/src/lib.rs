@@ -7,7 +7,9 @@
 //!   `tower::Service`, so it mounts in an axum `Router` as well as in kit's own [`Router`].
 //!   The same `Server`, with another [handler](server::Handler), serves JSON-RPC.
 //! - [`Router`] routes by path (with `{parameters}`) and method, with `HEAD`, `OPTIONS`,
-//!   `405` + `Allow`, `404` and fallbacks, as axum's does, at a lower cost per request.
+//!   `405` + `Allow`, `404` and fallbacks, as axum's does, at a lower cost per request; it
+//!   also serves fixed JSON documents such as a service's OpenAPI document
+//!   ([`Router::document`]).
 //! - [`serve`] runs a service on a listener, within limits that hold against slow, huge
 //!   and many clients (see [server defaults](#server-defaults)), with graceful shutdown on a
 //!   signal ([`shutdown_signal`]): in-flight requests finish, then it returns.
@@ -102,6 +104,7 @@ pub mod accept;
 mod body;
 mod cause;
 pub mod client;
+mod document;
 mod graceful;
 pub mod json;
 pub mod jsonrpc;

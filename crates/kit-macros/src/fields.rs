@@ -161,6 +161,9 @@ pub(crate) struct Field {
     pub(crate) kind: Kind,
     pub(crate) json: String,
     pub(crate) tag: u32,
+    /// Left out of JSON when empty, read as empty when absent (Go's `omitempty`): only the
+    /// business-error field, a `String`, is.
+    pub(crate) omit_empty: bool,
     pub(crate) doc: String,
     /// Where errors about it point.
     pub(crate) span: Span,
@@ -186,15 +189,18 @@ impl Field {
     }
 
     /// The serde attributes of the field: its JSON name; absent lists, options and
-    /// messages read as empty.
+    /// messages read as empty; an `omit_empty` field is left out when empty.
     pub(crate) fn serde_attrs(&self) -> TokenStream {
         let mut serde = Vec::new();
         if self.ident != self.json {
             let json = &self.json;
             serde.push(quote!(rename = #json));
         }
-        if self.kind.label != Label::Single || self.kind.is_required_message() {
+        if self.kind.label != Label::Single || self.kind.is_required_message() || self.omit_empty {
             serde.push(quote!(default));
+        }
+        if self.omit_empty {
+            serde.push(quote!(skip_serializing_if = "::kit::__private::is_empty"));
         }
         if serde.is_empty() {
             quote!()
@@ -223,6 +229,7 @@ impl Field {
         let name = self.ident.to_string();
         let json = &self.json;
         let tag = self.tag;
+        let omit_empty = self.omit_empty;
         let doc = &self.doc;
         let ty = self.kind.base.schema_type();
         let label = match self.kind.label {
@@ -238,6 +245,7 @@ impl Field {
                 tag: #tag,
                 ty: #ty,
                 label: ::kit::schema::Label::#label,
+                omit_empty: #omit_empty,
                 doc: #doc,
             }
         }

@@ -46,6 +46,7 @@ pub(crate) fn expand(attr: TokenStream, mut item: ItemStruct) -> Result<TokenStr
                 ty: field.ty.clone(),
                 kind,
                 tag: 0,
+                omit_empty: false,
                 doc: doc_of(&field.attrs),
                 span: field.span(),
             },

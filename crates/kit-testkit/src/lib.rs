@@ -27,6 +27,8 @@
 //!   tests of what off-the-shelf clients never send; it reads answers as
 //!   HTTP frames them (chunked bodies decoded), one at a time on a keep-alive
 //!   [`http::Connection`].
+//! * **OpenAPI documents are checked by the tools other languages use**:
+//!   [`openapi`] validates a service's document and fuzzes its routes from it.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -87,6 +89,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod http;
+pub mod openapi;
 mod process;
 
 pub use process::{Process, ProcessBuilder, Signal};

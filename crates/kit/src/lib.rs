@@ -145,6 +145,7 @@ pub use service::{EndpointService, ServiceEndpoint, service_endpoint};
 pub mod __private {
     pub use prost;
     pub use serde;
+    pub use serde_json;
 
     /// Whether a reply's error field is empty (then it is left out of JSON).
     pub fn is_empty(text: &str) -> bool {

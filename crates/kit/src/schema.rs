@@ -1,10 +1,12 @@
-//! Descriptions of a service's messages and methods, and the `.proto` text made from them.
+//! Descriptions of a service's messages and methods, and the `.proto` file and OpenAPI
+//! document made from them.
 //!
 //! `#[kit::service]` and `#[kit::message]` describe every type they generate or derive as
 //! static data ([`MessageDef`], [`ServiceDef`]); this module renders that data, so a service
-//! can hand its `.proto` to teams in other languages ([`proto_file`]) without anyone writing
-//! one by hand. The descriptions are plain data: hand-written services can describe
-//! themselves the same way.
+//! can hand its `.proto` ([`proto_file`]) and the OpenAPI 3.1 document of its HTTP/JSON
+//! routes ([`openapi`]) to teams in other languages, who generate clients from them, without
+//! anyone writing either by hand. The descriptions are plain data: hand-written services can
+//! describe themselves the same way.
 //!
 //! ```
 //! use kit::schema::{proto_file, FieldDef, FieldType, Label, MessageDef, MethodDef, ServiceDef};
@@ -18,6 +20,7 @@
 //!         tag: 1,
 //!         ty: FieldType::String,
 //!         label: Label::Single,
+//!         omit_empty: false,
 //!         doc: "",
 //!     }],
 //! };
@@ -42,7 +45,11 @@
 //! assert!(proto.contains("message Ping {\n  string text = 1;\n}"));
 //! ```
 
+mod openapi;
+
 use std::fmt::Write;
+
+pub use openapi::openapi;
 
 /// A message type: a request, a reply, or a type they contain.
 #[derive(Debug)]
@@ -68,6 +75,10 @@ pub struct FieldDef {
     pub ty: FieldType,
     /// Whether it holds one value, maybe one, or a list.
     pub label: Label,
+    /// Whether JSON leaves the field out when it is empty (its type's default) and reads an
+    /// absent field as empty, as Go's `omitempty` does: the business-error field of Go
+    /// kit-style replies (`err`) is such a field.
+    pub omit_empty: bool,
     /// Its documentation.
     pub doc: &'static str,
 }
@@ -278,6 +289,7 @@ mod tests {
             tag: 1,
             ty: FieldType::Uint64,
             label: Label::Optional,
+            omit_empty: false,
             doc: "",
         }],
     };
@@ -300,6 +312,7 @@ mod tests {
                 tag: 1,
                 ty: FieldType::Message(inner),
                 label: Label::Repeated,
+                omit_empty: false,
                 doc: "The items.",
             },
             FieldDef {
@@ -308,6 +321,7 @@ mod tests {
                 tag: 3,
                 ty: FieldType::Message(inner),
                 label: Label::Optional,
+                omit_empty: false,
                 doc: "",
             },
             FieldDef {
@@ -316,6 +330,7 @@ mod tests {
                 tag: 4,
                 ty: FieldType::Bytes,
                 label: Label::Single,
+                omit_empty: false,
                 doc: "",
             },
         ],

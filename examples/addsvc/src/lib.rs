@@ -24,6 +24,7 @@
 //! | a body over 1 MiB | `413` |
 //! | `GET /sum` | `405` |
 //! | an unknown path | `404` |
+//! | `GET /openapi.json` | `200`, the service's OpenAPI 3.1 document ([`add::openapi`]) |
 //!
 //! Keys match case-insensitively (`{"A":1,"B":2}`, as Go kit's client sends), chunked bodies
 //! and bodies without a `Content-Type` are accepted.

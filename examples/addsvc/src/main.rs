@@ -40,7 +40,7 @@ fn main() -> ExitCode {
         .descriptor_set(add::grpc::file_descriptor_set());
     App::new("addsvc", args.shutdown)
         .debug(args.debug_addr)
-        .http("http", args.http_addr, add::http::router(&set))
+        .http("http", args.http_addr, add::http::router_with_openapi(&set))
         .grpc("grpc", args.grpc_addr, grpc)
         .http("jsonrpc", args.jsonrpc_addr, add::jsonrpc::server(&set))
         .run()

@@ -183,3 +183,68 @@ mod proto_tests {
         );
     }
 }
+
+#[cfg(test)]
+mod openapi_tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_openapi_document_describes_the_http_contract() {
+        let document = super::add::openapi();
+        assert_eq!(
+            (&document["info"]["title"], &document["info"]["version"]),
+            (&json!("Add"), &json!(env!("CARGO_PKG_VERSION")))
+        );
+        assert_eq!(
+            document["paths"]["/sum"],
+            json!({ "post": {
+                "operationId": "Sum",
+                "description": "Sums two integers.",
+                "requestBody": {
+                    "required": true,
+                    "content": { "application/json": { "schema": {
+                        "$ref": "#/components/schemas/SumRequest",
+                    } } },
+                },
+                "responses": {
+                    "200": {
+                        "description": "The reply.",
+                        "content": { "application/json": { "schema": {
+                            "$ref": "#/components/schemas/SumReply",
+                        } } },
+                    },
+                    "400": { "$ref": "#/components/responses/kit.BadRequest" },
+                    "413": { "$ref": "#/components/responses/kit.ContentTooLarge" },
+                    "default": { "$ref": "#/components/responses/kit.Error" },
+                },
+            } })
+        );
+        let int64 = json!({
+            "type": "integer",
+            "format": "int64",
+            "minimum": i64::MIN,
+            "maximum": i64::MAX,
+        });
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(
+            schemas["SumRequest"],
+            json!({
+                "type": "object",
+                "properties": { "a": int64, "b": int64 },
+                "required": ["a", "b"],
+            })
+        );
+        // Go kit's `err` is left out of successful replies: not required.
+        assert_eq!(
+            schemas["ConcatReply"],
+            json!({
+                "type": "object",
+                "properties": {
+                    "v": { "type": "string" },
+                    "err": { "type": "string", "description": "A business error, empty on success." },
+                },
+                "required": ["v"],
+            })
+        );
+    }
+}

@@ -52,12 +52,16 @@ pub fn encode_response<T: Serialize>(
     _ctx: &Context,
     response: T,
 ) -> Result<http::Response<Body>, Error> {
-    let body = to_bytes(&response)?;
+    Ok(self::response(to_bytes(&response)?))
+}
+
+/// A `200 OK` answer with `body`, JSON already written.
+pub(crate) fn response(body: Bytes) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(body));
     response
         .headers_mut()
         .insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
-    Ok(response)
+    response
 }
 
 /// Encodes a request as a JSON body with `Content-Type: application/json`.

@@ -214,3 +214,31 @@ async fn a_pattern_that_conflicts_is_refused_when_routed() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_document_is_served_as_json_on_get_and_head() {
+    let document = serde_json::json!({ "openapi": "3.1.0", "paths": {} });
+    let router = Router::new().document("/openapi.json", &document);
+    let addr = spawn(router).await;
+
+    let answer = request(addr, "GET", "/openapi.json", "").await;
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, r#"{"openapi":"3.1.0","paths":{}}"#)
+    );
+    assert_eq!(answer.header("content-type"), Some("application/json"));
+    let answer = request(addr, "HEAD", "/openapi.json", "").await;
+    assert_eq!(
+        (
+            answer.status,
+            answer.header("content-length"),
+            answer.body.as_str()
+        ),
+        (200, Some("30"), "")
+    );
+    let answer = request(addr, "POST", "/openapi.json", "{}").await;
+    assert_eq!(
+        (answer.status, answer.header("allow")),
+        (405, Some("GET, HEAD, OPTIONS"))
+    );
+}

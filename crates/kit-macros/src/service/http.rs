@@ -41,6 +41,17 @@ pub(super) fn module(service: &Service) -> TokenStream {
                     #(#routes)*
             }
 
+            /// The routes of every method, serving `set`, and the service's OpenAPI document
+            /// ([`openapi`](super::openapi)) at `GET /openapi.json`.
+            pub fn router_with_openapi<B>(set: &Set) -> ::kit_http::Router<B>
+            where
+                B: ::kit_http::__private::http_body::Body + ::core::marker::Send + 'static,
+                B::Data: ::core::marker::Send,
+                B::Error: ::core::convert::Into<::kit::BoxError>,
+            {
+                router(set).document("/openapi.json", &super::openapi())
+            }
+
             /// A client of the service at `instance` (`host:port` or an `http://` URL, with a
             /// path prefix if the service is mounted under one), with a connection pool of its
             /// own.

@@ -132,15 +132,15 @@ fn reply_message(
     let err_field = service.err_field.as_ref().map(|name| {
         let field = err_field(name, fields.len() as u32 + 1);
         let ident = &field.ident;
-        let tag = field.tag.to_string();
-        fields.push(field.clone());
+        let attrs = field.attrs();
         let doc = &field.doc;
-        quote! {
+        let tokens = quote! {
             #[doc = #doc]
-            #[serde(default, skip_serializing_if = "::kit::__private::is_empty")]
-            #[prost(string, tag = #tag)]
+            #attrs
             #vis #ident: ::std::string::String,
-        }
+        };
+        fields.push(field);
+        tokens
     });
     let def = message_def(&ident.to_string(), "", &fields);
     quote! {
@@ -169,6 +169,7 @@ pub(crate) fn err_field(name: &str, tag: u32) -> Field {
         ty,
         json: name.to_owned(),
         tag,
+        omit_empty: true,
         doc: "A business error, empty on success.".to_owned(),
         span,
     }
@@ -365,7 +366,8 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
     }
 }
 
-/// `SERVICE`, the service's description, and `proto()`, its `.proto` text.
+/// `SERVICE`, the service's description, `proto()`, its `.proto` text, and with HTTP,
+/// `openapi()`, its OpenAPI document.
 fn service_def(service: &Service) -> TokenStream {
     let vis = &service.vis;
     let package = &service.package;
@@ -411,6 +413,19 @@ fn service_def(service: &Service) -> TokenStream {
             }
         }
     });
+    let openapi = service.http.then(|| {
+        quote! {
+            /// The OpenAPI 3.1 document of the service's HTTP/JSON routes, versioned as the
+            /// crate that defines the service, for teams that generate clients from it (see
+            /// [`kit::schema::openapi`]); `http::router_with_openapi` serves it.
+            pub fn openapi() -> ::kit::__private::serde_json::Value {
+                ::kit::schema::openapi(
+                    &SERVICE,
+                    ::core::option_env!("CARGO_PKG_VERSION").unwrap_or("0.0.0"),
+                )
+            }
+        }
+    });
     quote! {
         /// The service's description: its methods, messages and routes.
         #vis static SERVICE: ::kit::schema::ServiceDef = ::kit::schema::ServiceDef {
@@ -424,6 +439,8 @@ fn service_def(service: &Service) -> TokenStream {
         #vis fn proto() -> ::std::string::String {
             ::kit::schema::proto_file(&SERVICE)
         }
+
+        #openapi
     }
 }
 

@@ -7,6 +7,7 @@ mod contract;
 mod flood;
 mod grpc;
 mod jsonrpc;
+mod openapi;
 mod process;
 mod support;
 

@@ -129,14 +129,17 @@ fn usage_errors_exit_2_and_unreachable_servers_exit_1() {
     );
 
     let port = kit_testkit::free_port();
+    for flag in ["--http-addr", "--grpc-addr"] {
+        let run = cli(&[flag, &format!("127.0.0.1:{port}"), "get", "1"]);
+        assert_eq!((run.code, run.stdout.as_str()), (1, ""), "{flag}");
+        assert!(run.stderr.starts_with("error: "), "{flag}: {}", run.stderr);
+    }
+    // The message says what was called and why it failed.
     let run = cli(&["--http-addr", &format!("127.0.0.1:{port}"), "get", "1"]);
-    assert_eq!(
-        run,
-        failed(&format!(
-            "GET http://127.0.0.1:{port}/notes/1: Connection refused (os error 111)"
-        ))
+    assert!(
+        run.stderr.contains(&format!("127.0.0.1:{port}/notes/1"))
+            && run.stderr.contains("Connection refused"),
+        "{}",
+        run.stderr
     );
-    let run = cli(&["--grpc-addr", &format!("127.0.0.1:{port}"), "get", "1"]);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.starts_with("error: "), "{}", run.stderr);
 }

@@ -2,7 +2,7 @@
 
 use kit_testkit::Signal;
 
-use crate::support::{START, start};
+use crate::support::{START, notesvc, start};
 
 #[tokio::test]
 async fn it_stops_on_sigterm_with_status_0() {
@@ -15,7 +15,7 @@ async fn it_stops_on_sigterm_with_status_0() {
 
 #[test]
 fn help_explains_the_flags_and_their_defaults() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_notesvc"))
+    let output = std::process::Command::new(notesvc())
         .arg("--help")
         .output()
         .unwrap();
@@ -37,7 +37,7 @@ fn help_explains_the_flags_and_their_defaults() {
 async fn a_taken_port_is_a_clear_error() {
     let svc = start().await;
     let taken = svc.http.to_string();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_notesvc"))
+    let output = std::process::Command::new(notesvc())
         .args(["--http-addr", &taken, "--grpc-addr", "127.0.0.1:0"])
         .output()
         .unwrap();

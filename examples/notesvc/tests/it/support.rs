@@ -22,6 +22,11 @@ fn program(var: &str, default: &str) -> OsString {
     std::env::var_os(var).unwrap_or_else(|| default.into())
 }
 
+/// The notesvc program under test.
+pub(crate) fn notesvc() -> OsString {
+    program("NOTESVC_BIN", env!("CARGO_BIN_EXE_notesvc"))
+}
+
 /// Starts notesvc with both listeners on free ports.
 pub(crate) async fn start() -> Notesvc {
     start_with(&[]).await
@@ -29,7 +34,7 @@ pub(crate) async fn start() -> Notesvc {
 
 /// Starts notesvc with both listeners on free ports, plus `extra` flags.
 pub(crate) async fn start_with(extra: &[&str]) -> Notesvc {
-    let process = Process::builder(program("NOTESVC_BIN", env!("CARGO_BIN_EXE_notesvc")))
+    let process = Process::builder(notesvc())
         .name("notesvc")
         .args(["--http-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
         .args(extra)

@@ -50,15 +50,9 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    match runtime
-        .map_err(Error::from)
-        .and_then(|rt| rt.block_on(run(args)))
-    {
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

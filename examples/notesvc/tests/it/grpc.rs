@@ -11,16 +11,15 @@ use crate::pb::{
 };
 use crate::support::start;
 
-async fn channel(addr: std::net::SocketAddr) -> Channel {
+/// A channel to `addr`, connecting on its first call.
+fn channel(addr: std::net::SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .unwrap()
-        .connect()
-        .await
-        .expect("connecting")
+        .connect_lazy()
 }
 
-async fn client(addr: std::net::SocketAddr) -> NotesClient<Channel> {
-    NotesClient::new(channel(addr).await)
+fn client(addr: std::net::SocketAddr) -> NotesClient<Channel> {
+    NotesClient::new(channel(addr))
 }
 
 fn note(id: u64, title: &str, body: &str) -> Note {
@@ -47,7 +46,7 @@ fn failure<T: std::fmt::Debug>(result: Result<T, tonic::Status>) -> (Code, Strin
 #[tokio::test]
 async fn create_get_list_and_delete() {
     let svc = start().await;
-    let mut notes = client(svc.grpc).await;
+    let mut notes = client(svc.grpc);
     let created = notes.create_note(create("milk", "2 litres")).await.unwrap();
     assert_eq!(created.into_inner(), note(1, "milk", "2 litres"));
     notes.create_note(create("eggs", "")).await.unwrap();
@@ -80,7 +79,7 @@ async fn create_get_list_and_delete() {
 #[tokio::test]
 async fn errors_are_statuses_with_the_services_messages() {
     let svc = start().await;
-    let mut notes = client(svc.grpc).await;
+    let mut notes = client(svc.grpc);
     let not_found = (Code::NotFound, "note 7 not found".to_owned());
     assert_eq!(
         failure(notes.get_note(GetNoteRequest { id: 7 }).await),
@@ -119,7 +118,7 @@ async fn errors_are_statuses_with_the_services_messages() {
 #[tokio::test]
 async fn unknown_methods_are_unimplemented() {
     let svc = start().await;
-    let mut grpc = tonic::client::Grpc::new(channel(svc.grpc).await);
+    let mut grpc = tonic::client::Grpc::new(channel(svc.grpc));
     grpc.ready().await.unwrap();
     let codec = tonic_prost::ProstCodec::<GetNoteRequest, Note>::default();
     let status = grpc

@@ -1,0 +1,12 @@
+//! notesvc on plain axum + tonic: the same service, wire and command line as the kit
+//! version in `../src`, written the way a service is without kit.
+
+pub mod client;
+pub mod grpc;
+pub mod http;
+pub mod store;
+
+/// The messages, and tonic's client and server, generated from `proto/notes.proto`.
+pub mod pb {
+    tonic::include_proto!("notes");
+}

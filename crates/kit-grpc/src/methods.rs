@@ -127,8 +127,8 @@ impl<N: NamedService> Methods<N> {
         self
     }
 
-    /// Refuses requests whose message is over `limit` bytes (`RESOURCE_EXHAUSTED`); 4 MiB
-    /// by default.
+    /// Refuses requests whose message is over `limit` bytes (`OUT_OF_RANGE`, as tonic's
+    /// generated servers answer); 4 MiB by default.
     pub fn max_decoding_message_size(mut self, limit: usize) -> Self {
         self.settings.max_decoding = Some(limit);
         self

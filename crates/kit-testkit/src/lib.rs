@@ -92,6 +92,22 @@ mod process;
 pub use process::{Process, ProcessBuilder, Signal};
 pub use tempfile::TempDir;
 
+/// The log events in a process's output: its logfmt lines (those starting with `ts=`, as
+/// kit services write them) without the timestamp, so that a test can compare them exactly.
+/// Other lines (a test harness's, a panic message) are left out.
+///
+/// ```
+/// let stderr = "running 1 test\nts=2026-01-02T03:04:05Z level=info msg=stopped\n";
+/// assert_eq!(kit_testkit::log_events(stderr), ["level=info msg=stopped"]);
+/// ```
+pub fn log_events(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("ts="))
+        .map(|rest| rest.split_once(' ').map_or("", |(_, fields)| fields))
+        .collect()
+}
+
 /// Directories searched by [`require_binary`] after `PATH`: servers are often
 /// installed as system daemons there, and `PATH` of a non-root user or of a
 /// CI runner may leave them out.

@@ -27,13 +27,12 @@ fn run_scenario(scenario: &str, rust_log: Option<&str>) -> Output {
     output
 }
 
-/// Log lines (those starting with `ts=`) the child wrote to stderr, without
-/// the timestamp.
+/// The log events the child wrote to stderr, without the timestamp.
 fn log_lines(output: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&output.stderr)
-        .lines()
-        .filter_map(|line| line.strip_prefix("ts="))
-        .map(|rest| rest.split_once(' ').expect("fields after ts").1.to_owned())
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    kit_testkit::log_events(&stderr)
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 

@@ -51,7 +51,6 @@
 //! lists the flags. Then `cargo run -p addsvc --bin addcli -- -grpc-addr 127.0.0.1:8082 1 2`
 //! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
 
-pub mod flags;
 pub mod service;
 
 pub use service::{Add, BasicService, add};

@@ -12,6 +12,7 @@ mod health;
 mod reflection;
 mod serve;
 mod server;
+mod service_macro;
 mod support;
 
 /// The code generated from tests/proto/echo.proto; see [`codegen`].

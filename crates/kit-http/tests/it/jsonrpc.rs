@@ -66,7 +66,7 @@ fn rpc_server() -> Server<jsonrpc::Methods> {
 }
 
 /// Serves `server` directly on a free loopback port (every path is the JSON-RPC route).
-async fn spawn_rpc(server: Server<jsonrpc::Methods>) -> SocketAddr {
+pub(crate) async fn spawn_rpc(server: Server<jsonrpc::Methods>) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(serve(listener, server).into_future());

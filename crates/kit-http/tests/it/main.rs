@@ -9,5 +9,6 @@ mod limits;
 mod peer;
 mod router;
 mod server;
+mod service_macro;
 mod shutdown;
 mod support;

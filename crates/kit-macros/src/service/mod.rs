@@ -33,6 +33,7 @@ pub(crate) fn expand(attr: TokenStream, mut item: ItemTrait) -> Result<TokenStre
         #trait_item
 
         #[doc = #module_doc]
+        #[allow(unreachable_pub)]
         #vis mod #module {
             #[allow(unused_imports)]
             use super::*;

@@ -6,7 +6,6 @@
 
 use std::process::ExitCode;
 
-use addsvc::flags::go_style_args;
 use addsvc::{Add, add};
 use clap::{ArgGroup, Parser, ValueEnum};
 use kit::{Context, Error};
@@ -43,29 +42,11 @@ enum Method {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse_from(go_style_args(std::env::args_os()));
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => return fail(&Error::from(err)),
-    };
-    match runtime.block_on(run(args)) {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => fail(&err),
-    }
+    let args: Args = kit_app::parse();
+    kit_app::run_client(run(args))
 }
 
-fn fail(err: &Error) -> ExitCode {
-    eprintln!("error: {err}");
-    ExitCode::FAILURE
-}
-
-async fn run(args: Args) -> Result<String, Error> {
+async fn run(args: Args) -> Result<(), Error> {
     let service = match (&args.http_addr, &args.grpc_addr, &args.jsonrpc_addr) {
         (Some(addr), _, _) => add::http::client(addr)?,
         (_, Some(addr), _) => add::grpc::connect_lazy(addr)?,
@@ -78,15 +59,16 @@ async fn run(args: Args) -> Result<String, Error> {
             let a = parse_int(&args.arg1)?;
             let b = parse_int(&args.arg2)?;
             let v = service.sum(&ctx, a, b).await?;
-            Ok(format!("{a} + {b} = {v}"))
+            println!("{a} + {b} = {v}");
         }
         Method::Concat => {
             let v = service
                 .concat(&ctx, args.arg1.clone(), args.arg2.clone())
                 .await?;
-            Ok(format!("{:?} + {:?} = {v:?}", args.arg1, args.arg2))
+            println!("{:?} + {:?} = {v:?}", args.arg1, args.arg2);
         }
     }
+    Ok(())
 }
 
 fn parse_int(s: &str) -> Result<i64, Error> {

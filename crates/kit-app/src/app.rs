@@ -1,0 +1,328 @@
+//! The listeners of a service, served until one shutdown stops them all.
+
+use std::fmt;
+use std::future::{Future, Pending};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kit::shutdown::Shutdown;
+use kit::{Code, Error};
+use kit_http::{Http, Protocol};
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::{ListenAddr, ShutdownFlags, debug_router};
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Serves one bound listener until the stop drains it.
+type ServeFn = Box<dyn FnOnce(TcpListener, Stop) -> BoxFuture<Result<(), Error>> + Send>;
+
+/// A service's listeners, each served on its own address until one shutdown stops them all:
+/// the `main` of a kit service.
+///
+/// [`run`](App::run) does what every service's `main` would otherwise write: it sets up
+/// logging ([`kit_tracing`], unless a subscriber is already installed) and the
+/// [runtime](kit::runtime::build), catches SIGINT and SIGTERM, binds every listener that is
+/// not [`off`](ListenAddr::Off) (logging `msg=listening transport=NAME addr=BOUND` for each),
+/// and serves them. On a signal it runs the [stop in its phases](kit::shutdown): readiness
+/// (`/ready` of the [debug listener](App::debug), gRPC health) turns off at once, the
+/// listeners keep serving for the drain delay, then stop accepting and give in-flight
+/// requests the grace period. It logs `msg=stopped` and exits 0; a failure (a listener that
+/// cannot bind, every listener off) is logged and exits 1.
+///
+/// ```no_run
+/// use std::process::ExitCode;
+/// use clap::Parser;
+/// use kit_app::{App, ListenAddr, ShutdownFlags};
+///
+/// /// hello: greets over HTTP.
+/// #[derive(Parser)]
+/// struct Args {
+///     /// Debug listener: `GET /health`, `GET /ready`.
+///     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+///     debug_addr: ListenAddr,
+///     /// HTTP listener.
+///     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
+///     http_addr: ListenAddr,
+///     #[command(flatten)]
+///     shutdown: ShutdownFlags,
+/// }
+///
+/// fn main() -> ExitCode {
+///     let args: Args = kit_app::parse();
+///     let router = kit_http::Router::new(); // the service's routes
+///     App::new("hello", args.shutdown)
+///         .debug(args.debug_addr)
+///         .http("http", args.http_addr, router)
+///         .run()
+/// }
+/// ```
+pub struct App {
+    name: &'static str,
+    shutdown: Shutdown,
+    grace: Duration,
+    listeners: Vec<Listener>,
+    signal: Option<BoxFuture<()>>,
+}
+
+struct Listener {
+    transport: &'static str,
+    addr: ListenAddr,
+    serve: ServeFn,
+}
+
+/// What a listener's server needs to stop with the others.
+struct Stop {
+    shutdown: Shutdown,
+    grace: Duration,
+}
+
+impl Stop {
+    /// Runs `serve` until the service drains, then for up to the grace period.
+    async fn serve<S, P>(&self, serve: kit_http::Serve<S, Pending<()>, P>)
+    where
+        S: Send + 'static,
+        P: Protocol<S>,
+    {
+        serve
+            .with_graceful_shutdown(self.shutdown.draining())
+            .grace_period(self.grace)
+            .await;
+    }
+}
+
+impl App {
+    /// A service called `name` (in its failure log line), stopping as `flags` say, with no
+    /// listeners yet.
+    pub fn new(name: &'static str, flags: ShutdownFlags) -> App {
+        App {
+            name,
+            shutdown: Shutdown::new(flags.drain_delay),
+            grace: flags.shutdown_grace,
+            listeners: Vec::new(),
+            signal: None,
+        }
+    }
+
+    /// The service's stop sequence, for what else should follow it (a registrar that
+    /// deregisters, routes that report readiness).
+    pub fn shutdown(&self) -> &Shutdown {
+        &self.shutdown
+    }
+
+    /// Adds the debug listener, transport `debug`, serving [`debug_router`]: `GET /health`
+    /// and `GET /ready` (`503` once the stop begins).
+    pub fn debug(self, addr: ListenAddr) -> App {
+        let router = debug_router(&self.shutdown);
+        self.http("debug", addr, router)
+    }
+
+    /// Adds an HTTP listener (HTTP/1.1 and HTTP/2), named `transport` in log lines and
+    /// errors, serving `service` on `addr` with [`kit_http::serve`]: a kit
+    /// [`Router`](kit_http::Router) or [`Server`](kit_http::Server), a JSON-RPC server, or
+    /// any tower service of HTTP requests.
+    pub fn http<S>(self, transport: &'static str, addr: ListenAddr, service: S) -> App
+    where
+        S: Send + 'static,
+        Http: Protocol<S>,
+    {
+        self.listen(transport, addr, move |listener, stop| {
+            Box::pin(async move {
+                stop.serve(kit_http::serve(listener, service)).await;
+                Ok(())
+            })
+        })
+    }
+
+    /// Adds a gRPC listener, named `transport` in log lines and errors, serving `services`
+    /// on `addr` with [`kit_grpc::serve`], with health following the stop, reflection and
+    /// request checks (see [`GrpcServices`](crate::GrpcServices)).
+    #[cfg(feature = "grpc")]
+    pub fn grpc(
+        self,
+        transport: &'static str,
+        addr: ListenAddr,
+        services: crate::GrpcServices,
+    ) -> App {
+        self.listen(transport, addr, move |listener, stop| {
+            Box::pin(async move {
+                let routes = services.into_routes(&stop.shutdown).await?;
+                stop.serve(kit_grpc::serve(listener, routes)).await;
+                Ok(())
+            })
+        })
+    }
+
+    fn listen(
+        mut self,
+        transport: &'static str,
+        addr: ListenAddr,
+        serve: impl FnOnce(TcpListener, Stop) -> BoxFuture<Result<(), Error>> + Send + 'static,
+    ) -> App {
+        self.listeners.push(Listener {
+            transport,
+            addr,
+            serve: Box::new(serve),
+        });
+        self
+    }
+
+    /// Stops when `signal` completes instead of on SIGINT or SIGTERM: to stop from a test,
+    /// or on another event.
+    pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> App {
+        self.signal = Some(Box::pin(signal));
+        self
+    }
+
+    /// Runs the service (see [`App`]) and returns the process's exit status: success once
+    /// stopped and drained, failure (logged as `msg="NAME failed" error=...`) if it could
+    /// not start or a listener failed.
+    ///
+    /// # Panics
+    ///
+    /// If `RUST_LOG` is set to directives that do not parse (see [`kit_tracing::init`]).
+    pub fn run(self) -> ExitCode {
+        if !tracing::dispatcher::has_been_set() {
+            kit_tracing::init("info");
+        }
+        let name = self.name;
+        let result = match kit::runtime::build() {
+            Ok(runtime) => runtime.block_on(async move { self.start().await?.wait().await }),
+            Err(e) => Err(Error::internal(format!("starting the runtime: {e}")).with_source(e)),
+        };
+        match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!(error = %err, "{name} failed");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    /// Binds every listener and starts serving them, on the current runtime; the part of
+    /// [`run`](App::run) before waiting, for a service that runs its own runtime or a test
+    /// that needs the bound addresses.
+    ///
+    /// ```
+    /// use kit_app::{App, ShutdownFlags};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kit::Error> {
+    /// let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    /// let running = App::new("svc", ShutdownFlags::default())
+    ///     .debug("127.0.0.1:0".parse().unwrap())
+    ///     .stop_on(async { let _ = stopped.await; })
+    ///     .start()
+    ///     .await?;
+    /// let debug = running.local_addr("debug").unwrap();
+    /// assert_ne!(debug.port(), 0);
+    /// stop.send(()).unwrap();
+    /// running.wait().await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// If every listener is off, or a listener cannot bind (the error names its transport
+    /// and address); the listeners bound until then are closed.
+    ///
+    /// # Panics
+    ///
+    /// Without a [`stop_on`](App::stop_on) signal, if the signal handlers cannot be
+    /// installed (see [`kit_http::shutdown_signal`]).
+    pub async fn start(self) -> Result<Running, Error> {
+        if self.listeners.iter().all(|l| l.addr == ListenAddr::Off) {
+            return Err(Error::invalid_argument(
+                "every listener is off: nothing to serve",
+            ));
+        }
+        // Catch signals from here on, before any listener is announced.
+        let signal = self
+            .signal
+            .unwrap_or_else(|| Box::pin(kit_http::shutdown_signal()));
+        let mut servers = JoinSet::new();
+        let mut addrs = Vec::new();
+        for listener in self.listeners {
+            let ListenAddr::On(addr) = listener.addr else {
+                continue;
+            };
+            let bound = bind(listener.transport, addr).await?;
+            addrs.push((listener.transport, bound.local_addr()?));
+            let stop = Stop {
+                shutdown: self.shutdown.clone(),
+                grace: self.grace,
+            };
+            servers.spawn((listener.serve)(bound, stop));
+        }
+        // On the signal: not ready at once, still serving for the drain delay, then every
+        // listener stops accepting and drains.
+        let shutdown = self.shutdown;
+        servers.spawn(async move {
+            shutdown.stop_on(signal).await;
+            Ok(())
+        });
+        Ok(Running { addrs, servers })
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listeners: Vec<_> = self
+            .listeners
+            .iter()
+            .map(|l| (l.transport, l.addr))
+            .collect();
+        f.debug_struct("App")
+            .field("name", &self.name)
+            .field("shutdown", &self.shutdown)
+            .field("grace", &self.grace)
+            .field("listeners", &listeners)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds a listener on `addr` and logs where it listens, one logfmt line per listener.
+async fn bind(transport: &str, addr: SocketAddr) -> Result<TcpListener, Error> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        let message = format!("binding the {transport} listener on {addr}: {e}");
+        Error::new(Code::from_io_error_kind(e.kind()), message).with_source(e)
+    })?;
+    let local = listener.local_addr()?;
+    tracing::info!(transport, addr = %local, "listening");
+    Ok(listener)
+}
+
+/// A started [`App`]: its listeners are bound and serving. Dropping it stops them at once;
+/// [`wait`](Running::wait) lets them run until the stop.
+#[derive(Debug)]
+pub struct Running {
+    addrs: Vec<(&'static str, SocketAddr)>,
+    servers: JoinSet<Result<(), Error>>,
+}
+
+impl Running {
+    /// The address the listener named `transport` is bound to (with the port picked when
+    /// its address had port 0); `None` if it is off or there is no such listener.
+    pub fn local_addr(&self, transport: &str) -> Option<SocketAddr> {
+        self.addrs
+            .iter()
+            .find(|(name, _)| *name == transport)
+            .map(|&(_, addr)| addr)
+    }
+
+    /// Waits until the service has stopped and every listener has drained, then logs
+    /// `msg=stopped`.
+    ///
+    /// # Errors
+    ///
+    /// The first failure of a listener; the others are then stopped at once.
+    pub async fn wait(mut self) -> Result<(), Error> {
+        while let Some(done) = self.servers.join_next().await {
+            done.map_err(|e| Error::internal(format!("listener task failed: {e}")))??;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}

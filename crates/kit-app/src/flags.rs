@@ -1,0 +1,47 @@
+//! Flag groups that every kit service shares, to flatten into its arguments.
+
+use std::time::Duration;
+
+use clap::{Args, Command, FromArgMatches};
+
+use crate::parse_duration;
+
+/// How the service stops: `--drain-delay` (default `0s`) and `--shutdown-grace` (default
+/// `10s`), Go durations. Flatten it into the service's arguments and hand it to
+/// [`App::new`](crate::App::new):
+///
+/// ```
+/// use std::time::Duration;
+/// use clap::Parser;
+/// use kit_app::ShutdownFlags;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     shutdown: ShutdownFlags,
+/// }
+///
+/// let args = Args::parse_from(["svc", "--drain-delay", "5s"]);
+/// assert_eq!(args.shutdown.drain_delay, Duration::from_secs(5));
+/// assert_eq!(args.shutdown.shutdown_grace, Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct ShutdownFlags {
+    /// After SIGINT/SIGTERM, how long to keep serving while reporting not ready (`/ready`
+    /// 503, gRPC health NOT_SERVING), so that probes and balancers stop sending calls
+    /// before the listeners close.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
+    pub drain_delay: Duration,
+    /// How long in-flight requests may take to finish once the listeners close.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ShutdownFlags {
+    /// The flags' defaults, as a command line without them gives.
+    fn default() -> ShutdownFlags {
+        let command = ShutdownFlags::augment_args(Command::new("defaults"));
+        ShutdownFlags::from_arg_matches(&command.get_matches_from(["defaults"]))
+            .expect("the defaults parse")
+    }
+}

@@ -1,0 +1,7 @@
+#[kit::message]
+#[derive(Debug)]
+struct Note {
+    id: u64,
+}
+
+fn main() {}

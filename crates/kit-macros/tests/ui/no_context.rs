@@ -1,0 +1,8 @@
+use kit::Error;
+
+#[kit::service]
+trait Notes {
+    async fn get(&self, id: u64) -> Result<String, Error>;
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use kit::{Context, Error};
+
+#[kit::service]
+trait Notes {
+    #[kit(http = "GET /notes/{id}")]
+    async fn get(&self, ctx: &Context, key: u64) -> Result<String, Error>;
+}
+
+fn main() {}

@@ -7,8 +7,9 @@
 //! (`service.rs`); `#[kit::service]` generates everything else: the messages, the endpoint
 //! [`Set`](notes::Set), the HTTP routes and client ([`notes::http`]), the gRPC service and
 //! client ([`notes::grpc`]) and the `.proto` ([`notes::proto`]). `main.rs` (the `notesvc`
-//! binary) puts the two transports on listeners; `bin/notesvc-cli.rs` calls the service
-//! through a transport's client.
+//! binary) puts the two transports on listeners with kit-app; `bin/notesvc-cli.rs` calls the
+//! service through a transport's client. `README.md` counts its lines against the same
+//! service on plain axum + tonic (`comparison/`).
 //!
 //! ## The HTTP contract
 //!
@@ -33,12 +34,14 @@
 //!
 //! Service `notes.Notes` ([`notes::proto`] prints its `.proto`): `CreateNote`, `GetNote`,
 //! `ListNotes` (`repeated Note notes`), `DeleteNote`. Errors are statuses: `INVALID_ARGUMENT`,
-//! `NOT_FOUND` and `RESOURCE_EXHAUSTED` with the messages above.
+//! `NOT_FOUND` and `RESOURCE_EXHAUSTED` with the messages above. The listener also serves
+//! `grpc.health.v1` and server reflection.
 //!
 //! ## Running it
 //!
 //! `cargo run -p notesvc` serves HTTP on `127.0.0.1:8081` and gRPC on `127.0.0.1:8082`
-//! (`--http-addr`, `--grpc-addr`; port 0 picks a free port, logged at start-up); then
+//! (`--http-addr`, `--grpc-addr`; port 0 picks a free port, logged at start-up;
+//! `--max-notes`, default 10,000; `--help` lists the rest); then
 //! `cargo run -p notesvc --bin notesvc-cli -- --http-addr 127.0.0.1:8081 create hello world`
 //! (or `--grpc-addr 127.0.0.1:8082`; commands `create`, `get`, `list`, `delete`).
 

@@ -1,5 +1,6 @@
-//! notesvc on plain axum + tonic: the same service, wire and command line as the kit
-//! version in `../src`, written the way a service is without kit.
+//! notesvc on plain axum + tonic: the same service, wire contract and command-line client
+//! as the kit version in `../src`, written the way a service is without kit (without what
+//! kit-app adds to the kit version, such as gRPC health and reflection: see `../README.md`).
 
 pub mod client;
 pub mod grpc;

@@ -26,10 +26,10 @@ use tracing_subscriber::prelude::*;
 struct Args {
     /// HTTP/JSON listener: `POST /notes`, `GET /notes`, `GET /notes/{id}`,
     /// `DELETE /notes/{id}`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8081")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     http_addr: SocketAddr,
     /// gRPC listener: `notes.Notes`.
-    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8082")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8082")]
     grpc_addr: SocketAddr,
     /// The most notes kept; creating one more fails (HTTP 429, gRPC RESOURCE_EXHAUSTED).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_NOTES)]

@@ -50,15 +50,8 @@ enum Command {
     },
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    match run(Args::parse()).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> ExitCode {
+    kit_app::run_client(run(kit_app::parse()))
 }
 
 async fn run(args: Args) -> Result<(), Error> {

@@ -22,9 +22,9 @@ fn help_explains_the_flags_and_their_defaults() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for flag in [
-        "--http-addr <HOST:PORT>",
+        "--http-addr <ADDR>",
         "[default: 127.0.0.1:8081]",
-        "--grpc-addr <HOST:PORT>",
+        "--grpc-addr <ADDR>",
         "[default: 127.0.0.1:8082]",
         "--max-notes <N>",
         "[default: 10000]",

@@ -121,33 +121,59 @@ where
 {
     /// Reads the whole body, within the limits.
     pub fn bytes(self) -> impl Future<Output = Result<Bytes, Error>> {
-        // Only what reading needs is kept, not the whole body wrapper: this future is held by
-        // every future above it.
-        let RequestBody {
-            inner,
-            limit,
-            deadline,
-            timeout,
-            ..
-        } = self;
-        async move {
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Err(Error::deadline_exceeded());
+        ReadWhole {
+            body: self,
+            whole: Whole::Empty,
+            started: false,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RequestBody::bytes`]: the body's frames, gathered. Written out rather
+    /// than `async`, because every future above it holds it, and an `async` one would also
+    /// hold its argument, the body, beside the state it moved the body into.
+    struct ReadWhole<B> {
+        #[pin]
+        body: RequestBody<B>,
+        whole: Whole,
+        started: bool,
+    }
+}
+
+impl<B> Future for ReadWhole<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Bytes, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if !*this.started {
+            *this.started = true;
+            let limit = this.body.limit;
+            if this.body.deadline.is_some_and(|d| d <= Instant::now()) {
+                return Poll::Ready(Err(Error::deadline_exceeded()));
             }
-            let read = std::pin::pin!(read_limited(inner, limit, request_too_large));
-            let mut read = read;
-            // Most bodies have arrived whole with their head: they need no clock and no timer.
-            let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
-            if let Poll::Ready(result) = first {
-                return result;
-            }
-            match Until::of(deadline, timeout) {
-                None => read.await,
-                Some(until) => Box::pin(tokio::time::timeout_at(until.at, read))
-                    .await
-                    .unwrap_or_else(|_| Err(until.error())),
+            if this.body.size_hint().lower() > limit as u64 {
+                return Poll::Ready(Err(request_too_large(limit)));
             }
         }
+        // The body enforces the limits frame by frame; most bodies have arrived whole with
+        // their head and need neither a clock nor a timer.
+        while !this.body.is_end_stream() {
+            match ready!(this.body.as_mut().poll_frame(cx)) {
+                None => break,
+                Some(Err(err)) => return Poll::Ready(Err(err)),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        this.whole.push(data);
+                    }
+                }
+            }
+        }
+        Poll::Ready(Ok(std::mem::replace(this.whole, Whole::Empty).into_bytes()))
     }
 }
 
@@ -239,32 +265,15 @@ where
             None => break,
             Some(frame) => frame.map_err(|err| body_error(err.into()))?,
         };
-        let Ok(mut data) = frame.into_data() else {
+        let Ok(data) = frame.into_data() else {
             continue;
         };
-        let size = data.remaining();
-        if size > limit.saturating_sub(whole.len()) {
+        if data.remaining() > limit.saturating_sub(whole.len()) {
             return Err(too_large(limit));
         }
-        whole = match whole {
-            Whole::Empty => Whole::One(data.copy_to_bytes(size)),
-            Whole::One(first) => {
-                let mut all = BytesMut::with_capacity(first.len() + size);
-                all.extend_from_slice(&first);
-                all.put(data);
-                Whole::Many(all)
-            }
-            Whole::Many(mut all) => {
-                all.put(data);
-                Whole::Many(all)
-            }
-        };
+        whole.push(data);
     }
-    Ok(match whole {
-        Whole::Empty => Bytes::new(),
-        Whole::One(bytes) => bytes,
-        Whole::Many(all) => all.freeze(),
-    })
+    Ok(whole.into_bytes())
 }
 
 /// A body read so far.
@@ -282,6 +291,31 @@ impl Whole {
             Whole::Empty => 0,
             Whole::One(bytes) => bytes.len(),
             Whole::Many(all) => all.len(),
+        }
+    }
+
+    /// Adds a frame's data.
+    fn push(&mut self, mut data: impl Buf) {
+        *self = match std::mem::replace(self, Whole::Empty) {
+            Whole::Empty => Whole::One(data.copy_to_bytes(data.remaining())),
+            Whole::One(first) => {
+                let mut all = BytesMut::with_capacity(first.len() + data.remaining());
+                all.extend_from_slice(&first);
+                all.put(data);
+                Whole::Many(all)
+            }
+            Whole::Many(mut all) => {
+                all.put(data);
+                Whole::Many(all)
+            }
+        };
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Whole::Empty => Bytes::new(),
+            Whole::One(bytes) => bytes,
+            Whole::Many(all) => all.freeze(),
         }
     }
 }

@@ -108,6 +108,7 @@ pub mod jsonrpc;
 mod router;
 mod serve;
 pub mod server;
+mod spare;
 mod status;
 
 pub use body::RequestBody;

@@ -54,9 +54,9 @@ pub fn encode_response<T: Serialize>(
 ) -> Result<http::Response<Body>, Error> {
     let body = to_bytes(&response)?;
     let mut response = http::Response::new(Body::new(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
+    let headers = response.headers_mut();
+    *headers = crate::spare::header_map();
+    headers.insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
     Ok(response)
 }
 

@@ -306,6 +306,7 @@ where
             // cancellation to signal.
             drop(ctx);
             drop(call);
+            crate::spare::keep(parts.headers);
             Ok(response)
         })
     }

@@ -6,10 +6,9 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 use http::StatusCode;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
 use kit::{BoxError, Code, Error};
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
@@ -122,33 +121,59 @@ where
 {
     /// Reads the whole body, within the limits.
     pub fn bytes(self) -> impl Future<Output = Result<Bytes, Error>> {
-        // Only what reading needs is kept, not the whole body wrapper: this future is held by
-        // every future above it.
-        let RequestBody {
-            inner,
-            limit,
-            deadline,
-            timeout,
-            ..
-        } = self;
-        async move {
-            if deadline.is_some_and(|d| d <= Instant::now()) {
-                return Err(Error::deadline_exceeded());
+        ReadWhole {
+            body: self,
+            whole: Whole::Empty,
+            started: false,
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`RequestBody::bytes`]: the body's frames, gathered. Written out rather
+    /// than `async`, because every future above it holds it, and an `async` one would also
+    /// hold its argument, the body, beside the state it moved the body into.
+    struct ReadWhole<B> {
+        #[pin]
+        body: RequestBody<B>,
+        whole: Whole,
+        started: bool,
+    }
+}
+
+impl<B> Future for ReadWhole<B>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    type Output = Result<Bytes, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        if !*this.started {
+            *this.started = true;
+            let limit = this.body.limit;
+            if this.body.deadline.is_some_and(|d| d <= Instant::now()) {
+                return Poll::Ready(Err(Error::deadline_exceeded()));
             }
-            let read = std::pin::pin!(read_limited(inner, limit, request_too_large));
-            let mut read = read;
-            // Most bodies have arrived whole with their head: they need no clock and no timer.
-            let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
-            if let Poll::Ready(result) = first {
-                return result;
-            }
-            match Until::of(deadline, timeout) {
-                None => read.await,
-                Some(until) => Box::pin(tokio::time::timeout_at(until.at, read))
-                    .await
-                    .unwrap_or_else(|_| Err(until.error())),
+            if this.body.size_hint().lower() > limit as u64 {
+                return Poll::Ready(Err(request_too_large(limit)));
             }
         }
+        // The body enforces the limits frame by frame; most bodies have arrived whole with
+        // their head and need neither a clock nor a timer.
+        while !this.body.is_end_stream() {
+            match ready!(this.body.as_mut().poll_frame(cx)) {
+                None => break,
+                Some(Err(err)) => return Poll::Ready(Err(err)),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        this.whole.push(data);
+                    }
+                }
+            }
+        }
+        Poll::Ready(Ok(std::mem::replace(this.whole, Whole::Empty).into_bytes()))
     }
 }
 
@@ -217,6 +242,10 @@ impl<B> fmt::Debug for RequestBody<B> {
 /// Reads `body` whole, failing with `too_large(limit)` once it passes `limit` bytes. A body
 /// whose declared length (`Content-Length`, which hyper reports as the body's size hint) is
 /// over the limit fails before anything is read.
+///
+/// A body that arrives in one frame (a small RPC body, the common case) is handed back as
+/// that frame, with no list of frames to gather it in; reading stops as soon as the body
+/// says it has ended, without polling it for the end. Trailers are dropped.
 pub(crate) async fn read_limited<B>(
     body: B,
     limit: usize,
@@ -226,20 +255,68 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let hint = body.size_hint();
-    if hint.lower() > limit as u64 {
+    if body.size_hint().lower() > limit as u64 {
         return Err(too_large(limit));
     }
-    // A body that promises to stay within the limit needs no counting.
-    let result = if hint.upper().is_some_and(|upper| upper <= limit as u64) {
-        body.collect().await.map_err(Into::into)
-    } else {
-        Limited::new(body, limit).collect().await
-    };
-    match result {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<LengthLimitError>() => Err(too_large(limit)),
-        Err(err) => Err(body_error(err)),
+    let mut body = std::pin::pin!(body);
+    let mut whole = Whole::Empty;
+    while !body.is_end_stream() {
+        let frame = match std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            None => break,
+            Some(frame) => frame.map_err(|err| body_error(err.into()))?,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if data.remaining() > limit.saturating_sub(whole.len()) {
+            return Err(too_large(limit));
+        }
+        whole.push(data);
+    }
+    Ok(whole.into_bytes())
+}
+
+/// A body read so far.
+enum Whole {
+    Empty,
+    /// One frame, as it came.
+    One(Bytes),
+    /// Frames copied together.
+    Many(BytesMut),
+}
+
+impl Whole {
+    fn len(&self) -> usize {
+        match self {
+            Whole::Empty => 0,
+            Whole::One(bytes) => bytes.len(),
+            Whole::Many(all) => all.len(),
+        }
+    }
+
+    /// Adds a frame's data.
+    fn push(&mut self, mut data: impl Buf) {
+        *self = match std::mem::replace(self, Whole::Empty) {
+            Whole::Empty => Whole::One(data.copy_to_bytes(data.remaining())),
+            Whole::One(first) => {
+                let mut all = BytesMut::with_capacity(first.len() + data.remaining());
+                all.extend_from_slice(&first);
+                all.put(data);
+                Whole::Many(all)
+            }
+            Whole::Many(mut all) => {
+                all.put(data);
+                Whole::Many(all)
+            }
+        };
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Whole::Empty => Bytes::new(),
+            Whole::One(bytes) => bytes,
+            Whole::Many(all) => all.freeze(),
+        }
     }
 }
 
@@ -266,4 +343,59 @@ fn body_error(err: BoxError) -> Error {
     let code = io_code(&*err).unwrap_or(Code::Unavailable);
     let message = format!("reading body: {}", root_cause(&*err));
     Error::new(code, message).with_source(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+
+    /// A body that hands out `frames` one per poll, with no length declared.
+    struct Frames(VecDeque<Frame<Bytes>>);
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut TaskContext<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.get_mut().0.pop_front().map(Ok))
+        }
+    }
+
+    fn frames(data: &[&'static str], trailers: bool) -> Frames {
+        let mut frames: VecDeque<_> = data
+            .iter()
+            .map(|d| Frame::data(Bytes::from_static(d.as_bytes())))
+            .collect();
+        if trailers {
+            frames.push_back(Frame::trailers(http::HeaderMap::new()));
+        }
+        Frames(frames)
+    }
+
+    #[tokio::test]
+    async fn bodies_of_any_number_of_frames_are_read_whole_within_the_limit() {
+        for (data, trailers) in [
+            (&[][..], false),
+            (&["{}"][..], false),
+            (&["{\"a\":", "1,", "\"b\":2}"][..], true),
+        ] {
+            let whole = read_limited(frames(data, trailers), 13, request_too_large).await;
+            assert_eq!(whole.unwrap(), data.concat(), "{data:?}");
+        }
+        for data in [&["0123456789abcd"][..], &["0123456789", "abcd"][..]] {
+            let err = read_limited(frames(data, false), 13, request_too_large)
+                .await
+                .unwrap_err();
+            assert_eq!(
+                err.message(),
+                "body exceeds the limit of 13 bytes",
+                "{data:?}"
+            );
+        }
+    }
 }

@@ -112,6 +112,7 @@ mod query;
 mod router;
 mod serve;
 pub mod server;
+mod spare;
 mod status;
 
 pub use body::RequestBody;

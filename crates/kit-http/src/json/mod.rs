@@ -58,9 +58,9 @@ pub fn encode_response<T: Serialize>(
 /// A `200 OK` answer with `body`, JSON already written.
 pub(crate) fn response(body: Bytes) -> http::Response<Body> {
     let mut response = http::Response::new(Body::new(body));
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
+    let headers = response.headers_mut();
+    *headers = crate::spare::header_map();
+    headers.insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
     response
 }
 

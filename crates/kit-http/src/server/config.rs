@@ -118,6 +118,12 @@ impl Drop for AbandonGuard<'_> {
 }
 
 impl Config {
+    /// Whether a success with no response metadata is answered as it is: no after functions
+    /// and no finalizers.
+    pub(crate) fn answers_as_is(&self) -> bool {
+        self.after.is_empty() && self.finalizer.is_empty()
+    }
+
     /// The request's context once every before function has seen the request head.
     pub(crate) fn before(&self, ctx: Context, parts: &request::Parts) -> Context {
         self.before.iter().fold(ctx, |ctx, f| f(ctx, parts))
@@ -137,11 +143,7 @@ impl Config {
     ) -> Response<Body> {
         let (mut response, error) = match result {
             // The common case: a success with nothing more to do.
-            Ok(response)
-                if metadata.is_none() && self.after.is_empty() && self.finalizer.is_empty() =>
-            {
-                return response;
-            }
+            Ok(response) if metadata.is_none() && self.answers_as_is() => return response,
             Ok(mut response) => {
                 if let Some(status) = metadata.as_ref().and_then(|m| m.hint::<StatusCode>()) {
                     *response.status_mut() = *status;
@@ -164,7 +166,7 @@ impl Config {
         if let Some(metadata) = &metadata {
             apply_metadata(response.headers_mut(), metadata);
         }
-        if self.after.is_empty() && self.finalizer.is_empty() {
+        if self.answers_as_is() {
             return response;
         }
         let (mut parts, body) = response.into_parts();

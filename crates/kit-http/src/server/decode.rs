@@ -3,6 +3,7 @@
 use std::future::Future;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http::request;
 use http_body::Body as HttpBody;
 use kit::{BoxError, Context, Error};
@@ -67,18 +68,21 @@ impl<F, Req> Decoder<Req> for F
 where
     F: Fn(&request::Parts, Bytes) -> Result<Req, Error> + Send + Sync + 'static,
 {
-    async fn decode<B>(
+    fn decode<B>(
         &self,
         _ctx: &Context,
         parts: &mut request::Parts,
         body: RequestBody<B>,
-    ) -> Result<Req, Error>
+    ) -> impl Future<Output = Result<Req, Error>> + Send
     where
         B: HttpBody + Send,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let bytes = body.bytes().await?;
-        self(parts, bytes)
+        // Not `async`: an `async fn` would hold the body as its argument besides the future
+        // reading it, and an `async` block would hold that future twice (captured, and moved
+        // to be awaited). Every future above this one holds it.
+        body.bytes()
+            .map(move |bytes| bytes.and_then(|bytes| self(parts, bytes)))
     }
 }

@@ -46,8 +46,8 @@ pub fn encode_error(_ctx: &Context, err: &Error) -> http::Response<Body> {
     });
     let mut response = http::Response::new(Body::from(body));
     *response.status_mut() = status_of(err);
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
+    let headers = response.headers_mut();
+    *headers = crate::spare::header_map();
+    headers.insert(CONTENT_TYPE, CONTENT_TYPE_JSON);
     response
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 
+use futures_util::{FutureExt, TryFutureExt};
 use http::{Method, Response, request};
 use http_body::Body as HttpBody;
 use kit::{BoxError, Context, Endpoint, Error};
@@ -78,23 +79,27 @@ where
     C: Fn(&Context, E::Response) -> Result<Response<Body>, Error> + Send + Sync + 'static,
     Req: Send + 'static,
 {
-    async fn handle<B>(
+    fn handle<B>(
         &self,
         ctx: &Context,
         parts: &mut request::Parts,
         body: RequestBody<B>,
-    ) -> Result<Response<Body>, Error>
+    ) -> impl Future<Output = Result<Response<Body>, Error>> + Send
     where
         B: HttpBody + Send,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        let request = self.decode.decode(ctx, parts, body).await?;
-        // Cancellation is the server's: it drops this future when the client goes away.
-        let response = ctx
-            .run_until_deadline(self.endpoint.call(ctx.clone(), request))
-            .await?;
-        (self.encode)(ctx, response)
+        // Combinators, not `async`: an `async fn` would hold the body as its argument besides
+        // the decoder's future, and an `async` block would hold that future twice (captured,
+        // and moved to be awaited). The server's future holds this one.
+        self.decode
+            .decode(ctx, parts, body)
+            // Cancellation is the server's: it drops this future when the client goes away.
+            .and_then(move |request| {
+                ctx.run_until_deadline(self.endpoint.call(ctx.clone(), request))
+            })
+            .map(move |response| response.and_then(|response| (self.encode)(ctx, response)))
     }
 }
 

@@ -298,14 +298,22 @@ where
                 guard.disarm();
                 result
             };
-            let allow = allow.map(|m| {
-                HeaderValue::from_str(m.as_str()).expect("a method is a valid header value")
-            });
-            let response = config.finish(&ctx, call.take_response(), &parts, result, allow);
+            let metadata = call.take_response();
+            let response = match result {
+                // The common case, answered as it is, without moving it through `finish`.
+                Ok(response) if metadata.is_none() && config.answers_as_is() => response,
+                result => {
+                    let allow = allow.map(|m| {
+                        HeaderValue::from_str(m.as_str()).expect("a method is a valid header value")
+                    });
+                    config.finish(&ctx, metadata, &parts, result, allow)
+                }
+            };
             // The context first: a call no context refers to any more ends without a
             // cancellation to signal.
             drop(ctx);
             drop(call);
+            crate::spare::keep(parts.headers);
             Ok(response)
         })
     }

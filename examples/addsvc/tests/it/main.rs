@@ -9,6 +9,7 @@ mod grpc;
 mod jsonrpc;
 mod openapi;
 mod process;
+mod schema;
 mod support;
 
 /// A tonic client generated from Go kit's `proto/addsvc.proto` (see `build.rs`).

@@ -141,25 +141,26 @@ impl CircuitBreaker {
     /// The current state (an open breaker whose open period has ended turns half-open here).
     pub fn state(&self) -> State {
         let mut machine = self.lock();
-        machine.refresh(&self.inner.state, Instant::now());
+        machine.refresh(&self.inner.state);
         machine.state
     }
 
     /// The calls of the current period.
     pub fn counts(&self) -> Counts {
         let mut machine = self.lock();
-        machine.refresh(&self.inner.state, Instant::now());
+        machine.refresh(&self.inner.state);
         machine.counts
     }
 
     /// How long an open breaker stays open from now, before it lets a probe through
     /// (`None` unless it is open): for an admin page, and to see the backoff.
     pub fn remaining_open(&self) -> Option<Duration> {
-        let now = Instant::now();
         let mut machine = self.lock();
-        machine.refresh(&self.inner.state, now);
+        machine.refresh(&self.inner.state);
         match machine.state {
-            State::Open => machine.expiry.map(|expiry| expiry - now),
+            State::Open => machine
+                .expiry
+                .map(|expiry| expiry.saturating_duration_since(Instant::now())),
             State::Closed | State::HalfOpen => None,
         }
     }
@@ -185,7 +186,7 @@ impl CircuitBreaker {
     /// Lets a call through, or says why not.
     pub(super) fn admit(&self) -> Result<Permit, Error> {
         let mut machine = self.lock();
-        machine.refresh(&self.inner.state, Instant::now());
+        machine.refresh(&self.inner.state);
         match machine.state {
             State::Closed => {}
             State::Open => return Err(open_error()),
@@ -206,9 +207,8 @@ impl CircuitBreaker {
 
     /// Reports how a call let through by `permit` ended.
     pub(super) fn record(&self, permit: Permit, failure: bool) {
-        let now = Instant::now();
         let mut machine = self.lock();
-        machine.refresh(&self.inner.state, now);
+        machine.refresh(&self.inner.state);
         if permit.generation != machine.generation {
             return;
         }
@@ -216,16 +216,16 @@ impl CircuitBreaker {
         match machine.state {
             State::Closed => {
                 let counts = machine.counts;
-                if machine.rule.trips(now, failure, &counts) {
-                    machine.transition(&self.inner.state, State::Open, now);
+                if machine.rule.trips(failure, &counts) {
+                    machine.transition(&self.inner.state, State::Open, Instant::now());
                 }
             }
             State::HalfOpen => {
                 machine.probes_in_flight -= 1;
                 if failure {
-                    machine.transition(&self.inner.state, State::Open, now);
+                    machine.transition(&self.inner.state, State::Open, Instant::now());
                 } else if machine.counts.consecutive_successes >= machine.rule.probes() {
-                    machine.transition(&self.inner.state, State::Closed, now);
+                    machine.transition(&self.inner.state, State::Closed, Instant::now());
                 }
             }
             // Opening starts a new generation.
@@ -254,9 +254,10 @@ impl CircuitBreaker {
 
 impl Machine {
     /// Applies what the passing of time changes: an open period ends, a counting interval
-    /// ends.
-    fn refresh(&mut self, sender: &watch::Sender<State>, now: Instant) {
+    /// ends. (Without either, the clock is not read: the hot path of a closed breaker.)
+    fn refresh(&mut self, sender: &watch::Sender<State>) {
         let Some(expiry) = self.expiry else { return };
+        let now = Instant::now();
         if now < expiry {
             return;
         }

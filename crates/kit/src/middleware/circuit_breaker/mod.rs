@@ -61,7 +61,10 @@
 //! A call takes the breaker's mutex twice (once to be let through, once to report its
 //! outcome) and allocates nothing: the rolling windows are arrays of buckets allocated with
 //! the breaker and cleared in place. The lock is held for a few comparisons and additions;
-//! it is not held while the call runs. A call dropped before it ends (its client went away,
+//! it is not held while the call runs, and a closed [`Counting`] breaker without an
+//! interval does not even read the clock. Measured on one thread, a call through a closed
+//! breaker costs about 55 ns more than the bare endpoint, and no allocation (valgrind's
+//! dhat, N and 2N calls). A call dropped before it ends (its client went away,
 //! a timeout higher up ended it) reports nothing about the callee, but gives its probe place
 //! back, so a cancelled probe cannot leave the breaker stuck half-open.
 //!

@@ -77,8 +77,8 @@ impl Counting {
     }
 
     /// Opens when at least `min_requests` calls were made in the current period and the
-    /// share of failures among them is `ratio` (0 to 1) or more; pair it with an
-    /// [`interval`](Counting::interval) to make the period a sliding one.
+    /// share of failures among them is `ratio` (0 to 1) or more; with an
+    /// [`interval`](Counting::interval), the ratio is that of each interval.
     pub fn failure_ratio(ratio: f64, min_requests: u64) -> Counting {
         let min_requests = min_requests.max(1);
         Counting::default().ready_to_trip(move |counts| {
@@ -284,10 +284,11 @@ impl Rule {
 
     /// Records the outcome of a call made while closed (`counts` already include it) and
     /// says whether the breaker should open.
-    pub(super) fn trips(&mut self, now: Instant, failure: bool, counts: &Counts) -> bool {
+    pub(super) fn trips(&mut self, failure: bool, counts: &Counts) -> bool {
         match self {
             Rule::Counting(policy) => failure && (policy.ready_to_trip)(counts),
             Rule::RollingWindow(policy, window) => {
+                let now = Instant::now();
                 window.add(now, failure);
                 let totals = window.totals(now);
                 failure
@@ -296,6 +297,7 @@ impl Rule {
                         >= u64::from(policy.error_threshold_percentage) * totals.requests()
             }
             Rule::FailureAccrual(policy, window, _) => {
+                let now = Instant::now();
                 window.add(now, failure);
                 let totals = window.totals(now);
                 failure

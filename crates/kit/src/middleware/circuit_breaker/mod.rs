@@ -71,12 +71,13 @@
 //! # Why kit has its own state machine
 //!
 //! The design prefers wrapping a well-kept crate, and none fits here. `failsafe` (Finagle's
-//! failure accrual, the closest) lets every call through when half-open rather than a
-//! bounded number of probes, has neither gobreaker's counting periods nor Hystrix's
-//! minimum request volume, and reads the system clock rather than tokio's, so its timing
-//! cannot be tested with tokio's paused time. `recloser` counts over the last N calls, not
-//! over time, with no backoff. Adapting either would mean rewriting its policies and its
-//! clock anyway; the state machine itself is under 200 lines, shared by all three policies.
+//! failure accrual, the closest) lets every call through when half-open instead of a
+//! bounded number of probes, cannot be asked for its state (it only reports transitions),
+//! has neither gobreaker's counting periods nor Hystrix's bucketed error percentage, and
+//! reads the standard library's clock, so its timing cannot be tested with tokio's paused
+//! time. `recloser` counts over the last N calls rather than over time and has no growing
+//! backoff. Adapting either would mean rewriting its policies and its clock; the state
+//! machine itself is a page, shared by all three policies.
 
 mod breaker;
 mod endpoint;

@@ -23,8 +23,8 @@
 //!   carries structured details for the caller. Transports map codes to their wire formats
 //!   in both directions; middleware asks a [`Classifier`](error::Classifier).
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
-//!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`] and
-//!   [`middleware::logging`] here.
+//!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`],
+//!   [`middleware::logging`] and [`middleware::circuit_breaker`] here.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).

@@ -23,7 +23,10 @@
 //! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
 //!   or the context is cancelled.
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+//! - [`circuit_breaker`]: fails fast while a callee keeps failing, then probes it (gobreaker's,
+//!   Hystrix's and Finagle's policies).
 
+pub mod circuit_breaker;
 pub mod logging;
 pub mod timeout;
 
@@ -32,6 +35,7 @@ use std::time::Duration;
 pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
+pub use circuit_breaker::{CircuitBreaker, CircuitBreakerLayer};
 pub use logging::{Logging, LoggingLayer};
 pub use timeout::{Timeout, TimeoutLayer};
 
@@ -64,6 +68,12 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds a [`CircuitBreakerLayer`] reporting to `breaker` (its errors are failures by
+    /// their code; for another classifier, add the layer with [`Chain::layer`]).
+    pub fn circuit_breaker(self, breaker: CircuitBreaker) -> Chain<Stack<CircuitBreakerLayer, L>> {
+        self.layer(CircuitBreakerLayer::new(breaker))
     }
 
     /// Wraps `endpoint` in the chain.

@@ -1,6 +1,7 @@
 //! Integration tests of the kit core, driven through its public API.
 
 mod bridge;
+mod circuit_breaker;
 mod endpoint;
 mod logging;
 mod timeout;

@@ -373,6 +373,12 @@ impl Context {
         self.with_response(|r| r.merge(response))
     }
 
+    /// Whether the context belongs to a served call (has a response slot): middleware that
+    /// makes several attempts gives each a slot of its own only then.
+    pub(crate) fn has_call(&self) -> bool {
+        self.call.is_some()
+    }
+
     /// Runs `f` on the call's response metadata; `false` without a call.
     fn with_response(&self, f: impl FnOnce(&mut ResponseMetadata)) -> bool {
         match &self.call {

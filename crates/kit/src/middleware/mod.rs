@@ -23,8 +23,12 @@
 //! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
 //!   or the context is cancelled.
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+//! - [`retry`]: retries of failed calls that may be retried, with backoff, one deadline
+//!   for all attempts and a retry budget shared by many calls.
 
+mod attempt;
 pub mod logging;
+pub mod retry;
 pub mod timeout;
 
 use std::time::Duration;
@@ -33,6 +37,7 @@ pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
 pub use logging::{Logging, LoggingLayer};
+pub use retry::{Retry, RetryLayer, RetryPolicy};
 pub use timeout::{Timeout, TimeoutLayer};
 
 /// A chain of middleware under construction; start one with [`chain`].
@@ -64,6 +69,11 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds a [`RetryLayer`] retrying as `policy` says.
+    pub fn retry(self, policy: RetryPolicy) -> Chain<Stack<RetryLayer, L>> {
+        self.layer(RetryLayer::new(policy))
     }
 
     /// Wraps `endpoint` in the chain.

@@ -209,7 +209,10 @@ impl Context {
         let call = Call::start();
         let mut child = self.clone();
         if let Some(parent) = self.cancel_token() {
-            child.cancel = Some(parent.child_token());
+            // The call's own token, so that its handle cancels the child too.
+            let token = parent.child_token();
+            call.adopt_token(token.clone());
+            child.cancel = Some(token);
         }
         child.call = Some(call.clone());
         (child, CallHandle { call })

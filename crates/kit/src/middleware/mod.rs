@@ -25,8 +25,10 @@
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
 //! - [`retry`]: retries of failed calls that may be retried, with backoff, one deadline
 //!   for all attempts and a retry budget shared by many calls.
+//! - [`hedge`]: a backup request when a call is slow; the first answer wins.
 
 mod attempt;
+pub mod hedge;
 pub mod logging;
 pub mod retry;
 pub mod timeout;
@@ -36,6 +38,7 @@ use std::time::Duration;
 pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
+pub use hedge::{Hedge, HedgeLayer};
 pub use logging::{Logging, LoggingLayer};
 pub use retry::{Retry, RetryLayer, RetryPolicy};
 pub use timeout::{Timeout, TimeoutLayer};
@@ -74,6 +77,12 @@ impl<L> Chain<L> {
     /// Adds a [`RetryLayer`] retrying as `policy` says.
     pub fn retry(self, policy: RetryPolicy) -> Chain<Stack<RetryLayer, L>> {
         self.layer(RetryLayer::new(policy))
+    }
+
+    /// Adds a [`HedgeLayer`] sending a backup request for calls still running after
+    /// `delay`; only for idempotent calls.
+    pub fn hedge(self, delay: Duration) -> Chain<Stack<HedgeLayer, L>> {
+        self.layer(HedgeLayer::new(delay))
     }
 
     /// Wraps `endpoint` in the chain.

@@ -2,6 +2,7 @@
 
 mod bridge;
 mod endpoint;
+mod hedge;
 mod logging;
 mod retry;
 mod timeout;

@@ -15,7 +15,7 @@ const UNIT: i64 = 1000;
 /// A retry budget shared by the retries (and hedges) of many calls, so that retries cannot
 /// amplify an outage: Finagle's `RetryBudget`.
 ///
-/// Every call through a [`Retry`](super::Retry) or a hedge
+/// Every call through a [`Retry`](super::Retry) or a [`Hedge`](crate::middleware::hedge::Hedge)
 /// holding the budget deposits, every retry or hedge withdraws, and a retry is made only if
 /// the balance allows it; otherwise the call ends with its last error at once. Over the last
 /// `ttl` (a sliding window of ten slices), retries are at most `ratio` × the calls made plus

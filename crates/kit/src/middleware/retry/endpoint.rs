@@ -24,7 +24,7 @@ impl<Req, E> Endpoint<Req> for Retry<E>
 where
     E: Endpoint<Req>,
     E::Response: Send,
-    Req: Clone + Send + Sync,
+    Req: Clone + Send,
 {
     type Response = E::Response;
 
@@ -39,7 +39,7 @@ where
         let mut earlier = String::new();
         let mut attempt = 1;
         loop {
-            let current = Attempt::start(&ctx);
+            let current = Attempt::start(&ctx, false);
             let result = current
                 .ctx
                 .run(self.inner.call(current.ctx.clone(), req.clone()))

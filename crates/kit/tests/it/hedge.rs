@@ -154,3 +154,23 @@ async fn hedges_of_many_slow_calls_stay_within_the_budget() {
     }
     assert_eq!(seen.contexts.lock().unwrap().len(), 120);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_tracked_percentile_sets_the_delay_once_enough_latencies_are_known() {
+    // Calls 1 and 18 stall; every other attempt takes 10 ms.
+    let (ep, seen) = scripted(|n| if n == 1 || n == 18 { ms(1000) } else { ms(10) }, Ok);
+    let ep = HedgeLayer::percentile(0.9, ms(300)).layer(ep);
+    // Too few latencies known: hedged after the initial delay.
+    let start = Instant::now();
+    assert_eq!(ep.call(Context::background(), ()).await.unwrap(), 2);
+    assert_eq!(start.elapsed(), ms(310));
+    for _ in 0..15 {
+        ep.call(Context::background(), ()).await.unwrap();
+    }
+    assert_eq!(seen.contexts.lock().unwrap().len(), 17);
+    // 16 answers of 10 ms known: hedged after their 90th percentile, the top of the
+    // histogram bucket of 10 ms (10.239 ms, which tokio's timer rounds up to 11 ms).
+    let start = Instant::now();
+    assert_eq!(ep.call(Context::background(), ()).await.unwrap(), 19);
+    assert_eq!(start.elapsed(), ms(11 + 10));
+}

@@ -2,8 +2,9 @@
 //!
 //! Tail latency is often one slow instance, a lost packet or a pause, not a slow request:
 //! sent again, the request usually comes back quickly. [`Hedge`] starts a call; if it has
-//! not answered after a delay (say, the callee's 95th or 99th percentile latency), it sends
-//! the same request again and returns the first answer. The other attempt is cancelled
+//! not answered after a delay, fixed ([`HedgeLayer::new`]) or the 95th or 99th percentile
+//! of the endpoint's recent latencies ([`HedgeLayer::percentile`]), it sends the same
+//! request again and returns the first answer. The other attempt is cancelled
 //! through its context (and its future dropped), so a callee that watches its deadline and
 //! cancellation stops working on it.
 //!
@@ -50,6 +51,7 @@
 //! ```
 
 mod endpoint;
+mod latencies;
 mod layer;
 
 pub use endpoint::Hedge;

@@ -24,7 +24,8 @@
 //!   in both directions; middleware asks a [`Classifier`](error::Classifier).
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`],
-//!   [`middleware::logging`] and [`middleware::circuit_breaker`] here.
+//!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`] and
+//!   [`middleware::hedge`] here.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).

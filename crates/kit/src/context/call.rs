@@ -144,6 +144,13 @@ impl Call {
         }
     }
 
+    /// Makes `token` the call's cancellation token (a fresh call's, before anyone asked
+    /// for it): a call made under a cancellable context is cancelled with it.
+    pub(super) fn adopt_token(&self, token: CancellationToken) {
+        let adopted = self.token.set(token).is_ok();
+        debug_assert!(adopted, "a fresh call has no token yet");
+    }
+
     /// The call's cancellation token, made on first use.
     pub(super) fn token(&self) -> &CancellationToken {
         let token = self.token.get_or_init(CancellationToken::new);

@@ -209,7 +209,10 @@ impl Context {
         let call = Call::start();
         let mut child = self.clone();
         if let Some(parent) = self.cancel_token() {
-            child.cancel = Some(parent.child_token());
+            // The call's own token, so that its handle cancels the child too.
+            let token = parent.child_token();
+            call.adopt_token(token.clone());
+            child.cancel = Some(token);
         }
         child.call = Some(call.clone());
         (child, CallHandle { call })
@@ -371,6 +374,12 @@ impl Context {
     /// no served call.
     pub fn merge_response(&self, response: ResponseMetadata) -> bool {
         self.with_response(|r| r.merge(response))
+    }
+
+    /// Whether the context belongs to a served call (has a response slot): middleware that
+    /// makes several attempts gives each a slot of its own only then.
+    pub(crate) fn has_call(&self) -> bool {
+        self.call.is_some()
     }
 
     /// Runs `f` on the call's response metadata; `false` without a call.

@@ -289,6 +289,18 @@ fn a_call_made_under_a_call_ends_with_it_even_when_no_context_of_the_outer_call_
 }
 
 #[test]
+fn a_call_made_under_a_cancellable_context_is_cancelled_by_its_own_handle() {
+    // A hedge's attempts: each a call of its own under the served call; the loser's
+    // handle cancels the loser only.
+    let (outer, _outer_call) = Context::served(None, None);
+    let (loser, loser_call) = outer.with_call();
+    let (winner, _winner_call) = outer.with_call();
+    loser_call.cancel();
+    assert!(loser.is_cancelled());
+    assert!(!winner.is_cancelled() && !outer.is_cancelled());
+}
+
+#[test]
 fn a_call_state_used_before_comes_back_as_new() {
     let (ctx, call) = Context::served(None, None);
     assert!(ctx.set_response_metadata("k", "v"));

@@ -200,6 +200,13 @@ impl Error {
         self
     }
 
+    /// The same error with another message (middleware that sums several errors up in the
+    /// last one's).
+    pub(crate) fn with_message(mut self, message: impl Into<Cow<'static, str>>) -> Error {
+        self.inner.message = message.into();
+        self
+    }
+
     /// The status code.
     pub fn code(&self) -> Code {
         self.inner.code

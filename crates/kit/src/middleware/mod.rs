@@ -25,9 +25,15 @@
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
 //! - [`circuit_breaker`]: fails fast while a callee keeps failing, then probes it (gobreaker's,
 //!   Hystrix's and Finagle's policies).
+//! - [`retry`]: retries of failed calls that may be retried, with backoff, one deadline
+//!   for all attempts and a retry budget shared by many calls.
+//! - [`hedge`]: a backup request when a call is slow; the first answer wins.
 
+mod attempt;
 pub mod circuit_breaker;
+pub mod hedge;
 pub mod logging;
+pub mod retry;
 pub mod timeout;
 
 use std::time::Duration;
@@ -36,7 +42,9 @@ pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
 pub use circuit_breaker::{CircuitBreaker, CircuitBreakerLayer};
+pub use hedge::{Hedge, HedgeLayer};
 pub use logging::{Logging, LoggingLayer};
+pub use retry::{Retry, RetryLayer, RetryPolicy};
 pub use timeout::{Timeout, TimeoutLayer};
 
 /// A chain of middleware under construction; start one with [`chain`].
@@ -74,6 +82,17 @@ impl<L> Chain<L> {
     /// their code; for another classifier, add the layer with [`Chain::layer`]).
     pub fn circuit_breaker(self, breaker: CircuitBreaker) -> Chain<Stack<CircuitBreakerLayer, L>> {
         self.layer(CircuitBreakerLayer::new(breaker))
+    }
+
+    /// Adds a [`RetryLayer`] retrying as `policy` says.
+    pub fn retry(self, policy: RetryPolicy) -> Chain<Stack<RetryLayer, L>> {
+        self.layer(RetryLayer::new(policy))
+    }
+
+    /// Adds a [`HedgeLayer`] sending a backup request for calls still running after
+    /// `delay`; only for idempotent calls.
+    pub fn hedge(self, delay: Duration) -> Chain<Stack<HedgeLayer, L>> {
+        self.layer(HedgeLayer::new(delay))
     }
 
     /// Wraps `endpoint` in the chain.

@@ -3,5 +3,7 @@
 mod bridge;
 mod circuit_breaker;
 mod endpoint;
+mod hedge;
 mod logging;
+mod retry;
 mod timeout;

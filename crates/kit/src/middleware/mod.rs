@@ -23,8 +23,12 @@
 //! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
 //!   or the context is cancelled.
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+//! - `rate_limit` (feature `rate-limit`): calls per unit of time, refused or delayed,
+//!   shared by several endpoints or kept per client.
 
 pub mod logging;
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
 pub mod timeout;
 
 use std::time::Duration;
@@ -33,6 +37,8 @@ pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
 pub use logging::{Logging, LoggingLayer};
+#[cfg(feature = "rate-limit")]
+pub use rate_limit::{RateLimitLayer, RateLimited};
 pub use timeout::{Timeout, TimeoutLayer};
 
 /// A chain of middleware under construction; start one with [`chain`].
@@ -64,6 +70,27 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds a [`RateLimitLayer`] refusing calls over `limit` with `ResourceExhausted`
+    /// (a [`RateLimit`](rate_limit::RateLimit) or a
+    /// [`KeyedRateLimit`](rate_limit::KeyedRateLimit)).
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit(
+        self,
+        limit: impl Into<rate_limit::RateLimit>,
+    ) -> Chain<Stack<RateLimitLayer, L>> {
+        self.layer(RateLimitLayer::new(limit))
+    }
+
+    /// Adds a [`RateLimitLayer`] holding calls over `limit` back until their permit is due,
+    /// within their deadline.
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit_delaying(
+        self,
+        limit: impl Into<rate_limit::RateLimit>,
+    ) -> Chain<Stack<RateLimitLayer, L>> {
+        self.layer(RateLimitLayer::delaying(limit))
     }
 
     /// Wraps `endpoint` in the chain.

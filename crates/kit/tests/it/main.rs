@@ -3,4 +3,5 @@
 mod bridge;
 mod endpoint;
 mod logging;
+mod rate_limit;
 mod timeout;

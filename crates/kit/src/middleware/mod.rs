@@ -23,9 +23,12 @@
 //! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
 //!   or the context is cancelled.
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+//! - [`concurrency`]: at most N calls in flight (a bulkhead), queueing within the deadline
+//!   or shedding load, with a fixed limit or one that adapts to latency (AIMD).
 //! - `rate_limit` (feature `rate-limit`): calls per unit of time, refused or delayed,
 //!   shared by several endpoints or kept per client.
 
+pub mod concurrency;
 pub mod logging;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
@@ -36,6 +39,7 @@ use std::time::Duration;
 pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
+pub use concurrency::{ConcurrencyLimitLayer, ConcurrencyLimited};
 pub use logging::{Logging, LoggingLayer};
 #[cfg(feature = "rate-limit")]
 pub use rate_limit::{RateLimitLayer, RateLimited};
@@ -70,6 +74,15 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds a [`ConcurrencyLimitLayer`]: calls count against `limit`, which every endpoint
+    /// the chain wraps shares.
+    pub fn concurrency_limit(
+        self,
+        limit: concurrency::ConcurrencyLimit,
+    ) -> Chain<Stack<ConcurrencyLimitLayer, L>> {
+        self.layer(ConcurrencyLimitLayer::new(limit))
     }
 
     /// Adds a [`RateLimitLayer`] refusing calls over `limit` with `ResourceExhausted`

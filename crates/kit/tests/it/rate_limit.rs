@@ -242,3 +242,26 @@ async fn many_distinct_keys_cannot_grow_the_table_or_reset_existing_limits() {
         "the good client and the new one"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_full_table_is_swept_at_most_once_per_refill_time() {
+    // A key is idle one second after its last call.
+    let per_client = RateLimit::per_second(1).keyed_by(peer_ip).max_keys(2);
+    let ep = middleware::chain()
+        .rate_limit(per_client.clone())
+        .endpoint(ok());
+    let step = |ms| tokio::time::advance(Duration::from_millis(ms));
+    ep.call(from("10.0.0.1:1"), ()).await.unwrap();
+    step(500).await;
+    ep.call(from("10.0.0.2:1"), ()).await.unwrap();
+    step(100).await;
+    // Full, and nothing idle: refused, and the next sweep is a second away.
+    assert!(ep.call(from("10.0.0.3:1"), ()).await.is_err());
+    step(500).await;
+    // The first key has been idle for 100 ms, but the table is not swept yet.
+    assert!(ep.call(from("10.0.0.3:1"), ()).await.is_err());
+    assert_eq!(per_client.tracked_keys(), 2);
+    step(500).await;
+    ep.call(from("10.0.0.3:1"), ()).await.unwrap();
+    assert_eq!(per_client.tracked_keys(), 1, "both idle keys were dropped");
+}

@@ -53,6 +53,23 @@ async fn calls_over_the_burst_are_refused_until_the_bucket_refills() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_refusal_says_when_to_retry_in_whole_seconds() {
+    let ep = middleware::chain()
+        .rate_limit(RateLimit::per_minute(1))
+        .endpoint(ok());
+    let refused = || async {
+        let (ctx, call) = Context::background().with_call();
+        assert_rate_limited(ep.call(ctx, ()).await);
+        let response = call.take_response().expect("response metadata was set");
+        response.get("retry-after").map(str::to_owned)
+    };
+    ep.call(Context::background(), ()).await.unwrap();
+    assert_eq!(refused().await.as_deref(), Some("60"));
+    tokio::time::advance(Duration::from_millis(59_001)).await;
+    assert_eq!(refused().await.as_deref(), Some("1"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn clones_of_a_limit_share_its_bucket() {
     let limit = RateLimit::per_minute(2);
     let a = middleware::chain().rate_limit(limit.clone()).endpoint(ok());
@@ -241,6 +258,27 @@ async fn many_distinct_keys_cannot_grow_the_table_or_reset_existing_limits() {
         2,
         "the good client and the new one"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_keyed_limit_can_delay_each_key_on_its_own() {
+    let per_client = RateLimit::per_second(10)
+        .burst(1)
+        .keyed_by(peer_ip)
+        .max_keys(2);
+    let ep = middleware::chain()
+        .rate_limit_delaying(per_client)
+        .endpoint(ok());
+    let start = Instant::now();
+    ep.call(from("10.0.0.1:1"), ()).await.unwrap();
+    ep.call(from("10.0.0.2:1"), ()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    // A new key that the full table refuses is not worth waiting for.
+    let err = ep.call(from("10.0.0.3:1"), ()).await.unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    ep.call(from("10.0.0.1:1"), ()).await.unwrap();
+    assert_eq!(start.elapsed(), Duration::from_millis(100));
 }
 
 #[tokio::test(start_paused = true)]

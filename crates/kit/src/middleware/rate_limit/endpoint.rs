@@ -50,7 +50,7 @@ impl<E> RateLimited<E> {
             let wait = match (self.limit.check(ctx), self.mode) {
                 (Ok(()), _) => return Ok(()),
                 (Err(Refusal::Wait(wait)), Mode::Delay) => wait,
-                (Err(refusal), _) => return Err(refusal.into_error()),
+                (Err(refusal), _) => return Err(refusal.into_error(ctx)),
             };
             // Waiting past the deadline would only end in DeadlineExceeded: end now.
             if ctx

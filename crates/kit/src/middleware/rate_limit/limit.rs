@@ -50,10 +50,16 @@ pub(super) enum Refusal {
 }
 
 impl Refusal {
-    /// The error a call refused for this reason ends with.
-    pub(super) fn into_error(self) -> Error {
+    /// The error a call under `ctx` refused for this reason ends with. A call refused for an
+    /// empty bucket also answers with `retry-after`: the whole seconds until its permit
+    /// would have been due.
+    pub(super) fn into_error(self, ctx: &Context) -> Error {
         match self {
-            Refusal::Wait(_) => Error::resource_exhausted("rate limit exceeded"),
+            Refusal::Wait(wait) => {
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ctx.set_response_metadata("retry-after", seconds.to_string());
+                Error::resource_exhausted("rate limit exceeded")
+            }
             Refusal::TooManyKeys(max) => Error::resource_exhausted(format!(
                 "rate limit exceeded: already tracking {max} clients, new ones are refused \
                  until some are idle"

@@ -24,8 +24,9 @@
 //!   in both directions; middleware asks a [`Classifier`](error::Classifier).
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`],
-//!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`] and
-//!   [`middleware::hedge`] here.
+//!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`],
+//!   [`middleware::hedge`], [`middleware::concurrency`] and (feature `rate-limit`)
+//!   `middleware::rate_limit` here.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).
@@ -33,6 +34,12 @@
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
 //! - **[The tower bridge](mod@service)**: [`Endpoint::into_service`] and [`service_endpoint`]
 //!   convert to and from `tower::Service`, so tower's middleware applies to kit endpoints.
+//!
+//! ## Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `rate-limit` | no | `middleware::rate_limit`, on [governor](https://docs.rs/governor) |
 //!
 //! ## Example
 //!

@@ -28,11 +28,18 @@
 //! - [`retry`]: retries of failed calls that may be retried, with backoff, one deadline
 //!   for all attempts and a retry budget shared by many calls.
 //! - [`hedge`]: a backup request when a call is slow; the first answer wins.
+//! - [`concurrency`]: at most N calls in flight (a bulkhead), queueing within the deadline
+//!   or shedding load, with a fixed limit or one that adapts to latency (AIMD).
+//! - `rate_limit` (feature `rate-limit`): calls per unit of time, refused or delayed,
+//!   shared by several endpoints or kept per client.
 
 mod attempt;
 pub mod circuit_breaker;
+pub mod concurrency;
 pub mod hedge;
 pub mod logging;
+#[cfg(feature = "rate-limit")]
+pub mod rate_limit;
 pub mod retry;
 pub mod timeout;
 
@@ -42,8 +49,11 @@ pub use tower_layer::Layer;
 use tower_layer::{Identity, Stack};
 
 pub use circuit_breaker::{CircuitBreaker, CircuitBreakerLayer};
+pub use concurrency::{ConcurrencyLimitLayer, ConcurrencyLimited};
 pub use hedge::{Hedge, HedgeLayer};
 pub use logging::{Logging, LoggingLayer};
+#[cfg(feature = "rate-limit")]
+pub use rate_limit::{RateLimitLayer, RateLimited};
 pub use retry::{Retry, RetryLayer, RetryPolicy};
 pub use timeout::{Timeout, TimeoutLayer};
 
@@ -93,6 +103,36 @@ impl<L> Chain<L> {
     /// `delay`; only for idempotent calls.
     pub fn hedge(self, delay: Duration) -> Chain<Stack<HedgeLayer, L>> {
         self.layer(HedgeLayer::new(delay))
+    }
+
+    /// Adds a [`ConcurrencyLimitLayer`]: calls count against `limit`, which every endpoint
+    /// the chain wraps shares.
+    pub fn concurrency_limit(
+        self,
+        limit: concurrency::ConcurrencyLimit,
+    ) -> Chain<Stack<ConcurrencyLimitLayer, L>> {
+        self.layer(ConcurrencyLimitLayer::new(limit))
+    }
+
+    /// Adds a [`RateLimitLayer`] refusing calls over `limit` with `ResourceExhausted`
+    /// (a [`RateLimit`](rate_limit::RateLimit) or a
+    /// [`KeyedRateLimit`](rate_limit::KeyedRateLimit)).
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit(
+        self,
+        limit: impl Into<rate_limit::RateLimit>,
+    ) -> Chain<Stack<RateLimitLayer, L>> {
+        self.layer(RateLimitLayer::new(limit))
+    }
+
+    /// Adds a [`RateLimitLayer`] holding calls over `limit` back until their permit is due,
+    /// within their deadline.
+    #[cfg(feature = "rate-limit")]
+    pub fn rate_limit_delaying(
+        self,
+        limit: impl Into<rate_limit::RateLimit>,
+    ) -> Chain<Stack<RateLimitLayer, L>> {
+        self.layer(RateLimitLayer::delaying(limit))
     }
 
     /// Wraps `endpoint` in the chain.

@@ -2,8 +2,10 @@
 
 mod bridge;
 mod circuit_breaker;
+mod concurrency;
 mod endpoint;
 mod hedge;
 mod logging;
+mod rate_limit;
 mod retry;
 mod timeout;

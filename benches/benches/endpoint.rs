@@ -19,12 +19,14 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kit::Endpoint;
 use kit_benches::{
-    SumRequest, bare, boxed, call_once, chain5_async, chain5_forward, tower_bridge, tower_chain5,
+    SumRequest, bare, boxed, call_once, chain5_async, chain5_forward, production, tower_bridge,
+    tower_chain5, tower_production,
 };
 use tokio::runtime::Runtime;
 
 fn endpoint_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("building a current-thread runtime");
     let mut group = c.benchmark_group("endpoint_call");
@@ -38,6 +40,8 @@ fn endpoint_overhead(c: &mut Criterion) {
     bench(&mut group, &rt, "boxed", boxed());
     bench(&mut group, &rt, "tower-bridge", tower_bridge());
     bench(&mut group, &rt, "tower-chain5", tower_chain5());
+    bench(&mut group, &rt, "production", production());
+    bench(&mut group, &rt, "tower-production", tower_production());
 
     group.finish();
 }

@@ -16,6 +16,8 @@
 //! | `boxed` | it as a [`BoxEndpoint`] |
 //! | `tower-bridge` | `service_endpoint(endpoint.into_service())` |
 //! | `tower-chain5` | the bridge with 5 pass-through tower layers around the service |
+//! | `production` | it behind the stack a production client endpoint has: a rate limit with room, a circuit breaker, a retry with its budget, a timeout and a concurrency limit (kit's middleware) |
+//! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
 //!
 //! The two kit middleware shapes bracket real ones: a middleware that does something
 //! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
@@ -36,13 +38,15 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 6] = [
+pub const VARIANTS: [&str; 8] = [
     "bare",
     "chain5-async",
     "chain5-forward",
     "boxed",
     "tower-bridge",
     "tower-chain5",
+    "production",
+    "tower-production",
 ];
 
 /// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
@@ -101,6 +105,61 @@ pub fn tower_chain5() -> impl Endpoint<SumRequest, Response = i64> {
     service_endpoint(service)
 }
 
+/// [`bare`] behind kit's resilience middleware as a client endpoint would have it, outermost
+/// first: a rate limit with room to spare, a circuit breaker (gobreaker's defaults), a retry
+/// (the default policy, with its budget), a one-second timeout per attempt and a
+/// concurrency limit of 1,024.
+pub fn production() -> impl Endpoint<SumRequest, Response = i64> {
+    use kit::middleware::circuit_breaker::{CircuitBreaker, Counting};
+    use kit::middleware::concurrency::ConcurrencyLimit;
+    use kit::middleware::rate_limit::RateLimit;
+    use kit::middleware::retry::RetryPolicy;
+
+    middleware::chain()
+        .rate_limit(RateLimit::per_second(1_000_000_000).burst(1_000_000_000))
+        .circuit_breaker(CircuitBreaker::new(Counting::default()))
+        .retry(RetryPolicy::default())
+        .timeout(std::time::Duration::from_secs(1))
+        .concurrency_limit(ConcurrencyLimit::new(1024))
+        .endpoint(bare())
+}
+
+/// [`bare`] through the bridge behind the nearest tower stack: a retry of up to 3 attempts,
+/// a one-second timeout and a concurrency limit of 1,024. tower has no circuit breaker, its
+/// retry has no budget unless one is written into the policy, and its `RateLimit` cannot be
+/// cloned, so it cannot be shared nor called through the bridge (which clones the service per
+/// call) without a `Buffer` (a channel and a task): the tower stack is lighter than kit's.
+pub fn tower_production() -> impl Endpoint<SumRequest, Response = i64> {
+    let service = ServiceBuilder::new()
+        .retry(Attempts(3))
+        .timeout(std::time::Duration::from_secs(1))
+        .concurrency_limit(1024)
+        .service(bare().into_service());
+    service_endpoint(service)
+}
+
+/// tower's retry policy for [`tower_production`]: up to this many attempts in all.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempts(pub usize);
+
+impl<Req: Clone, Res, E> tower::retry::Policy<Req, Res, E> for Attempts {
+    type Future = std::future::Ready<()>;
+
+    fn retry(&mut self, _req: &mut Req, result: &mut Result<Res, E>) -> Option<Self::Future> {
+        match result {
+            Err(_) if self.0 > 1 => {
+                self.0 -= 1;
+                Some(std::future::ready(()))
+            }
+            _ => None,
+        }
+    }
+
+    fn clone_request(&mut self, req: &Req) -> Option<Req> {
+        Some(req.clone())
+    }
+}
+
 /// One call as a request handler makes it: a fresh background context and a request the
 /// optimiser cannot see through. Returns the sum, or 0 on error.
 pub async fn call_once<E>(endpoint: &E) -> i64
@@ -122,6 +181,8 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "boxed" => Some(run(&boxed(), calls).await),
         "tower-bridge" => Some(run(&tower_bridge(), calls).await),
         "tower-chain5" => Some(run(&tower_chain5(), calls).await),
+        "production" => Some(run(&production(), calls).await),
+        "tower-production" => Some(run(&tower_production(), calls).await),
         _ => None,
     }
 }

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         return usage();
     };
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .expect("building a current-thread runtime");
     match rt.block_on(kit_benches::run_variant(&variant, calls)) {

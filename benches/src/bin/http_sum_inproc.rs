@@ -37,7 +37,11 @@ fn main() {
         let io = TokioIo::new(server);
         match mode.as_str() {
             "kit" => {
-                let set = addsvc::endpoints(addsvc::BasicService);
+                let no_limits = kit_app::LimitFlags {
+                    no_limits: true,
+                    breaker_timeout: std::time::Duration::ZERO,
+                };
+                let set = addsvc::endpoints(addsvc::BasicService, &no_limits);
                 let router = addsvc::add::http::router(&set);
                 let connection = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(io, TowerToHyperService::new(router))

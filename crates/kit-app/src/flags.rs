@@ -45,3 +45,34 @@ impl Default for ShutdownFlags {
             .expect("the defaults parse")
     }
 }
+
+/// A service's limits on calls: `--no-limits` serves without its rate limits and circuit
+/// breakers (for benchmarks), and `--breaker-timeout` (default `60s`, gobreaker's and so Go
+/// kit's) is how long an opened circuit breaker refuses calls before it lets a probe through.
+/// Flatten it into the service's arguments; the service decides what its limits are.
+///
+/// ```
+/// use std::time::Duration;
+/// use clap::Parser;
+/// use kit_app::LimitFlags;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     limits: LimitFlags,
+/// }
+///
+/// let args = Args::parse_from(["svc", "--breaker-timeout", "2s"]);
+/// assert!(!args.limits.no_limits);
+/// assert_eq!(args.limits.breaker_timeout, Duration::from_secs(2));
+/// assert!(Args::parse_from(["svc", "--no-limits"]).limits.no_limits);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct LimitFlags {
+    /// Serve without rate limits and circuit breakers (for benchmarks).
+    #[arg(long)]
+    pub no_limits: bool,
+    /// How long an opened circuit breaker refuses calls before it lets a probe through.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub breaker_timeout: Duration,
+}

@@ -86,6 +86,6 @@ pub use args::{go_style_args, parse};
 pub use client::run_client;
 pub use debug::debug_router;
 pub use duration::parse_duration;
-pub use flags::ShutdownFlags;
+pub use flags::{LimitFlags, ShutdownFlags};
 #[cfg(feature = "grpc")]
 pub use grpc::GrpcServices;

@@ -56,7 +56,28 @@ pub mod service;
 
 pub use service::{Add, BasicService, add};
 
-/// The endpoints of `service` with the middleware every transport shares (logging).
-pub fn endpoints(service: impl Add) -> add::Set {
-    add::Set::with_middleware(service, |method| kit::middleware::chain().logging(method))
+/// The endpoints of `service` with the middleware every transport shares: logging, and,
+/// unless `limits.no_limits`, Go kit's addsvc limits (CONTRACTS.md): Sum at most 1 call per
+/// second (burst 1), Concat 100 per second (burst 100), each limit inside a circuit breaker
+/// with gobreaker's defaults (it opens after more than 5 failures in a row, refusals of the
+/// limit included, and stays open for `limits.breaker_timeout`).
+pub fn endpoints(service: impl Add, limits: &kit_app::LimitFlags) -> add::Set {
+    use kit::middleware::chain;
+    use kit::middleware::circuit_breaker::{CircuitBreaker, Counting};
+    use kit::middleware::rate_limit::RateLimit;
+
+    if limits.no_limits {
+        return add::Set::with_middleware(service, |method| chain().logging(method));
+    }
+    add::Set::with_middleware(service, |method| {
+        let rate = match method {
+            "Sum" => RateLimit::per_second(1).burst(1),
+            _ => RateLimit::per_second(100).burst(100),
+        };
+        let breaker = CircuitBreaker::new(Counting::default().timeout(limits.breaker_timeout));
+        chain()
+            .logging(method)
+            .circuit_breaker(breaker)
+            .rate_limit(rate)
+    })
 }

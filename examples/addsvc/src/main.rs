@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use addsvc::{BasicService, add};
 use clap::Parser;
-use kit_app::{App, GrpcServices, ListenAddr, ShutdownFlags};
+use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, ShutdownFlags};
 
 /// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
 /// (Go kit compatible), each transport on its own listener.
@@ -30,11 +30,13 @@ struct Args {
     jsonrpc_addr: ListenAddr,
     #[command(flatten)]
     shutdown: ShutdownFlags,
+    #[command(flatten)]
+    limits: LimitFlags,
 }
 
 fn main() -> ExitCode {
     let args: Args = kit_app::parse();
-    let set = addsvc::endpoints(BasicService);
+    let set = addsvc::endpoints(BasicService, &args.limits);
     let grpc = GrpcServices::new()
         .add_service(add::grpc::server(&set))
         .descriptor_set(add::grpc::file_descriptor_set());

@@ -7,6 +7,7 @@ mod contract;
 mod flood;
 mod grpc;
 mod jsonrpc;
+mod limits;
 mod openapi;
 mod process;
 mod schema;

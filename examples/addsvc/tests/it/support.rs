@@ -67,10 +67,16 @@ pub(crate) async fn start_with_async(extra: &[&str]) -> Addsvc {
     }
 }
 
+/// addsvc with every listener on a free port and `extra` flags; without its rate limits
+/// and circuit breakers (`--no-limits`, as CONTRACTS.md asks of every test but the limits'
+/// own) unless `extra` holds `--limits` (which is taken out).
 fn spawn(extra: &[&str]) -> Process {
+    let limited = extra.contains(&"--limits");
+    let extra = extra.iter().filter(|arg| **arg != "--limits");
     Process::builder(env!("CARGO_BIN_EXE_addsvc"))
         .name("addsvc")
         .args(ALL_ON_FREE_PORTS)
+        .args((!limited).then_some("--no-limits"))
         .args(extra)
         .spawn()
 }

@@ -77,6 +77,10 @@ else
             kit_args+=" --$other-addr off"
         fi
     done
+    # Without the example's rate limits (Sum: 1 call per second), in builds that have them.
+    if [[ "$kit_help" == *"--no-limits"* ]]; then
+        kit_args+=" --no-limits"
+    fi
 fi
 
 load_tool=wrk

@@ -51,6 +51,16 @@
 //! on `127.0.0.1:8084` and the debug listener (`GET /health`) on `127.0.0.1:8080`; `--help`
 //! lists the flags. Then `cargo run -p addsvc --bin addcli -- -grpc-addr 127.0.0.1:8082 1 2`
 //! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
+//!
+//! ## Limits
+//!
+//! As Go kit's addsvc, Sum takes at most 1 call per second (burst 1) and Concat 100 (burst
+//! 100); a refused call is `ResourceExhausted` `rate limit exceeded` (HTTP 429, gRPC
+//! RESOURCE_EXHAUSTED, the JSON-RPC code of that code). Each limit sits inside a circuit
+//! breaker with gobreaker's defaults, so a burst of refusals opens it: calls then fail at once
+//! with `Unavailable` `circuit breaker is open` (503) until `--breaker-timeout` (default 60 s)
+//! has passed and a probe call succeeds. The limits are on the endpoints, so every transport
+//! shares them; `--no-limits` turns them off (benchmarks do).
 
 pub mod service;
 

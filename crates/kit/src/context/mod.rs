@@ -63,6 +63,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -317,10 +318,17 @@ impl Context {
         if self.deadline.is_none() && self.cancel.is_none() && self.call.is_none() {
             return work.await;
         }
+        // Work that is done at once (a cache hit, an in-memory call) needs no timer and no
+        // cancellation token: poll it first, and watch the context only if it waits.
+        let mut work = std::pin::pin!(work);
+        match std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
+            Poll::Ready(result) => return result,
+            Poll::Pending => {}
+        }
         tokio::select! {
             biased;
             err = self.done() => Err(err),
-            result = work => result,
+            result = &mut work => result,
         }
     }
 

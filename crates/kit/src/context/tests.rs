@@ -317,3 +317,18 @@ fn a_call_state_used_before_comes_back_as_new() {
     drop(call);
     assert!(child.is_cancelled());
 }
+
+#[test]
+fn work_done_at_once_arms_no_timer() {
+    // A runtime without a timer panics at the first timer armed: running ready work under
+    // a deadline must not arm one (the deadline is watched only if the work waits).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let ctx = Context::background().with_deadline(Instant::now() + Duration::from_secs(5));
+        assert_eq!(ctx.run(async { Ok(7) }).await.unwrap(), 7);
+        let (served, _call) = Context::served(None, ctx.deadline());
+        assert_eq!(served.run(async { Ok(8) }).await.unwrap(), 8);
+    });
+}

@@ -319,17 +319,25 @@ impl Context {
             return work.await;
         }
         // Work that is done at once (a cache hit, an in-memory call) needs no timer and no
-        // cancellation token: poll it first, and watch the context only if it waits.
+        // cancellation token: the work is polled first, and the context (whose future arms
+        // them when first polled) is watched only once the work waits. After that, the
+        // context first, then the work, each polled once per wake-up.
         let mut work = std::pin::pin!(work);
-        match std::future::poll_fn(|cx| Poll::Ready(work.as_mut().poll(cx))).await {
-            Poll::Ready(result) => return result,
-            Poll::Pending => {}
-        }
-        tokio::select! {
-            biased;
-            err = self.done() => Err(err),
-            result = &mut work => result,
-        }
+        let mut done = std::pin::pin!(self.done());
+        let mut first = true;
+        std::future::poll_fn(|cx| {
+            if std::mem::take(&mut first) {
+                if let Poll::Ready(result) = work.as_mut().poll(cx) {
+                    return Poll::Ready(result);
+                }
+                return done.as_mut().poll(cx).map(Err);
+            }
+            if let Poll::Ready(err) = done.as_mut().poll(cx) {
+                return Poll::Ready(Err(err));
+            }
+            work.as_mut().poll(cx)
+        })
+        .await
     }
 
     /// Runs `work` until the context's deadline: like [`run`](Context::run), but leaving

@@ -88,6 +88,10 @@ impl ConcurrencyLimit {
             permits.semaphore.try_acquire().map_err(|_| {
                 Error::resource_exhausted(format!("overloaded: {} calls in flight", self.limit()))
             })?
+        } else if let Ok(permit) = permits.semaphore.try_acquire() {
+            // A free place (the semaphore hands released places to waiters first, so this
+            // passes nobody in the queue): no waiting, so nothing to watch the context for.
+            permit
         } else {
             ctx.run(async {
                 Ok(permits

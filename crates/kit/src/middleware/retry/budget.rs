@@ -115,10 +115,11 @@ impl RetryBudget {
 impl Inner {
     /// Clears the slices that have left the window; returns the current slice.
     fn expire(&self) -> usize {
-        let now = Instant::now()
-            .saturating_duration_since(self.start)
-            .as_nanos();
-        let now = u64::try_from(now / u128::from(self.slice_nanos)).unwrap_or(u64::MAX);
+        let elapsed = Instant::now().saturating_duration_since(self.start);
+        // In u64 (584 years of nanoseconds): a u128 division is a call to a slow routine,
+        // and this runs on every call.
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        let now = nanos / self.slice_nanos;
         if now > self.newest.load(Ordering::Acquire) {
             let _lock = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
             let newest = self.newest.load(Ordering::Acquire);

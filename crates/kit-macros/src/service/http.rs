@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::parse::{Method, Service};
+use super::parse::{Method, Segment, Service};
 use crate::fields::Label;
 
 /// `kit_http::json` or its Go-compatible `kit_http::json::go`.
@@ -123,7 +123,7 @@ fn decoder(service: &Service, method: &Method) -> TokenStream {
     let fields = method.args.iter().map(|a| {
         let ident = &a.ident;
         let name = &a.json;
-        if method.route.path_params.contains(&a.ident.to_string()) {
+        if method.route.in_path(&a.ident) {
             let param = a.ident.to_string();
             quote!(#ident: ::kit_http::PathParams::of(parts).parse(#param)?)
         } else if method.route.has_body() {
@@ -184,15 +184,13 @@ fn client(service: &Service, method: &Method) -> TokenStream {
     let encoder = if method.body_is_request() {
         quote!(::kit_http::json::encode_request)
     } else {
-        let segments = path_segments(&method.route.path)
-            .into_iter()
-            .map(|s| match s {
-                Segment::Literal(text) => quote!(url.push_str(#text);),
-                Segment::Param(name) => {
-                    let ident = syn::Ident::new(&name, proc_macro2::Span::call_site());
-                    quote!(url.push_str(&::kit_http::client::path_segment(&request.#ident));)
-                }
-            });
+        let segments = method.route.segments.iter().map(|s| match s {
+            Segment::Literal(text) => quote!(url.push_str(#text);),
+            Segment::Param(name) => {
+                let ident = syn::Ident::new(name, proc_macro2::Span::call_site());
+                quote!(url.push_str(&::kit_http::client::path_segment(&request.#ident));)
+            }
+        });
         let query = method.query_args().map(|a| {
             let ident = &a.ident;
             let name = &a.json;
@@ -260,29 +258,6 @@ fn client(service: &Service, method: &Method) -> TokenStream {
             .pool(pool.clone())
             #idempotent
     }
-}
-
-enum Segment {
-    Literal(String),
-    Param(String),
-}
-
-/// A route's path as literal text and parameters.
-fn path_segments(path: &str) -> Vec<Segment> {
-    let mut segments = Vec::new();
-    let mut rest = path;
-    while let Some(start) = rest.find('{') {
-        let end = start + rest[start..].find('}').expect("checked by parse");
-        if start > 0 {
-            segments.push(Segment::Literal(rest[..start].to_owned()));
-        }
-        segments.push(Segment::Param(rest[start + 1..end].to_owned()));
-        rest = &rest[end + 1..];
-    }
-    if !rest.is_empty() {
-        segments.push(Segment::Literal(rest.to_owned()));
-    }
-    segments
 }
 
 /// The `jsonrpc` module: the method table serving a `Set` and the client making one.

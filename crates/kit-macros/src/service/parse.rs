@@ -73,9 +73,17 @@ pub(crate) struct Route {
     pub(crate) verb: String,
     pub(crate) path: String,
     pub(crate) status: u16,
-    /// The arguments in the path, in the order they appear.
-    pub(crate) path_params: Vec<String>,
+    /// The path, read once: literal text and `{argument}` parameters, in order.
+    pub(crate) segments: Vec<Segment>,
     pub(crate) span: Span,
+}
+
+/// A piece of a route's path.
+pub(crate) enum Segment {
+    /// Text sent as it is.
+    Literal(String),
+    /// An argument, `{name}`.
+    Param(String),
 }
 
 impl Route {
@@ -88,14 +96,36 @@ impl Route {
     pub(crate) fn response_body(&self) -> bool {
         self.status != 204
     }
+
+    /// The names of the path's parameters, in order.
+    pub(crate) fn params(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|segment| match segment {
+            Segment::Param(name) => Some(name.as_str()),
+            Segment::Literal(_) => None,
+        })
+    }
+
+    /// Whether the argument `ident` is in the path.
+    pub(crate) fn in_path(&self, ident: &Ident) -> bool {
+        self.params().any(|param| ident == param)
+    }
+
+    /// The path with its parameter names blanked: two routes of the same shape clash.
+    fn shape(&self) -> String {
+        self.segments
+            .iter()
+            .map(|segment| match segment {
+                Segment::Literal(text) => text.as_str(),
+                Segment::Param(_) => "{}",
+            })
+            .collect()
+    }
 }
 
 impl Method {
     /// The arguments in the path.
     pub(crate) fn path_args(&self) -> impl Iterator<Item = &Field> {
-        self.args
-            .iter()
-            .filter(|a| self.route.path_params.contains(&a.ident.to_string()))
+        self.args.iter().filter(|a| self.route.in_path(&a.ident))
     }
 
     /// The arguments in the query string (those of a body-less verb not in the path).
@@ -103,7 +133,7 @@ impl Method {
         let body = self.route.has_body();
         self.args
             .iter()
-            .filter(move |a| !body && !self.route.path_params.contains(&a.ident.to_string()))
+            .filter(move |a| !body && !self.route.in_path(&a.ident))
     }
 
     /// The arguments in the JSON body.
@@ -111,13 +141,13 @@ impl Method {
         let body = self.route.has_body();
         self.args
             .iter()
-            .filter(move |a| body && !self.route.path_params.contains(&a.ident.to_string()))
+            .filter(move |a| body && !self.route.in_path(&a.ident))
     }
 
     /// Whether the whole request is the JSON body (no path or query arguments): the plain
     /// JSON codecs do.
     pub(crate) fn body_is_request(&self) -> bool {
-        self.route.has_body() && self.route.path_params.is_empty()
+        self.route.has_body() && self.route.params().next().is_none()
     }
 }
 
@@ -496,8 +526,11 @@ fn parse_method(function: &mut syn::TraitItemFn, args: &Args) -> Result<Method> 
         }
         None => ("POST".to_owned(), format!("/{name}"), sig.ident.span()),
     };
-    let path_params = path_params(&path, route_span)?;
-    for param in &path_params {
+    let segments = segments(&path, route_span)?;
+    for segment in &segments {
+        let Segment::Param(param) = segment else {
+            continue;
+        };
         let Some(arg) = args_fields.iter().find(|a| a.ident == param) else {
             return Err(Error::new(
                 route_span,
@@ -526,7 +559,7 @@ fn parse_method(function: &mut syn::TraitItemFn, args: &Args) -> Result<Method> 
         verb,
         path,
         status,
-        path_params,
+        segments,
         span: route_span,
     };
     let method = Method {
@@ -561,9 +594,9 @@ fn parse_method(function: &mut syn::TraitItemFn, args: &Args) -> Result<Method> 
     Ok(method)
 }
 
-/// The `{name}` parameters of a route's path.
-fn path_params(path: &str, span: Span) -> Result<Vec<String>> {
-    let mut params = Vec::new();
+/// A route's path as literal text and `{name}` parameters, each name once.
+fn segments(path: &str, span: Span) -> Result<Vec<Segment>> {
+    let mut segments = Vec::new();
     let mut rest = path;
     while let Some(start) = rest.find('{') {
         let end = rest[start..]
@@ -578,26 +611,33 @@ fn path_params(path: &str, span: Span) -> Result<Vec<String>> {
                 ),
             ));
         }
-        if params.iter().any(|p| p == name) {
+        let seen = |s: &Segment| matches!(s, Segment::Param(p) if p == name);
+        if segments.iter().any(seen) {
             return Err(Error::new(
                 span,
                 format!("`{{{name}}}` is in the path twice"),
             ));
         }
-        params.push(name.to_owned());
+        if start > 0 {
+            segments.push(Segment::Literal(rest[..start].to_owned()));
+        }
+        segments.push(Segment::Param(name.to_owned()));
         rest = &rest[start + end + 1..];
     }
     if rest.contains('}') {
         return Err(Error::new(span, "a `}` in the path has no `{`"));
     }
-    Ok(params)
+    if !rest.is_empty() {
+        segments.push(Segment::Literal(rest.to_owned()));
+    }
+    Ok(segments)
 }
 
 fn check_unique(methods: &[Method]) -> Result<()> {
     for (i, method) in methods.iter().enumerate() {
         for earlier in &methods[..i] {
             if earlier.route.verb == method.route.verb
-                && shape(&earlier.route.path) == shape(&method.route.path)
+                && earlier.route.shape() == method.route.shape()
             {
                 return Err(Error::new(
                     method.route.span,
@@ -628,27 +668,6 @@ fn check_unique(methods: &[Method]) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// A path with its parameter names blanked: two routes of the same shape clash.
-fn shape(path: &str) -> String {
-    let mut out = String::new();
-    let mut inside = false;
-    for c in path.chars() {
-        match c {
-            '{' => {
-                inside = true;
-                out.push('{');
-            }
-            '}' => {
-                inside = false;
-                out.push('}');
-            }
-            _ if inside => {}
-            _ => out.push(c),
-        }
-    }
-    out
 }
 
 fn is_context(ty: &Type) -> bool {
@@ -722,17 +741,29 @@ mod tests {
         assert_eq!(snake_case("Add"), "add");
     }
 
+    fn route(path: &str) -> Route {
+        Route {
+            verb: "GET".to_owned(),
+            path: path.to_owned(),
+            status: 200,
+            segments: segments(path, Span::call_site()).unwrap(),
+            span: Span::call_site(),
+        }
+    }
+
     #[test]
     fn paths_and_their_shapes() {
         let span = Span::call_site();
-        assert_eq!(
-            path_params("/notes/{id}/tags/{tag}", span).unwrap(),
-            ["id", "tag"]
-        );
-        assert!(path_params("/notes/{id", span).is_err());
-        assert!(path_params("/notes/{*rest}", span).is_err());
-        assert!(path_params("/a/{x}/{x}", span).is_err());
-        assert_eq!(shape("/notes/{id}"), shape("/notes/{key}"));
-        assert_ne!(shape("/notes/{id}"), shape("/notes/{id}/x"));
+        let notes = route("/notes/{id}/tags/{tag}");
+        assert_eq!(notes.params().collect::<Vec<_>>(), ["id", "tag"]);
+        assert!(notes.in_path(&Ident::new("tag", span)));
+        assert!(!notes.in_path(&Ident::new("tags", span)));
+        assert!(segments("/notes/{id", span).is_err());
+        assert!(segments("/notes/{*rest}", span).is_err());
+        assert!(segments("/a/{x}/{x}", span).is_err());
+        assert!(segments("/a/x}", span).is_err());
+        assert_eq!(route("/notes/{id}").shape(), route("/notes/{key}").shape());
+        assert_ne!(route("/notes/{id}").shape(), route("/notes/{id}/x").shape());
+        assert_eq!(route("/n/{id}/x").shape(), "/n/{}/x");
     }
 }

@@ -210,15 +210,11 @@ pub fn proto_file(service: &ServiceDef) -> String {
         let _ = writeln!(out, "message {} {{", message.name);
         for field in message.fields {
             comment(&mut out, "  ", field.doc);
-            let label = match field.label {
-                Label::Single => "",
-                Label::Optional => "optional ",
+            let label = match (field.label, field.ty) {
+                (Label::Repeated, _) => "repeated ",
                 // A message field always tells presence; `optional` is for scalars only.
-                Label::Repeated => "repeated ",
-            };
-            let label = match field.ty {
-                FieldType::Message(_) if field.label == Label::Optional => "",
-                _ => label,
+                (Label::Single, _) | (Label::Optional, FieldType::Message(_)) => "",
+                (Label::Optional, _) => "optional ",
             };
             let _ = writeln!(
                 out,
@@ -237,10 +233,7 @@ pub fn proto_file(service: &ServiceDef) -> String {
 /// replies in method order, each followed by the messages its fields hold).
 pub fn messages(service: &ServiceDef) -> Vec<&'static MessageDef> {
     fn visit(message: &'static MessageDef, seen: &mut Vec<&'static MessageDef>) {
-        if seen
-            .iter()
-            .any(|m| std::ptr::eq(*m, message) || m.name == message.name)
-        {
+        if seen.iter().any(|m| m.name == message.name) {
             return;
         }
         seen.push(message);

@@ -54,16 +54,17 @@
 mod call;
 mod chain;
 mod peer;
+mod watch;
 
 pub use call::{CallHandle, ResponseMetadata};
 pub use peer::Peer;
+pub use watch::{Done, Run};
 
 use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -251,11 +252,21 @@ impl Context {
 
     /// The token whose cancellation cancels this context, made on demand for a call.
     fn cancel_token(&self) -> Option<CancellationToken> {
+        self.cancel_token_ref().cloned()
+    }
+
+    /// The token that is cancelled with this context, if it can be cancelled at all.
+    fn cancel_token_ref(&self) -> Option<&CancellationToken> {
         match (&self.cancel, &self.call) {
-            (Some(token), _) => Some(token.clone()),
-            (None, Some(call)) => Some(call.token().clone()),
+            (Some(token), _) => Some(token),
+            (None, Some(call)) => Some(call.token()),
             (None, None) => None,
         }
+    }
+
+    /// Whether the context can end at all: it has a deadline or can be cancelled.
+    fn can_end(&self) -> bool {
+        self.deadline.is_some() || self.cancel.is_some() || self.call.is_some()
     }
 
     /// Whether the context has been cancelled.
@@ -282,25 +293,8 @@ impl Context {
 
     /// Completes when the context is cancelled or its deadline passes, with the reason;
     /// never completes for a background context.
-    pub async fn done(&self) -> Error {
-        let token = self.cancel_token();
-        let cancelled = async {
-            match &token {
-                Some(token) => token.cancelled().await,
-                None => std::future::pending().await,
-            }
-        };
-        let expired = async {
-            match self.deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            biased;
-            () = cancelled => Error::cancelled(),
-            () = expired => Error::deadline_exceeded(),
-        }
+    pub fn done(&self) -> Done<'_> {
+        Done::new(self)
     }
 
     /// Runs `work` under this context: it is not started if the context is already done,
@@ -308,36 +302,11 @@ impl Context {
     /// the context is cancelled or its deadline passes.
     ///
     /// Without a deadline or cancellation this is `work.await` with one check in front.
-    pub async fn run<T, F>(&self, work: F) -> Result<T, Error>
+    pub fn run<T, F>(&self, work: F) -> Run<'_, F>
     where
         F: Future<Output = Result<T, Error>>,
     {
-        if let Some(err) = self.err() {
-            return Err(err);
-        }
-        if self.deadline.is_none() && self.cancel.is_none() && self.call.is_none() {
-            return work.await;
-        }
-        // Work that is done at once (a cache hit, an in-memory call) needs no timer and no
-        // cancellation token: the work is polled first, and the context (whose future arms
-        // them when first polled) is watched only once the work waits. After that, the
-        // context first, then the work, each polled once per wake-up.
-        let mut work = std::pin::pin!(work);
-        let mut done = std::pin::pin!(self.done());
-        let mut first = true;
-        std::future::poll_fn(|cx| {
-            if std::mem::take(&mut first) {
-                if let Poll::Ready(result) = work.as_mut().poll(cx) {
-                    return Poll::Ready(result);
-                }
-                return done.as_mut().poll(cx).map(Err);
-            }
-            if let Poll::Ready(err) = done.as_mut().poll(cx) {
-                return Poll::Ready(Err(err));
-            }
-            work.as_mut().poll(cx)
-        })
-        .await
+        Run::new(self, work)
     }
 
     /// Runs `work` until the context's deadline: like [`run`](Context::run), but leaving

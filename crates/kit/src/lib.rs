@@ -138,6 +138,7 @@ pub mod guard;
 pub mod middleware;
 pub mod runtime;
 pub mod schema;
+pub mod sd;
 pub mod service;
 pub mod shutdown;
 pub mod wire;

@@ -70,6 +70,12 @@ impl Jitter {
         Jitter::seeded(RandomState::new().hash_one(0u8))
     }
 
+    /// A number uniform in `[0, n)`; `n` must not be 0.
+    pub(crate) fn below(&self, n: usize) -> usize {
+        // Lemire's multiply-shift, as for delays.
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+
     fn next(&self) -> u64 {
         const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut z = self

@@ -71,6 +71,7 @@ mod layer;
 mod policy;
 
 pub use backoff::Backoff;
+pub(crate) use backoff::Jitter;
 pub use budget::RetryBudget;
 pub use endpoint::Retry;
 pub use layer::RetryLayer;

@@ -5,8 +5,11 @@ use std::future::{Future, Pending};
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
+use kit::middleware::retry::Backoff;
+use kit::sd::Registrar;
 use kit::shutdown::Shutdown;
 use kit::{Code, Error};
 use kit_http::{Http, Protocol};
@@ -66,7 +69,14 @@ pub struct App {
     grace: Duration,
     listeners: Vec<Listener>,
     signal: Option<BoxFuture<()>>,
+    registrars: Option<MakeRegistrars>,
 }
+
+/// The listeners a service has bound: each one's transport name and address.
+pub type Bound = [(&'static str, SocketAddr)];
+
+/// Makes a service's registrars once its listeners are bound.
+type MakeRegistrars = Box<dyn FnOnce(&Bound) -> Vec<Box<dyn Registrar>> + Send>;
 
 struct Listener {
     transport: &'static str,
@@ -104,6 +114,7 @@ impl App {
             grace: flags.shutdown_grace,
             listeners: Vec::new(),
             signal: None,
+            registrars: None,
         }
     }
 
@@ -167,6 +178,26 @@ impl App {
             addr,
             serve: Box::new(serve),
         });
+        self
+    }
+
+    /// Registers the service in registries (etcd, ZooKeeper, Consul, Eureka, ...): once every
+    /// listener is bound, `registrars` is called with their transports and bound addresses
+    /// (the port picked where one was 0) and returns a [`Registrar`] for each listener and
+    /// registry.
+    ///
+    /// Each registrar registers in the background while the service serves: a registry that
+    /// is down does not keep the service from starting; its registrar is tried again with
+    /// backoff (from 100 ms, doubling, up to 10 s), each failure logged as
+    /// `msg="registration failed"`, each success as `msg=registered`. When the stop begins
+    /// (the service turns not ready, before the drain delay) every registered instance is
+    /// deregistered, so that clients stop picking it while it still serves the calls they
+    /// made; deregistration gets at most the grace period.
+    pub fn register(
+        mut self,
+        registrars: impl FnOnce(&Bound) -> Vec<Box<dyn Registrar>> + Send + 'static,
+    ) -> App {
+        self.registrars = Some(Box::new(registrars));
         self
     }
 
@@ -256,6 +287,14 @@ impl App {
             };
             servers.spawn((listener.serve)(bound, stop));
         }
+        if let Some(make) = self.registrars {
+            let registrars = make(&addrs);
+            servers.spawn(keep_registered(
+                registrars,
+                self.shutdown.clone(),
+                self.grace,
+            ));
+        }
         // On the signal: not ready at once, still serving for the drain delay, then every
         // listener stops accepting and drains.
         let shutdown = self.shutdown;
@@ -280,6 +319,56 @@ impl fmt::Debug for App {
             .field("grace", &self.grace)
             .field("listeners", &listeners)
             .finish_non_exhaustive()
+    }
+}
+
+/// Registers each registrar (again and again, with backoff, until it succeeds or the stop
+/// begins), and deregisters them all when the stop begins: those whose registration was
+/// cut short by the stop too, since the registry may have taken it.
+async fn keep_registered(
+    registrars: Vec<Box<dyn Registrar>>,
+    shutdown: Shutdown,
+    grace: Duration,
+) -> Result<(), Error> {
+    let registrars: Vec<Arc<dyn Registrar>> = registrars.into_iter().map(Arc::from).collect();
+    let mut attempts = JoinSet::new();
+    for registrar in &registrars {
+        let registrar = registrar.clone();
+        attempts.spawn(async move { register(&*registrar).await });
+    }
+    shutdown.not_ready().await;
+    attempts.abort_all();
+    let mut leaving = JoinSet::new();
+    for registrar in registrars {
+        leaving.spawn(async move {
+            match tokio::time::timeout(grace, registrar.deregister()).await {
+                Ok(Ok(())) => tracing::info!(registrar = ?registrar, "deregistered"),
+                Ok(Err(err)) => {
+                    tracing::warn!(registrar = ?registrar, error = %err, "deregistration failed");
+                }
+                Err(_) => tracing::warn!(registrar = ?registrar, "deregistration timed out"),
+            }
+        });
+    }
+    while leaving.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// Registers with `registrar`, trying again with backoff until it succeeds.
+async fn register(registrar: &dyn Registrar) {
+    const BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    for retry in 0u32.. {
+        match registrar.register().await {
+            Ok(()) => {
+                tracing::info!(registrar = ?registrar, "registered");
+                return;
+            }
+            Err(err) => {
+                let wait = BACKOFF.ceiling(retry);
+                tracing::warn!(registrar = ?registrar, error = %err, retry_in = ?wait, "registration failed");
+                tokio::time::sleep(wait).await;
+            }
+        }
     }
 }
 

@@ -81,7 +81,7 @@ mod flags;
 mod grpc;
 
 pub use addr::ListenAddr;
-pub use app::{App, Running};
+pub use app::{App, Bound, Running};
 pub use args::{go_style_args, parse};
 pub use client::run_client;
 pub use debug::debug_router;

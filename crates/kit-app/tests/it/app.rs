@@ -144,3 +144,116 @@ async fn a_listener_that_fails_fails_the_wait() {
         "{err}"
     );
 }
+
+/// A registry in memory: what its registrar was asked, in order; its first registrations
+/// fail.
+#[derive(Debug, Clone, Default)]
+struct Registry {
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+#[derive(Debug)]
+struct MemoryRegistrar {
+    registry: Registry,
+    instance: String,
+    failures_left: std::sync::atomic::AtomicUsize,
+}
+
+impl kit::sd::Registrar for MemoryRegistrar {
+    fn register(&self) -> kit::sd::BoxFuture<'_, Result<(), kit::Error>> {
+        Box::pin(async move {
+            use std::sync::atomic::Ordering;
+            let mut log = self.registry.log.lock().unwrap();
+            let failing = self.failures_left.load(Ordering::SeqCst) > 0;
+            if failing {
+                self.failures_left.fetch_sub(1, Ordering::SeqCst);
+                log.push(format!("refused {}", self.instance));
+                return Err(kit::Error::unavailable("registry down"));
+            }
+            log.push(format!("register {}", self.instance));
+            Ok(())
+        })
+    }
+
+    fn deregister(&self) -> kit::sd::BoxFuture<'_, Result<(), kit::Error>> {
+        Box::pin(async move {
+            let mut log = self.registry.log.lock().unwrap();
+            log.push(format!("deregister {}", self.instance));
+            Ok(())
+        })
+    }
+}
+
+impl Registry {
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until the log has `n` entries.
+    async fn wait_for(&self, n: usize) -> Vec<String> {
+        for _ in 0..500 {
+            if self.log.lock().unwrap().len() >= n {
+                return self.log();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the registry's log stayed at {:?}", self.log());
+    }
+}
+
+#[tokio::test]
+async fn listeners_are_registered_with_retries_and_deregistered_when_the_stop_begins() {
+    let (stop, stopped) = stop_button();
+    let flags = ShutdownFlags {
+        drain_delay: Duration::from_secs(3600),
+        ..ShutdownFlags::default()
+    };
+    let registry = Registry::default();
+    let app = App::new("test", flags);
+    let shutdown = app.shutdown().clone();
+    let running = app
+        .debug(free_port())
+        .http("http", free_port(), hello_router())
+        .register({
+            let registry = registry.clone();
+            move |bound| {
+                // One registrar per listener but the debug one.
+                bound
+                    .iter()
+                    .filter(|(transport, _)| *transport != "debug")
+                    .map(|(transport, addr)| {
+                        Box::new(MemoryRegistrar {
+                            registry: registry.clone(),
+                            instance: format!("{transport}={addr}"),
+                            failures_left: 2.into(),
+                        }) as Box<dyn kit::sd::Registrar>
+                    })
+                    .collect()
+            }
+        })
+        .stop_on(stopped)
+        .start()
+        .await
+        .unwrap();
+    let http = running.local_addr("http").unwrap();
+    let instance = format!("http={http}");
+    // A registry that refuses at first is tried again until it takes the instance.
+    assert_eq!(
+        registry.wait_for(3).await,
+        [
+            format!("refused {instance}"),
+            format!("refused {instance}"),
+            format!("register {instance}")
+        ]
+    );
+
+    stop.send(()).unwrap();
+    shutdown.not_ready().await;
+    assert_eq!(
+        registry.wait_for(4).await[3],
+        format!("deregister {instance}")
+    );
+    // Deregistered while the listeners still serve, for the drain delay.
+    let hello = request(http, "GET", "/hello", "").await;
+    assert_eq!(hello.status, 200);
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{Entry, Event, Instance, Instancer, Subscription};
+use super::{Entry, Instance, Instancer, Subscription};
 use crate::{Context, Error};
 
 /// Makes the endpoint for an instance (Go kit's `sd.Factory`): typically a client of some
@@ -265,55 +265,63 @@ where
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         if force || state.events.has_changed() {
             let event = state.events.latest();
-            self.apply(&mut state, &event);
-        }
-        if let (Some(grace), Some(since)) =
-            (self.shared.options.invalidate_after, state.failing_since)
-            && since.elapsed() >= grace
-            && !state.held.is_empty()
-        {
-            state.held.clear();
-            state.current.entries = Arc::new([]);
+            state.current.resolved = event.is_resolved();
+            state.current.error = event.shared_error();
+            if event.error().is_some() {
+                state.failing_since.get_or_insert_with(Instant::now);
+            } else {
+                state.failing_since = None;
+            }
+            self.hold(&mut state, event.instances());
+        } else if self.invalidated(&state) && !state.held.is_empty() {
+            self.hold(&mut state, &[]);
         }
         state.current.clone()
     }
 
-    fn apply(&self, state: &mut State<E>, event: &Event) {
-        state.current.resolved = event.is_resolved();
-        state.current.error = event.shared_error();
-        if event.error().is_some() {
-            // Keep the last good set; note when the failing started.
-            state.failing_since.get_or_insert_with(Instant::now);
-            return;
+    /// Whether the registry has been failing for longer than the grace period.
+    fn invalidated(&self, state: &State<E>) -> bool {
+        match (self.shared.options.invalidate_after, state.failing_since) {
+            (Some(grace), Some(since)) => since.elapsed() >= grace,
+            _ => false,
         }
-        state.failing_since = None;
+    }
+
+    /// Holds endpoints for `instances` (none once invalidated): kept ones stay as they are,
+    /// new ones are made, and the rest are dropped (closed once idle).
+    fn hold(&self, state: &mut State<E>, instances: &[Instance]) {
+        let instances = if self.invalidated(state) {
+            &[]
+        } else {
+            instances
+        };
         let mut held = BTreeMap::new();
-        for instance in event.instances() {
+        for instance in instances {
             if let Some(entry) = state.held.remove(instance) {
                 held.insert(instance.clone(), entry);
                 continue;
             }
             match self.shared.factory.make(instance) {
                 Ok(endpoint) => {
-                    held.insert(
-                        instance.clone(),
-                        Arc::new(Entry::new(instance.clone(), endpoint)),
-                    );
+                    let entry = Arc::new(Entry::new(instance.clone(), endpoint));
+                    held.insert(instance.clone(), entry);
                 }
                 Err(err) => {
                     tracing::warn!(instance = %instance, error = %err, "sd: no endpoint for instance");
                 }
             }
         }
-        // What is left in the old map has gone: dropped here (closed once idle).
         state.held = held;
         state.current.entries = state.held.values().cloned().collect();
     }
 
-    /// When the endpoints are to be invalidated, if the registry is failing and a grace
-    /// period is set.
+    /// When the endpoints are to be invalidated: if the registry is failing, a grace period
+    /// is set and endpoints are still held.
     fn invalidation_due(&self) -> Option<Instant> {
         let state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.held.is_empty() {
+            return None;
+        }
         Some(state.failing_since? + self.shared.options.invalidate_after?)
     }
 }

@@ -1,3 +1,4 @@
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -13,8 +14,11 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// `register` returns once the registry has the instance; whatever keeps it there (an etcd
 /// lease's keep-alive, a Consul TTL check, Eureka heartbeats, a ZooKeeper session) runs in
 /// the background until `deregister`, which returns once the instance is gone from the
-/// registry. Both may be called again: a registrar registers again after `deregister`.
-pub trait Registrar: Send + Sync {
+/// registry. Both may be called again: a registrar registers again after `deregister`, and
+/// deregistering an instance that is not registered succeeds, doing nothing that matters.
+///
+/// Its `Debug` form names the registry and the instance, for log lines.
+pub trait Registrar: fmt::Debug + Send + Sync {
     /// Puts the instance into the registry and keeps it there.
     fn register(&self) -> BoxFuture<'_, Result<(), Error>>;
 

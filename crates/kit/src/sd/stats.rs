@@ -250,7 +250,8 @@ impl Stats {
             .base_ejection
             .saturating_mul(n)
             .min(policy.max_ejection);
-        let until = since_epoch(now + length);
+        // Never 0, which means "not ejected".
+        let until = since_epoch(now + length).max(1);
         if self
             .ejected_until
             .compare_exchange(current, until, Ordering::Relaxed, Ordering::Relaxed)

@@ -8,4 +8,5 @@ mod hedge;
 mod logging;
 mod rate_limit;
 mod retry;
+mod sd;
 mod timeout;

@@ -31,6 +31,7 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     target: Target,
     token: Option<HeaderValue>,
@@ -80,12 +81,7 @@ impl Client {
     }
 
     fn with(self, change: impl FnOnce(&mut Inner)) -> Client {
-        let mut inner = Arc::try_unwrap(self.inner).unwrap_or_else(|shared| Inner {
-            target: shared.target.clone(),
-            token: shared.token.clone(),
-            pool: shared.pool.clone(),
-            timeout: shared.timeout,
-        });
+        let mut inner = Arc::unwrap_or_clone(self.inner);
         change(&mut inner);
         Client {
             inner: Arc::new(inner),
@@ -152,6 +148,11 @@ impl Client {
                 "{call}: {status}: {} (the ACL token is missing, unknown, or lacks the permission)",
                 err.message()
             ),
+            Some(HttpStatus(status))
+                if err.message() == status.canonical_reason().unwrap_or_default() =>
+            {
+                format!("{call}: {status}")
+            }
             Some(HttpStatus(status)) => format!("{call}: {status}: {}", err.message()),
             None if err.code() == Code::DeadlineExceeded => {
                 format!("{call}: no answer within {timeout:?}")

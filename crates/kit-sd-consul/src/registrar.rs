@@ -151,15 +151,17 @@ impl ConsulRegistrar {
         }
     }
 
-    /// Stops the keep-alive task, if running.
-    fn stop_keep_alive(&self) {
-        let task = self
-            .keep_alive
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        if let Some(task) = task {
-            task.abort();
+    /// Replaces the keep-alive task with `task` (none: stops it).
+    fn set_keep_alive(&self, task: Option<JoinHandle<()>>) {
+        let previous = std::mem::replace(
+            &mut *self
+                .keep_alive
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            task,
+        );
+        if let Some(previous) = previous {
+            previous.abort();
         }
     }
 }
@@ -167,25 +169,17 @@ impl ConsulRegistrar {
 impl Registrar for ConsulRegistrar {
     fn register(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            self.stop_keep_alive();
+            self.set_keep_alive(None);
             register(&self.client, &self.registration).await?;
             let task = tokio::spawn(keep_alive(self.client.clone(), self.registration.clone()));
-            let previous = self
-                .keep_alive
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .replace(task);
-            if let Some(previous) = previous {
-                // Two registers raced: one task is enough.
-                previous.abort();
-            }
+            self.set_keep_alive(Some(task));
             Ok(())
         })
     }
 
     fn deregister(&self) -> BoxFuture<'_, Result<(), Error>> {
         Box::pin(async move {
-            self.stop_keep_alive();
+            self.set_keep_alive(None);
             let path = format!(
                 "/v1/agent/service/deregister/{}",
                 path_segment(&self.registration.id)
@@ -205,7 +199,7 @@ impl Registrar for ConsulRegistrar {
 
 impl Drop for ConsulRegistrar {
     fn drop(&mut self) {
-        self.stop_keep_alive();
+        self.set_keep_alive(None);
     }
 }
 

@@ -29,6 +29,10 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
+//! * **Registries that cannot be installed here have stand-ins**: [`consul`] and
+//!   [`eureka`] serve the documented HTTP APIs of Consul and Eureka in-process, for the
+//!   tests of the `kit-sd-consul` and `kit-sd-eureka` crates. They are stand-ins, not the
+//!   real servers; each module says where it is simpler than the real thing.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -88,9 +92,12 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod consul;
+pub mod eureka;
 pub mod http;
 pub mod openapi;
 mod process;
+mod stand_in;
 
 pub use process::{Process, ProcessBuilder, Signal};
 pub use tempfile::TempDir;

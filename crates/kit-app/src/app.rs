@@ -188,7 +188,7 @@ impl App {
     ///
     /// Each registrar registers in the background while the service serves: a registry that
     /// is down does not keep the service from starting; its registrar is tried again with
-    /// backoff (from 100 ms, doubling, up to 10 s), each failure logged as
+    /// backoff (waits drawn at random up to 100 ms, doubling, up to 10 s), each failure logged as
     /// `msg="registration failed"`, each success as `msg=registered`. When the stop begins
     /// (the service turns not ready, before the drain delay) every registered instance is
     /// deregistered, so that clients stop picking it while it still serves the calls they
@@ -364,7 +364,7 @@ async fn register(registrar: &dyn Registrar) {
                 return;
             }
             Err(err) => {
-                let wait = BACKOFF.ceiling(retry);
+                let wait = BACKOFF.random_delay(retry);
                 tracing::warn!(registrar = ?registrar, error = %err, retry_in = ?wait, "registration failed");
                 tokio::time::sleep(wait).await;
             }

@@ -1,7 +1,6 @@
 //! The connection to a Consul agent: its address, the ACL token, and one call of its HTTP
 //! API with the error it ends with.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +9,7 @@ use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HeaderValue};
 use http::{Method, request, response};
 use kit::sd::Instancer;
-use kit::{Code, Context, Endpoint, Error};
+use kit::{Context, Endpoint, Error};
 use kit_http::HttpStatus;
 use kit_http::client::{Pool, Target};
 
@@ -143,33 +142,17 @@ impl Client {
     /// what to check.
     fn consul_error(&self, method: &Method, path: &str, timeout: Duration, err: &Error) -> Error {
         let call = format!("consul at {}: {method} {path}", self.inner.target);
-        let message = match err.hint::<HttpStatus>() {
-            Some(HttpStatus(status)) if matches!(status.as_u16(), 401 | 403) => format!(
-                "{call}: {status}: {} (the ACL token is missing, unknown, or lacks the permission)",
-                err.message()
-            ),
-            Some(HttpStatus(status))
-                if err.message() == status.canonical_reason().unwrap_or_default() =>
-            {
-                format!("{call}: {status}")
+        match err.hint::<HttpStatus>() {
+            Some(HttpStatus(status)) if matches!(status.as_u16(), 401 | 403) => {
+                let message = format!(
+                    "{call}: {status}: {} (the ACL token is missing, unknown, or lacks the permission)",
+                    err.message()
+                );
+                Error::new(err.code(), message)
             }
-            Some(HttpStatus(status)) => format!("{call}: {status}: {}", err.message()),
-            None if err.code() == Code::DeadlineExceeded => {
-                format!("{call}: no answer within {timeout:?}")
-            }
-            None => format!("{call}: {}", root_cause(err)),
-        };
-        Error::new(err.code(), message)
+            _ => kit_http::client::call_error(&call, err, timeout),
+        }
     }
-}
-
-/// The innermost cause of `err` (`Connection refused (os error 111)`), or its message.
-fn root_cause(err: &Error) -> String {
-    let mut cause: &(dyn StdError + 'static) = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 /// `duration` in Go's syntax, as Consul reads `wait`, `TTL` and the like: whole

@@ -63,7 +63,7 @@ impl HealthQuery {
     }
 
     /// The waits between attempts after a failure, or an index that cannot block
-    /// (`ceiling` of each retry: no jitter).
+    /// (each drawn at random up to the backoff's ceiling for that retry).
     pub fn backoff(mut self, backoff: Backoff) -> HealthQuery {
         self.backoff = backoff;
         self
@@ -156,7 +156,7 @@ async fn watch(client: Client, query: HealthQuery, publisher: Publisher) {
             }
         };
         if backs_off {
-            tokio::time::sleep(query.backoff.ceiling(retry)).await;
+            tokio::time::sleep(query.backoff.random_delay(retry)).await;
             retry = retry.saturating_add(1);
         } else {
             retry = 0;

@@ -1,7 +1,6 @@
 //! The connection to a Eureka server: its service URL, and one call of its REST API with
 //! the error it ends with.
 
-use std::error::Error as StdError;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,8 +9,7 @@ use bytes::Bytes;
 use http::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use http::{Method, request, response};
 use kit::sd::Instancer;
-use kit::{Code, Context, Endpoint, Error};
-use kit_http::HttpStatus;
+use kit::{Context, Endpoint, Error};
 use kit_http::client::{Pool, Target};
 
 use crate::{AppQuery, EurekaRegistrar, Registration};
@@ -114,29 +112,8 @@ impl Client {
     /// The error of a failed call, saying which server and call it was.
     fn eureka_error(&self, method: &Method, path: &str, err: &Error) -> Error {
         let call = format!("eureka at {}: {method} {path}", self.inner.target);
-        let message = match err.hint::<HttpStatus>() {
-            Some(HttpStatus(status))
-                if err.message() == status.canonical_reason().unwrap_or("") =>
-            {
-                format!("{call}: {status}")
-            }
-            Some(HttpStatus(status)) => format!("{call}: {status}: {}", err.message()),
-            None if err.code() == Code::DeadlineExceeded => {
-                format!("{call}: no answer within {:?}", self.inner.timeout)
-            }
-            None => format!("{call}: {}", root_cause(err)),
-        };
-        Error::new(err.code(), message)
+        kit_http::client::call_error(&call, err, self.inner.timeout)
     }
-}
-
-/// The innermost cause of `err` (`Connection refused (os error 111)`), or its message.
-fn root_cause(err: &Error) -> String {
-    let mut cause: &(dyn StdError + 'static) = err;
-    while let Some(next) = cause.source() {
-        cause = next;
-    }
-    cause.to_string()
 }
 
 impl fmt::Debug for Client {

@@ -45,7 +45,8 @@ impl AppQuery {
         self
     }
 
-    /// The waits before reading again after a failure (`ceiling` of each retry: no jitter),
+    /// The waits before reading again after a failure (drawn at random up to the backoff's
+    /// ceiling for each retry),
     /// each at most the interval.
     pub fn backoff(mut self, backoff: Backoff) -> AppQuery {
         self.backoff = backoff;
@@ -146,7 +147,7 @@ async fn poll(client: Client, query: AppQuery, publisher: Publisher) {
                 tracing::warn!(app = %query.app, error = %err, "eureka: reading the application failed");
                 publisher.fail(err);
                 retry = retry.saturating_add(1);
-                query.backoff.ceiling(retry - 1).min(query.interval)
+                query.backoff.random_delay(retry - 1).min(query.interval)
             }
         };
         tokio::time::sleep(wait).await;

@@ -56,3 +56,47 @@ pub fn decode_error(parts: &response::Parts, body: &Bytes) -> Error {
     };
     err.with_hint(HttpStatus(parts.status))
 }
+
+/// `err`, a failed call, as an error that says which call it was (`call`, such as
+/// `consul at http://127.0.0.1:8500: GET /v1/health/service/addsvc`) and what went wrong in
+/// one line, keeping its code: the status and the server's message for an error answer
+/// (the status alone when the message is only its reason phrase), "no answer within
+/// `timeout`" when the deadline passed, else the innermost cause (`Connection refused (os
+/// error 111)`). For clients of other systems' HTTP APIs (registries, collectors), whose
+/// users read these messages in logs.
+///
+/// ```
+/// use std::time::Duration;
+/// use kit::{Code, Error};
+/// use kit_http::HttpStatus;
+///
+/// let answer = Error::not_found("Not Found").with_hint(HttpStatus(http::StatusCode::NOT_FOUND));
+/// let err = kit_http::client::call_error("eureka: GET /apps/X", &answer, Duration::from_secs(1));
+/// assert_eq!((err.code(), err.message()), (Code::NotFound, "eureka: GET /apps/X: 404 Not Found"));
+///
+/// let late = Error::deadline_exceeded();
+/// let err = kit_http::client::call_error("eureka: GET /apps/X", &late, Duration::from_secs(1));
+/// assert_eq!(err.message(), "eureka: GET /apps/X: no answer within 1s");
+/// ```
+pub fn call_error(call: &str, err: &Error, timeout: std::time::Duration) -> Error {
+    let message = match err.hint::<HttpStatus>() {
+        Some(HttpStatus(status)) if err.message() == status.canonical_reason().unwrap_or("") => {
+            format!("{call}: {status}")
+        }
+        Some(HttpStatus(status)) => format!("{call}: {status}: {}", err.message()),
+        None if err.code() == Code::DeadlineExceeded => {
+            format!("{call}: no answer within {timeout:?}")
+        }
+        None => format!("{call}: {}", root_cause(err)),
+    };
+    Error::new(err.code(), message)
+}
+
+/// The innermost cause of `err`, or its message.
+fn root_cause(err: &Error) -> String {
+    let mut cause: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

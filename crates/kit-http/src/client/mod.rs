@@ -48,7 +48,7 @@ mod error;
 mod pool;
 mod target;
 
-pub use error::decode_error;
+pub use error::{call_error, decode_error};
 pub use pool::Pool;
 pub use target::{Target, path_segment, push_query};
 

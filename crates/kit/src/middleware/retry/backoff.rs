@@ -1,7 +1,7 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Exponential backoff with full jitter: the wait before retry `n` (the first is 0) is
@@ -38,6 +38,22 @@ impl Backoff {
     pub fn ceiling(&self, retry: u32) -> Duration {
         let factor = 1u32.checked_shl(retry).unwrap_or(u32::MAX);
         self.base.saturating_mul(factor).min(self.cap)
+    }
+
+    /// A wait before retry `retry` (the first is 0), uniform in `[0, ceiling(retry)]`: for
+    /// loops that try again by themselves (a registry client reconnecting, a registrar
+    /// registering), so that processes that failed together do not retry together.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kit::middleware::retry::Backoff;
+    ///
+    /// let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
+    /// assert!(backoff.random_delay(2) <= Duration::from_millis(400));
+    /// ```
+    pub fn random_delay(&self, retry: u32) -> Duration {
+        static JITTER: OnceLock<Jitter> = OnceLock::new();
+        self.delay(retry, JITTER.get_or_init(Jitter::random))
     }
 
     /// The wait before retry `retry`: uniform in `[0, ceiling(retry)]`, drawn from `jitter`.

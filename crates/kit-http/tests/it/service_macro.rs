@@ -337,3 +337,50 @@ async fn middleware_wraps_every_generated_endpoint_with_the_method_name() {
         .unwrap();
     assert_eq!(note.id, 1);
 }
+
+/// A client `Set` over discovered instances: one balanced endpoint (a `Set` is an endpoint
+/// of each of its requests) serves every method, a retry around it moves a refused call to
+/// the next instance, and the instances' servers each see their share.
+#[tokio::test]
+async fn a_set_from_one_balanced_endpoint_calls_every_method_across_instances() {
+    use kit::middleware::{self, retry::RetryPolicy};
+    use kit::sd::{Balanced, Endpointer, Instance, Instancer, RoundRobin};
+
+    let (a, b) = (serve().await, serve().await);
+    // Nothing listens at the third address: its calls are refused, never sent.
+    let gone = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let instancer = Instancer::fixed([a, gone, b].map(|addr| Instance::new(addr.to_string())));
+    let endpointer = Endpointer::new(&instancer, |i: &Instance| notes::http::client(i.addr()));
+    let balanced = Balanced::new(endpointer, RoundRobin::new());
+    let client = notes::Set::from_endpoint(
+        middleware::chain()
+            .retry(RetryPolicy::default().max_attempts(2))
+            .endpoint(balanced.clone()),
+    );
+    let ctx = Context::background();
+    for title in ["one", "two", "three", "four"] {
+        let note = client
+            .create(&ctx, title.into(), String::new())
+            .await
+            .unwrap();
+        assert_eq!(note.title, title);
+    }
+    // Each live instance stored two of the four notes (ids 1 and 2 on each).
+    for addr in [a, b] {
+        let direct = notes::http::client(&addr.to_string()).unwrap();
+        assert_eq!(
+            direct.list(&ctx, String::new(), None).await.unwrap().len(),
+            2
+        );
+    }
+    assert_eq!(client.echo(&ctx, "hi".into()).await.unwrap(), "hi");
+    let stats = balanced.stats();
+    let refused = stats
+        .iter()
+        .find(|s| s.instance.addr() == gone.to_string())
+        .unwrap();
+    assert!(refused.failures >= 2, "{stats:?}");
+}

@@ -274,6 +274,42 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
             #ident: ::kit::Endpoint::boxed(::kit::middleware::Layer::layer(&layer(#name), self.#ident)),
         }
     });
+    let from_endpoint = service.methods.iter().map(|m| {
+        let ident = &m.ident;
+        let request = &m.request;
+        let reply = m.reply.ty();
+        quote! {
+            #ident: ::kit::BoxEndpoint::<#request, #reply>::new(endpoint.clone()),
+        }
+    });
+    let endpoint_bounds: Vec<_> = service
+        .methods
+        .iter()
+        .map(|m| {
+            let request = &m.request;
+            let reply = m.reply.ty();
+            quote!(::kit::Endpoint<#request, Response = #reply>)
+        })
+        .collect();
+    let endpoint_impls = service.methods.iter().map(|m| {
+        let ident = &m.ident;
+        let request = &m.request;
+        let reply = m.reply.ty();
+        quote! {
+            impl ::kit::Endpoint<#request> for Set {
+                type Response = #reply;
+
+                fn call(
+                    &self,
+                    ctx: ::kit::Context,
+                    request: #request,
+                ) -> impl ::core::future::Future<Output = ::core::result::Result<#reply, ::kit::Error>>
+                       + ::core::marker::Send {
+                    ::kit::Endpoint::call(&self.#ident, ctx, request)
+                }
+            }
+        }
+    });
     let impls = service.methods.iter().map(|m| {
         let ident = &m.ident;
         let request = &m.request;
@@ -348,6 +384,19 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
                 }
             }
 
+            /// A set whose every method calls `endpoint`, an endpoint of every method's
+            /// request: a load balancer over sets (a `Set` is an endpoint of each of its
+            /// requests), with its retries, e.g.
+            /// `Set::from_endpoint(chain().retry(policy).endpoint(kit::sd::Balanced::new(..)))`.
+            #vis fn from_endpoint<E>(endpoint: E) -> Set
+            where
+                E: #(#endpoint_bounds)+* + ::core::clone::Clone,
+            {
+                Set {
+                    #(#from_endpoint)*
+                }
+            }
+
             /// Wraps every endpoint in the middleware `layer` makes for it from the method's
             /// name (`Sum`), e.g. `set.layer(|method| kit::middleware::chain().logging(method))`.
             #vis fn layer<L>(self, layer: impl Fn(&'static str) -> L) -> Set
@@ -363,6 +412,8 @@ fn set(service: &Service, trait_ident: &syn::Ident) -> TokenStream {
         impl super::#trait_ident for Set {
             #(#impls)*
         }
+
+        #(#endpoint_impls)*
     }
 }
 

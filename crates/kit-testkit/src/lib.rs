@@ -88,6 +88,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod etcd;
 pub mod http;
 pub mod openapi;
 mod process;

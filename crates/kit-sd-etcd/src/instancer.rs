@@ -130,7 +130,6 @@ async fn watch(
                     known = known.revision,
                     "sd-etcd: etcd's revision went back; reading the instances again"
                 );
-
                 return Ended::Stale;
             }
             backoff.reset();

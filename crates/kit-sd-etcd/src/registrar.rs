@@ -150,12 +150,18 @@ impl Entry {
             .await?
             .id();
         let (key, value) = (self.key.as_str(), self.value.as_str());
-        self.client
+        let put = self
+            .client
             .request(&format!("putting {key}"), |mut etcd| async move {
                 etcd.put(key, value, Some(PutOptions::new().with_lease(lease)))
                     .await
             })
-            .await?;
+            .await;
+        if let Err(err) = put {
+            // Don't leave the lease behind for its TTL; if this fails too, it expires.
+            let _ = self.revoke(lease).await;
+            return Err(err);
+        }
         Ok(lease)
     }
 
@@ -167,6 +173,11 @@ impl Entry {
                 etcd.delete(key, None).await
             })
             .await?;
+        self.revoke(lease).await
+    }
+
+    /// Revokes `lease` (which deletes the keys under it); one already gone is no error.
+    async fn revoke(&self, lease: i64) -> Result<(), Error> {
         let revoked = self
             .client
             .request(

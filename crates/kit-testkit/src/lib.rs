@@ -31,6 +31,8 @@
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
+//! * **Registries have a helper each**: [`etcd`] starts Debian's etcd, stops and
+//!   restarts it with or without its data, and enables auth.
 //!
 //! # Example
 //!

@@ -1,6 +1,6 @@
 //! kit-sd-etcd against a real etcd (Debian's `etcd-server`) on loopback ports.
 
-// mod auth;
+mod auth;
 mod faults;
 mod instancer;
 mod registrar;

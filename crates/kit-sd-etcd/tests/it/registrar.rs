@@ -44,7 +44,7 @@ async fn register_puts_the_key_under_a_lease_and_deregister_removes_both() {
     let value = etcd.etcdctl(["get", "--print-value-only", &key]).await;
     assert_eq!(value, "127.0.0.1:8081\n");
     let lease = lease_of(&etcd, &key).await;
-    assert_eq!(leases(&etcd).await, [lease.clone()]);
+    assert_eq!(leases(&etcd).await, std::slice::from_ref(&lease));
     let ttl = etcd.etcdctl(["lease", "timetolive", &lease]).await;
     assert!(ttl.contains("granted with TTL(3s)"), "{ttl}");
     wait_for_instances(&instancer, &["127.0.0.1:8081"]).await;

@@ -35,6 +35,8 @@
 //!   real servers; each module says where it is simpler than the real thing.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
+//! * **Registries have a helper each**: [`etcd`] starts Debian's etcd, stops and
+//!   restarts it with or without its data, and enables auth.
 //!
 //! # Example
 //!
@@ -94,6 +96,7 @@ use std::time::{Duration, Instant};
 
 pub mod consul;
 pub mod eureka;
+pub mod etcd;
 pub mod http;
 pub mod openapi;
 mod process;

@@ -2,6 +2,7 @@
 
 mod async_waits;
 mod binaries;
+mod etcd;
 mod http;
 mod ports;
 mod process;

@@ -1,0 +1,7 @@
+//! kit-sd-etcd against a real etcd (Debian's `etcd-server`) on loopback ports.
+
+mod auth;
+mod faults;
+mod instancer;
+mod registrar;
+mod support;

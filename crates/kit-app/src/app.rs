@@ -356,17 +356,16 @@ async fn keep_registered(
 
 /// Registers with `registrar`, trying again with backoff until it succeeds.
 async fn register(registrar: &dyn Registrar) {
-    const BACKOFF: Backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(10));
-    for retry in 0u32.. {
+    let mut waits = Backoff::new(Duration::from_millis(100), Duration::from_secs(10)).waits();
+    loop {
         match registrar.register().await {
             Ok(()) => {
                 tracing::info!(registrar = ?registrar, "registered");
                 return;
             }
             Err(err) => {
-                let wait = BACKOFF.random_delay(retry);
-                tracing::warn!(registrar = ?registrar, error = %err, retry_in = ?wait, "registration failed");
-                tokio::time::sleep(wait).await;
+                tracing::warn!(registrar = ?registrar, error = %err, "registration failed");
+                waits.wait().await;
             }
         }
     }

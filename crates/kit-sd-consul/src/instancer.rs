@@ -136,7 +136,7 @@ pub(crate) fn spawn(client: Client, query: HealthQuery) -> Instancer {
 
 async fn watch(client: Client, query: HealthQuery, publisher: Publisher) {
     let mut index = 0;
-    let mut retry = 0u32;
+    let mut waits = query.backoff.waits();
     loop {
         let backs_off = match health(&client, &query, index).await {
             Ok((instances, answered)) => {
@@ -156,10 +156,9 @@ async fn watch(client: Client, query: HealthQuery, publisher: Publisher) {
             }
         };
         if backs_off {
-            tokio::time::sleep(query.backoff.random_delay(retry)).await;
-            retry = retry.saturating_add(1);
+            waits.wait().await;
         } else {
-            retry = 0;
+            waits.reset();
         }
     }
 }

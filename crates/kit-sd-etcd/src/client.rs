@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use kit::middleware::retry::Backoff;
 use kit::sd::Instancer;
 use kit::{Code, Error};
 
@@ -29,7 +30,7 @@ pub struct Config {
     credentials: Option<(String, String)>,
     dial_timeout: Duration,
     pub(crate) request_timeout: Duration,
-    pub(crate) backoff: (Duration, Duration),
+    pub(crate) backoff: Backoff,
 }
 
 impl Config {
@@ -46,7 +47,7 @@ impl Config {
             credentials: None,
             dial_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
-            backoff: (Duration::from_millis(100), Duration::from_secs(5)),
+            backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
         }
     }
 
@@ -70,10 +71,11 @@ impl Config {
         self
     }
 
-    /// The pauses between retries after a failure: from `min`, doubling, up to `max`,
-    /// each shortened by a random part of up to a half so that clients spread out.
+    /// The pauses between retries after a failure: each drawn at random up to a ceiling
+    /// that starts at `min` and doubles up to `max` ([`Backoff::random_delay`]), so that
+    /// clients that failed together spread out.
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Config {
-        self.backoff = (min, max.max(min));
+        self.backoff = Backoff::new(min, max.max(min));
         self
     }
 

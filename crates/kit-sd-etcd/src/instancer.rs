@@ -7,7 +7,7 @@ use kit::sd::{Instance, Publisher};
 use kit::{Code, Error};
 
 use crate::Client;
-use crate::backoff::Backoff;
+use kit::middleware::retry::Waits;
 
 /// What the instancer knows of the prefix: each key's instance, as of `revision`.
 #[derive(Debug, Default)]
@@ -35,7 +35,7 @@ enum Ended {
 /// Keeps `publisher` up to date with the instances under `prefix`, until the instancer is
 /// dropped (which aborts this task).
 pub(crate) async fn run(client: Client, prefix: String, publisher: Publisher) {
-    let mut backoff = Backoff::new(client.config().backoff);
+    let mut backoff = client.config().backoff.waits();
     let mut known = None;
     loop {
         let mut current = match known.take() {
@@ -93,7 +93,7 @@ async fn watch(
     prefix: &str,
     known: &mut Known,
     publisher: &Publisher,
-    backoff: &mut Backoff,
+    backoff: &mut Waits,
 ) -> Ended {
     let action = format!("watching {prefix}* from revision {}", known.revision + 1);
     let options = WatchOptions::new()

@@ -100,7 +100,6 @@
 //! which kit's gRPC transport uses too); it needs `protoc` to build (Debian's
 //! `protobuf-compiler`). No TLS feature is enabled.
 
-mod backoff;
 mod client;
 mod error;
 mod instancer;

@@ -11,7 +11,7 @@ use kit::{Code, Error};
 use tokio::task::JoinHandle;
 
 use crate::Client;
-use crate::backoff::Backoff;
+use kit::middleware::retry::Waits;
 
 /// The lease's time to live unless [`Registrar::ttl`] says otherwise (Go kit's default).
 const DEFAULT_TTL: Duration = Duration::from_secs(10);
@@ -195,7 +195,7 @@ impl Entry {
     /// Keeps the key in etcd: renews `lease`, and puts the key under a new one when it is
     /// lost. Runs until aborted.
     async fn keep(self: Arc<Self>, lease: Arc<AtomicI64>) {
-        let mut backoff = Backoff::new(self.client.config().backoff);
+        let mut backoff = self.client.config().backoff.waits();
         loop {
             match self
                 .keep_alive(lease.load(Ordering::Acquire), &mut backoff)
@@ -226,7 +226,7 @@ impl Entry {
     }
 
     /// Renews `lease` every third of its TTL until that fails.
-    async fn keep_alive(&self, lease: i64, backoff: &mut Backoff) -> Kept {
+    async fn keep_alive(&self, lease: i64, backoff: &mut Waits) -> Kept {
         let action = format!("keeping lease {lease:x} alive");
         let opened = self
             .client

@@ -95,8 +95,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod consul;
-pub mod eureka;
 pub mod etcd;
+pub mod eureka;
 pub mod http;
 pub mod openapi;
 mod process;

@@ -56,12 +56,43 @@ impl Backoff {
         self.delay(retry, JITTER.get_or_init(Jitter::random))
     }
 
+    /// The waits of a loop that tries again by itself after each failure, from the first.
+    pub fn waits(self) -> Waits {
+        Waits {
+            backoff: self,
+            retry: 0,
+        }
+    }
+
     /// The wait before retry `retry`: uniform in `[0, ceiling(retry)]`, drawn from `jitter`.
     pub(crate) fn delay(&self, retry: u32, jitter: &Jitter) -> Duration {
         let ceiling = u64::try_from(self.ceiling(retry).as_nanos()).unwrap_or(u64::MAX);
         // Lemire's multiply-shift maps a 64-bit draw onto [0, ceiling] without division.
         let nanos = (u128::from(jitter.next()) * (u128::from(ceiling) + 1)) >> 64;
         Duration::from_nanos(nanos as u64)
+    }
+}
+
+/// The successive waits of a [`Backoff`], for a loop that tries again by itself (a registry
+/// client reconnecting, a watch re-established): each [`wait`](Waits::wait) sleeps for the
+/// next random delay, and a success [`reset`](Waits::reset)s them to the first.
+#[derive(Debug, Clone)]
+pub struct Waits {
+    backoff: Backoff,
+    retry: u32,
+}
+
+impl Waits {
+    /// Sleeps for the next wait ([`Backoff::random_delay`] of the retries so far).
+    pub async fn wait(&mut self) {
+        let delay = self.backoff.random_delay(self.retry);
+        self.retry = self.retry.saturating_add(1);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Back to the first wait, after a success.
+    pub fn reset(&mut self) {
+        self.retry = 0;
     }
 }
 

@@ -70,8 +70,8 @@ mod endpoint;
 mod layer;
 mod policy;
 
-pub use backoff::Backoff;
 pub(crate) use backoff::Jitter;
+pub use backoff::{Backoff, Waits};
 pub use budget::RetryBudget;
 pub use endpoint::Retry;
 pub use layer::RetryLayer;

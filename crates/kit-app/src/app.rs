@@ -76,7 +76,7 @@ pub struct App {
 pub type Bound = [(&'static str, SocketAddr)];
 
 /// Makes a service's registrars once its listeners are bound.
-type MakeRegistrars = Box<dyn FnOnce(&Bound) -> Vec<Box<dyn Registrar>> + Send>;
+type MakeRegistrars = Box<dyn FnOnce(&Bound) -> Result<Vec<Box<dyn Registrar>>, Error> + Send>;
 
 struct Listener {
     transport: &'static str,
@@ -184,7 +184,8 @@ impl App {
     /// Registers the service in registries (etcd, ZooKeeper, Consul, Eureka, ...): once every
     /// listener is bound, `registrars` is called with their transports and bound addresses
     /// (the port picked where one was 0) and returns a [`Registrar`] for each listener and
-    /// registry.
+    /// registry ([`RegistryFlags::registrars`](crate::RegistryFlags::registrars) does this
+    /// from flags); an error there fails the start.
     ///
     /// Each registrar registers in the background while the service serves: a registry that
     /// is down does not keep the service from starting; its registrar is tried again with
@@ -195,7 +196,7 @@ impl App {
     /// made; deregistration gets at most the grace period.
     pub fn register(
         mut self,
-        registrars: impl FnOnce(&Bound) -> Vec<Box<dyn Registrar>> + Send + 'static,
+        registrars: impl FnOnce(&Bound) -> Result<Vec<Box<dyn Registrar>>, Error> + Send + 'static,
     ) -> App {
         self.registrars = Some(Box::new(registrars));
         self
@@ -256,8 +257,9 @@ impl App {
     ///
     /// # Errors
     ///
-    /// If every listener is off, or a listener cannot bind (the error names its transport
-    /// and address); the listeners bound until then are closed.
+    /// If every listener is off, a listener cannot bind (the error names its transport
+    /// and address), or the registrars cannot be made; the listeners bound until then are
+    /// closed.
     ///
     /// # Panics
     ///
@@ -288,7 +290,7 @@ impl App {
             servers.spawn((listener.serve)(bound, stop));
         }
         if let Some(make) = self.registrars {
-            let registrars = make(&addrs);
+            let registrars = make(&addrs)?;
             servers.spawn(keep_registered(
                 registrars,
                 self.shutdown.clone(),

@@ -69,6 +69,9 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `grpc` | on | gRPC listeners: [`App::grpc`], [`GrpcServices`] (kit-grpc, tonic) |
+//! | `etcd` | off | `--etcd-addr` in [`RegistryFlags`] and [`DiscoveryFlags`] (kit-sd-etcd) |
+//! | `consul` | off | `--consul-addr` in both (kit-sd-consul) |
+//! | `eureka` | off | `--eureka-url` in both (kit-sd-eureka) |
 
 mod addr;
 mod app;
@@ -79,6 +82,7 @@ mod duration;
 mod flags;
 #[cfg(feature = "grpc")]
 mod grpc;
+mod registry;
 
 pub use addr::ListenAddr;
 pub use app::{App, Bound, Running};
@@ -89,3 +93,4 @@ pub use duration::parse_duration;
 pub use flags::{LimitFlags, ShutdownFlags};
 #[cfg(feature = "grpc")]
 pub use grpc::GrpcServices;
+pub use registry::{DiscoveryFlags, RegistryFlags};

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use addsvc::{BasicService, add};
 use clap::Parser;
-use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, ShutdownFlags};
+use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, ShutdownFlags};
 
 /// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
 /// (Go kit compatible), each transport on its own listener.
@@ -32,6 +32,8 @@ struct Args {
     shutdown: ShutdownFlags,
     #[command(flatten)]
     limits: LimitFlags,
+    #[command(flatten)]
+    registry: RegistryFlags,
 }
 
 fn main() -> ExitCode {
@@ -40,7 +42,9 @@ fn main() -> ExitCode {
     let grpc = GrpcServices::new()
         .add_service(add::grpc::server(&set))
         .descriptor_set(add::grpc::file_descriptor_set());
+    let registry = args.registry;
     App::new("addsvc", args.shutdown)
+        .register(move |bound| registry.registrars("addsvc", bound))
         .debug(args.debug_addr)
         .http("http", args.http_addr, add::http::router_with_openapi(&set))
         .grpc("grpc", args.grpc_addr, grpc)

@@ -218,7 +218,7 @@ async fn listeners_are_registered_with_retries_and_deregistered_when_the_stop_be
             let registry = registry.clone();
             move |bound| {
                 // One registrar per listener but the debug one.
-                bound
+                Ok(bound
                     .iter()
                     .filter(|(transport, _)| *transport != "debug")
                     .map(|(transport, addr)| {
@@ -228,7 +228,7 @@ async fn listeners_are_registered_with_retries_and_deregistered_when_the_stop_be
                             failures_left: 2.into(),
                         }) as Box<dyn kit::sd::Registrar>
                     })
-                    .collect()
+                    .collect())
             }
         })
         .stop_on(stopped)

@@ -64,6 +64,12 @@ async fn the_final_error_keeps_the_last_code_and_lists_every_message() {
     );
     assert_eq!(err.details(), Some(&serde_json::json!({"retry_after": 2})));
     assert_eq!(err.delivery(), Delivery::Answered);
+
+    // Attempts that all said the same are summed up once.
+    let (ep, _) = scripted(|_| Err(refused()));
+    let ep = RetryLayer::new(quick()).layer(ep);
+    let err = ep.call(Context::background(), ()).await.unwrap_err();
+    assert_eq!(err.message(), "3 attempts failed: connection refused");
 }
 
 #[tokio::test(start_paused = true)]

@@ -73,7 +73,7 @@ fn usage_errors_exit_2() {
     assert!(
         no_address
             .stderr
-            .contains("<--http-addr <ADDR>|--grpc-addr <ADDR>|--jsonrpc-addr <ADDR>>"),
+            .contains("give one address flag, or a registry to find addsvc in"),
         "{}",
         no_address.stderr
     );
@@ -88,6 +88,37 @@ fn usage_errors_exit_2() {
     ]);
     assert_eq!(two.code, 2);
     assert!(two.stderr.contains("cannot be used with"), "{}", two.stderr);
+
+    // An address and a registry, or two registries.
+    let both = addcli(&[
+        "-http-addr",
+        "127.0.0.1:1",
+        "-consul-addr",
+        "127.0.0.1:2",
+        "1",
+        "2",
+    ]);
+    assert_eq!(both.code, 2);
+    assert!(
+        both.stderr
+            .contains("give one address flag or a registry, not both"),
+        "{}",
+        both.stderr
+    );
+    let registries = addcli(&[
+        "-consul-addr",
+        "127.0.0.1:1",
+        "-eureka-url",
+        "http://127.0.0.1:2",
+        "1",
+        "2",
+    ]);
+    assert_eq!(registries.code, 2);
+    assert!(
+        registries.stderr.contains("cannot be used with"),
+        "{}",
+        registries.stderr
+    );
 
     let bad_method = addcli(&["-http-addr", "127.0.0.1:1", "-method", "multiply", "1", "2"]);
     assert_eq!(bad_method.code, 2);

@@ -4,6 +4,7 @@
 
 mod addcli;
 mod contract;
+mod discovery;
 mod flood;
 mod grpc;
 mod jsonrpc;

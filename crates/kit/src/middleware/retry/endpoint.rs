@@ -81,17 +81,22 @@ where
 }
 
 /// The error of a call whose every attempt failed: the last attempt's, with a message that
-/// lists every attempt's (`3 attempts failed: refused; refused; unavailable`); the error
-/// itself when there was only one.
+/// lists every attempt's (`3 attempts failed: refused; refused; unavailable`), or says it
+/// once when they all said the same (`3 attempts failed: no endpoints available`); the
+/// error itself when there was only one.
 fn summary(attempts: u32, earlier: &str, last: Error) -> Error {
     if attempts == 1 {
         return last;
     }
     let mut message = String::with_capacity(32 + earlier.len() + last.message().len());
-    let _ = write!(
-        message,
-        "{attempts} attempts failed: {earlier}; {}",
-        last.message()
-    );
+    if earlier.split("; ").all(|m| m == last.message()) {
+        let _ = write!(message, "{attempts} attempts failed: {}", last.message());
+    } else {
+        let _ = write!(
+            message,
+            "{attempts} attempts failed: {earlier}; {}",
+            last.message()
+        );
+    }
     last.with_message(message)
 }

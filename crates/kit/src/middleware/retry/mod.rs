@@ -22,8 +22,10 @@
 //!
 //! A call whose attempts all failed ends with the last attempt's error (its code, delivery,
 //! details and source) with a message listing every attempt's, oldest first:
-//! `3 attempts failed: connection refused; connection refused; service unavailable`. A call
-//! that ended after its first attempt ends with that attempt's error unchanged.
+//! `3 attempts failed: connection refused; connection refused; service unavailable`, or
+//! with it once when every attempt's was the same (`3 attempts failed: connection
+//! refused`). A call that ended after its first attempt ends with that attempt's error
+//! unchanged.
 //!
 //! The request is cloned for each attempt (`Req: Clone`). When the caller's context
 //! belongs to a served call, each attempt gets a response slot of its own and only the last

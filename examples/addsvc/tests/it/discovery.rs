@@ -1,0 +1,222 @@
+//! addsvc registering its listeners and addcli finding them, through real etcd (and the
+//! Consul stand-in): CONTRACTS.md's registration and discovery flags.
+
+use std::time::Duration;
+
+use kit_testkit::Signal;
+
+use crate::support::{Addsvc, Run, addcli, start_with_async};
+
+/// How long a registry may take to reflect a start or a stop.
+const SETTLE: Duration = Duration::from_secs(20);
+
+/// addcli with `args`, off the test's runtime.
+async fn addcli_async(args: Vec<String>) -> Run {
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        addcli(&args)
+    })
+    .await
+    .unwrap()
+}
+
+#[cfg(feature = "etcd")]
+mod etcd {
+    use super::*;
+    use kit_testkit::etcd::Etcd;
+
+    /// The `host:port` values registered under `/services/addsvc/<transport>/`, sorted.
+    async fn registered(etcd: &Etcd, transport: &str) -> Vec<String> {
+        let prefix = format!("/services/addsvc/{transport}/");
+        let out = etcd
+            .etcdctl(["get", "--prefix", "--print-value-only", &prefix])
+            .await;
+        let mut values: Vec<String> = out
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        values.sort();
+        values
+    }
+
+    /// Waits (bounded) until `transport`'s registered instances are `expected`.
+    async fn wait_registered(etcd: &Etcd, transport: &str, expected: &[String]) {
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let now = registered(etcd, transport).await;
+            if now == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{transport}: {now:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn sorted(addrs: impl IntoIterator<Item = std::net::SocketAddr>) -> Vec<String> {
+        let mut addrs: Vec<String> = addrs.into_iter().map(|a| a.to_string()).collect();
+        addrs.sort();
+        addrs
+    }
+
+    async fn sum_through_etcd(etcd: &Etcd, transport: &str) -> Run {
+        let registry = etcd.client_addr().to_string();
+        addcli_async(
+            ["--etcd-addr", &registry, "--transport", transport, "1", "2"]
+                .map(str::to_owned)
+                .to_vec(),
+        )
+        .await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn three_instances_in_etcd_and_every_call_succeeds_when_one_dies() {
+        let etcd = Etcd::started().await;
+        let flag = ["--etcd-addr", &etcd.client_addr().to_string()].map(str::to_owned);
+        let flags: Vec<&str> = flag.iter().map(String::as_str).collect();
+        let mut services: Vec<Addsvc> = Vec::new();
+        for _ in 0..3 {
+            services.push(start_with_async(&flags).await);
+        }
+        for transport in ["http", "grpc", "jsonrpc"] {
+            let addrs = services.iter().map(|s| match transport {
+                "http" => s.http,
+                "grpc" => s.grpc,
+                _ => s.jsonrpc,
+            });
+            wait_registered(&etcd, transport, &sorted(addrs)).await;
+        }
+        for transport in ["http", "grpc", "jsonrpc"] {
+            let run = sum_through_etcd(&etcd, transport).await;
+            assert_eq!(
+                (run.code, run.stdout.as_str(), run.stderr.as_str()),
+                (0, "1 + 2 = 3\n", ""),
+                "{transport}"
+            );
+        }
+
+        // Killed without deregistering: its keys stay until their lease runs out, and the
+        // round robin picks it first (instances are sorted), so every call meets it and
+        // retries on the next instance.
+        services.sort_by_key(|s| s.http.to_string());
+        let mut dead = services.remove(0);
+        dead.process.signal(Signal::Kill);
+        dead.process
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc killed");
+        assert_eq!(
+            registered(&etcd, "http").await.len(),
+            3,
+            "the lease keeps the dead instance"
+        );
+        for _ in 0..5 {
+            for transport in ["http", "grpc", "jsonrpc"] {
+                let run = sum_through_etcd(&etcd, transport).await;
+                assert_eq!(
+                    (run.code, run.stdout.as_str()),
+                    (0, "1 + 2 = 3\n"),
+                    "{transport}: {}",
+                    run.stderr
+                );
+            }
+        }
+
+        // Stopped: it deregisters as the stop begins.
+        let mut stopped = services.remove(0);
+        stopped.process.signal(Signal::Term);
+        stopped
+            .process
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc stopped");
+        assert!(
+            stopped.process.output().contains("msg=deregistered"),
+            "{}",
+            stopped.process.output()
+        );
+        let left = services[0].http.to_string();
+        let registered_now = registered(&etcd, "http").await;
+        assert!(
+            !registered_now.contains(&stopped.http.to_string()),
+            "{registered_now:?}"
+        );
+        assert!(registered_now.contains(&left));
+        for transport in ["http", "grpc", "jsonrpc"] {
+            let run = sum_through_etcd(&etcd, transport).await;
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (0, "1 + 2 = 3\n"),
+                "{transport}: {}",
+                run.stderr
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn no_instances_in_etcd_is_a_clear_error() {
+        let etcd = Etcd::started().await;
+        let run = sum_through_etcd(&etcd, "http").await;
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (1, "error: 3 attempts failed: no endpoints available\n")
+        );
+    }
+}
+
+mod consul {
+    use super::*;
+    use kit_testkit::consul::ConsulStandIn;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn addsvc_registers_in_consul_and_addcli_finds_it() {
+        let consul = ConsulStandIn::start().await;
+        let agent = consul.addr().to_string();
+        let mut svc = start_with_async(&["--consul-addr", &agent]).await;
+        let args = |transport: &str| {
+            [
+                "--consul-addr",
+                &agent,
+                "--transport",
+                transport,
+                "-method",
+                "concat",
+                "a",
+                "b",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        };
+        // Registration runs beside serving: wait (bounded) for it.
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        let mut run = addcli_async(args("grpc")).await;
+        while run.code != 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            run = addcli_async(args("grpc")).await;
+        }
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "\"a\" + \"b\" = \"ab\"\n"),
+            "{}",
+            run.stderr
+        );
+        for transport in ["http", "jsonrpc"] {
+            let run = addcli_async(args(transport)).await;
+            assert_eq!(run.code, 0, "{transport}: {}", run.stderr);
+        }
+
+        svc.process.signal(Signal::Term);
+        svc.process
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc stopped");
+        let run = addcli_async(args("http")).await;
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (1, "error: 3 attempts failed: no endpoints available\n")
+        );
+    }
+}

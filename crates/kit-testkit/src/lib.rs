@@ -29,6 +29,10 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
+//! * **Real registries run as themselves**: [`zookeeper`] starts Debian's ZooKeeper with a
+//!   generated configuration, stops it and starts it again on the same port and data.
+//! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
+//!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -91,6 +95,8 @@ use std::time::{Duration, Instant};
 pub mod http;
 pub mod openapi;
 mod process;
+pub mod proxy;
+pub mod zookeeper;
 
 pub use process::{Process, ProcessBuilder, Signal};
 pub use tempfile::TempDir;

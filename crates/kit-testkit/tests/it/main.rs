@@ -5,6 +5,8 @@ mod binaries;
 mod http;
 mod ports;
 mod process;
+mod proxy;
+mod zookeeper;
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -2,10 +2,10 @@
 
 use kit::Code;
 use kit::sd::Registrar as _;
-use kit_sd_zookeeper::{Acl, Client, Registrar, instancer};
+use kit_sd_zookeeper::{Acl, Registrar, instancer};
 use kit_testkit::zookeeper::ZooKeeper;
 
-use crate::{SERVICE, client, instances, raw, wait_for, wait_for_set};
+use crate::{SERVICE, builder, client, instances, raw, wait_for, wait_for_set};
 
 const REFUSED_READ: &str = "zookeeper: not allowed to read the children of /services/addsvc/http: \
      the node's ACL refuses";
@@ -15,10 +15,7 @@ const WHY: &str = "(wrong credentials, or none where some are needed)";
 async fn nodes_made_with_credentials_are_the_creators_only() {
     let zk = ZooKeeper::start().await;
     let servers = zk.connect_string();
-    let alice = Client::builder(&servers)
-        .digest("alice", "secret")
-        .build()
-        .unwrap();
+    let alice = builder(&servers).digest("alice", "secret").build().unwrap();
     let registrar = Registrar::new(&alice, SERVICE, "127.0.0.1:8081").unwrap();
     registrar.register().await.unwrap();
     let alices = instancer(&alice, SERVICE).unwrap();
@@ -55,10 +52,7 @@ async fn nodes_made_with_credentials_are_the_creators_only() {
     for (other, who) in [
         (client(&servers), "a client without credentials"),
         (
-            Client::builder(&servers)
-                .digest("alice", "wrong")
-                .build()
-                .unwrap(),
+            builder(&servers).digest("alice", "wrong").build().unwrap(),
             "digest user `alice`",
         ),
     ] {
@@ -84,7 +78,7 @@ async fn nodes_made_with_credentials_are_the_creators_only() {
 async fn anyone_may_read_what_the_creator_alone_may_change() {
     let zk = ZooKeeper::start().await;
     let servers = zk.connect_string();
-    let alice = Client::builder(&servers)
+    let alice = builder(&servers)
         .digest("alice", "secret")
         .acl(Acl::CreatorWritesAnyoneReads)
         .build()

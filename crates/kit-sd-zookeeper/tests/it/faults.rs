@@ -12,7 +12,9 @@ use kit_sd_zookeeper::{Client, Registrar, instancer};
 use kit_testkit::proxy::Proxy;
 use kit_testkit::zookeeper::ZooKeeper;
 
-use crate::{SERVICE, children, client, eventually, instances, raw, wait_for, wait_for_set};
+use crate::{
+    SERVICE, builder, children, client, eventually, instances, raw, wait_for, wait_for_set,
+};
 
 /// Every event `instancer` sends from now on, in order (as a subscriber sees them: a watch
 /// channel may merge quick successive ones, never lose the latest).
@@ -49,14 +51,28 @@ fn addresses(instancer: &Instancer) -> Endpointer<String> {
 async fn a_registry_down_at_start_is_reported_and_retried_until_it_is_up() {
     let mut zk = ZooKeeper::configure();
     let servers = zk.connect_string();
-    let client = client(&servers);
+    // Registration tries for the connect timeout; 5 s is enough for several attempts.
+    let client = Client::builder(&servers)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let unreachable = format!("zookeeper: cannot connect to {servers}: no server answered");
 
     let instancer = instancer(&client, SERVICE).unwrap();
+    let events = record(&instancer);
     let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
     let err = event.error().unwrap();
     assert_eq!(err.code(), Code::Unavailable);
     assert_eq!(err.message(), unreachable);
+    // It tries again and again (each failure is reported anew).
+    eventually("three failed attempts reported", async || {
+        events.lock().unwrap().len() >= 3
+    })
+    .await;
+    for event in events.lock().unwrap().iter() {
+        assert_eq!(event.error().map(Error::message), Some(&*unreachable));
+        assert!(event.instances().is_empty());
+    }
 
     // Registration tries for the connect timeout, then says why it gave up.
     let registrar = Registrar::new(&client, SERVICE, "127.0.0.1:8081").unwrap();
@@ -79,7 +95,7 @@ async fn a_restarted_registry_keeps_the_instances_and_the_watch() {
     let servers = zk.connect_string();
     // A session timeout far above a restart's length, so that the sessions survive it
     // however slowly the JVM starts: this test is about a restart, not an expiry.
-    let client = Client::builder(&servers)
+    let client = builder(&servers)
         .session_timeout(Duration::from_secs(30))
         .build()
         .unwrap();
@@ -125,7 +141,12 @@ async fn a_restarted_registry_keeps_the_instances_and_the_watch() {
     assert_eq!(children(&raw(&servers).await, SERVICE).await.len(), 3);
     // Nothing was lost or doubled along the way: each set sent was the two instances (with
     // or without the error), then the three.
-    for event in events.lock().unwrap().iter() {
+    let events = events.lock().unwrap().clone();
+    assert!(
+        events.iter().any(|event| event.error().is_some()),
+        "{events:?}"
+    );
+    for event in &events {
         assert!(
             event.instances() == both || event.instances() == all,
             "{event:?}"
@@ -140,8 +161,8 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     // A client reaching the server through a proxy, which the test cuts for longer than the
     // session timeout: the server itself then expires the session and deletes its node.
     let proxy = Proxy::start(zk.addr());
-    let cut_off = Client::builder(proxy.addr().to_string())
-        .session_timeout(Duration::from_secs(1))
+    let cut_off = builder(&proxy.addr().to_string())
+        .session_timeout(Duration::from_secs(3))
         .build()
         .unwrap();
     let registrar = Registrar::new(&cut_off, SERVICE, "127.0.0.1:8081").unwrap();
@@ -156,6 +177,7 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     wait_for_set(&observer, &one).await;
     let node = registrar.node().unwrap();
 
+    let events = record(&instancer_cut_off);
     proxy.cut();
     // The server expires the session: its ephemeral node goes.
     wait_for_set(&observer, &[]).await;
@@ -164,7 +186,6 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
         event.error().is_some()
     })
     .await;
-    assert_eq!(event.error().unwrap().code(), Code::Unavailable);
     assert_eq!(event.instances(), one);
     assert_eq!(held(&endpointer), one);
     // An instance registered meanwhile, which the cut-off side has not seen.
@@ -183,6 +204,30 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     wait_for_set(&instancer_cut_off, &one).await;
     eventually("the endpointer follows", async || held(&endpointer) == one).await;
     assert_eq!(children(&raw(&servers).await, SERVICE).await.len(), 1);
+
+    // What the cut-off instancer said meanwhile: the connection lost, then (its session
+    // expired) new sessions refused until the proxy healed.
+    let proxied = proxy.addr();
+    let lost = format!("zookeeper: lost the connection to {proxied}; reconnecting");
+    let refused = format!("zookeeper: cannot connect to {proxied}: no server answered");
+    let errors: Vec<_> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|event| {
+            event
+                .error()
+                .map(|err| (err.code(), err.message().to_owned()))
+        })
+        .collect();
+    assert_eq!(errors.first(), Some(&(Code::Unavailable, lost.clone())));
+    for error in &errors {
+        assert!(
+            *error == (Code::Unavailable, lost.clone())
+                || *error == (Code::Unavailable, refused.clone()),
+            "{error:?}"
+        );
+    }
 }
 
 #[tokio::test]

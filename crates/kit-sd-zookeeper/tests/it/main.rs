@@ -8,7 +8,7 @@ mod faults;
 use std::time::Duration;
 
 use kit::sd::{Event, Instance, Instancer};
-use kit_sd_zookeeper::Client;
+use kit_sd_zookeeper::{Client, ClientBuilder};
 use zookeeper_client as zk;
 
 /// The service node every test registers under: addsvc's HTTP listener, as CONTRACTS.md
@@ -19,9 +19,19 @@ const SERVICE: &str = "/services/addsvc/http";
 /// takes, so that a loaded machine does not fail the test.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// A client of the server at `servers` with the defaults.
+/// A builder of a client of the server at `servers`, with a connect timeout for a loaded
+/// machine: a JVM that has just started, sharing two CPUs with other tests, can take more
+/// than the default 2 s to set up a session.
+fn builder(servers: &str) -> ClientBuilder {
+    Client::builder(servers).connect_timeout(CONNECT_TIMEOUT)
+}
+
+/// How long the tests' clients may take to make a session.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A client of the server at `servers`, otherwise with the defaults.
 fn client(servers: &str) -> Client {
-    Client::builder(servers).build().unwrap()
+    builder(servers).build().unwrap()
 }
 
 /// A plain ZooKeeper session, to look at the server as an outsider.

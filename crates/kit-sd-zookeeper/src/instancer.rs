@@ -116,11 +116,15 @@ async fn read(
     session: &zk::Client,
     path: &str,
 ) -> Result<(Vec<Instance>, zk::OneshotWatcher), Error> {
-    path::ensure_exists(client, session, path).await?;
-    let (children, _, watcher) = session
-        .get_and_watch_children(path)
-        .await
-        .map_err(|err| client.error(err, &format!("read the children of {path}")))?;
+    let listed = match session.get_and_watch_children(path).await {
+        Err(zk::Error::NoNode) => {
+            path::ensure_exists(client, session, path).await?;
+            session.get_and_watch_children(path).await
+        }
+        listed => listed,
+    };
+    let (children, _, watcher) =
+        listed.map_err(|err| client.error(err, &format!("read the children of {path}")))?;
     let reads = children.iter().map(|child| async move {
         let node = format!("{path}/{child}");
         match session.get_data(&node).await {

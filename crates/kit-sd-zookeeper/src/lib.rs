@@ -78,7 +78,20 @@
 //!
 //! `cargo bench -p kit-sd-zookeeper --bench latency` registers an instance and times until an
 //! [`Endpointer`](kit::sd::Endpointer) over the instancer holds it, then deregisters it and
-//! times until it is gone.
+//! times until it is gone (each time from the call to `register` or `deregister`, polling
+//! every millisecond).
+//!
+//! Measured 2026-11-30 on a 2-CPU shared VM, over loopback, against ZooKeeper 3.8.0, in three
+//! runs of 20 rounds each:
+//!
+//! | from | until | median | max |
+//! |---|---|---|---|
+//! | `register` called | the endpointer holds the instance | 6.6–8.9 ms | 12.6–18.9 ms |
+//! | `deregister` called | the endpointer has dropped it | 5.3–5.6 ms | 11.6–13.7 ms |
+//!
+//! Well under issue 10's target of 100 ms. A registration is three requests (look up the
+//! service's node, list its children for a node of this registrar's, create the node); the
+//! watch then fires and the instancer lists the children and reads their data.
 //!
 //! # Dependencies
 //!

@@ -6,7 +6,7 @@ use kit_sd_zookeeper::{Acl, Client, Registrar, instancer};
 use kit_testkit::zookeeper::ZooKeeper;
 use zookeeper_client as zk;
 
-use crate::{SERVICE, children, client, instances, raw, wait_for_set};
+use crate::{SERVICE, children, client, eventually, instances, raw, wait_for_set};
 
 #[tokio::test]
 async fn registrations_are_ephemeral_sequential_nodes_the_instancer_follows() {
@@ -59,6 +59,27 @@ async fn registrations_are_ephemeral_sequential_nodes_the_instancer_follows() {
     a.register().await.unwrap();
     assert_ne!(a.node(), Some(node));
     wait_for_set(&instancer, &instances(["127.0.0.1:8081", "127.0.0.1:8082"])).await;
+}
+
+#[tokio::test]
+async fn a_registration_deleted_by_someone_else_is_made_again() {
+    let zk = ZooKeeper::start().await;
+    let servers = zk.connect_string();
+    let client = client(&servers);
+    let registrar = Registrar::new(&client, SERVICE, "127.0.0.1:8081").unwrap();
+    registrar.register().await.unwrap();
+    let node = registrar.node().unwrap();
+
+    let outsider = raw(&servers).await;
+    outsider.delete(&node, None).await.unwrap();
+    eventually("the registrar makes a new node", async || {
+        registrar.node().is_some_and(|new| new != node)
+    })
+    .await;
+    let instancer = instancer(&client, SERVICE).unwrap();
+    wait_for_set(&instancer, &instances(["127.0.0.1:8081"])).await;
+    let left = children(&outsider, SERVICE).await;
+    assert_eq!(left.len(), 1, "{left:?}");
 }
 
 #[tokio::test]

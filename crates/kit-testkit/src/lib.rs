@@ -33,6 +33,10 @@
 //!   [`eureka`] serve the documented HTTP APIs of Consul and Eureka in-process, for the
 //!   tests of the `kit-sd-consul` and `kit-sd-eureka` crates. They are stand-ins, not the
 //!   real servers; each module says where it is simpler than the real thing.
+//! * **Real registries run as themselves**: [`zookeeper`] starts Debian's ZooKeeper with a
+//!   generated configuration, stops it and starts it again on the same port and data.
+//! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
+//!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //! * **Registries have a helper each**: [`etcd`] starts Debian's etcd, stops and
@@ -100,7 +104,9 @@ pub mod eureka;
 pub mod http;
 pub mod openapi;
 mod process;
+pub mod proxy;
 mod stand_in;
+pub mod zookeeper;
 
 pub use process::{Process, ProcessBuilder, Signal};
 pub use tempfile::TempDir;

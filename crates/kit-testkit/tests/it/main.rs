@@ -6,6 +6,8 @@ mod etcd;
 mod http;
 mod ports;
 mod process;
+mod proxy;
+mod zookeeper;
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -83,11 +83,16 @@ pub struct Waits {
 }
 
 impl Waits {
-    /// Sleeps for the next wait ([`Backoff::random_delay`] of the retries so far).
-    pub async fn wait(&mut self) {
+    /// The next wait ([`Backoff::random_delay`] of the retries so far), counting it.
+    pub fn next_delay(&mut self) -> Duration {
         let delay = self.backoff.random_delay(self.retry);
         self.retry = self.retry.saturating_add(1);
-        tokio::time::sleep(delay).await;
+        delay
+    }
+
+    /// Sleeps for the [next wait](Waits::next_delay).
+    pub async fn wait(&mut self) {
+        tokio::time::sleep(self.next_delay()).await;
     }
 
     /// Back to the first wait, after a success.

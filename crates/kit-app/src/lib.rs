@@ -70,6 +70,7 @@
 //! |---|---|---|
 //! | `grpc` | on | gRPC listeners: [`App::grpc`], [`GrpcServices`] (kit-grpc, tonic) |
 //! | `etcd` | off | `--etcd-addr` in [`RegistryFlags`] and [`DiscoveryFlags`] (kit-sd-etcd) |
+//! | `zookeeper` | off | `--zk-addr` in both (kit-sd-zookeeper) |
 //! | `consul` | off | `--consul-addr` in both (kit-sd-consul) |
 //! | `eureka` | off | `--eureka-url` in both (kit-sd-eureka) |
 

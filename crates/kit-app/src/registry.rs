@@ -6,6 +6,7 @@
 //! | registry | an instance of `service`'s `transport` listener at `host:port` |
 //! |---|---|
 //! | etcd | key `/services/<service>/<transport>/<host:port>`, value `host:port`, under a lease |
+//! | ZooKeeper | an ephemeral sequential node under `/services/<service>/<transport>`, data `host:port` |
 //! | Consul | service `<service>`, tag `<transport>`, id `<service>-<transport>-<host:port>`, with a TTL check |
 //! | Eureka | application `<SERVICE>-<TRANSPORT>`, instance id `<host:port>`, with heartbeats |
 
@@ -28,6 +29,11 @@ pub struct RegistryFlags {
     #[cfg(feature = "etcd")]
     #[arg(long, value_name = "HOST:PORT")]
     pub etcd_addr: Option<String>,
+    /// Register each listener in ZooKeeper at HOST:PORT (several: comma-separated), as an
+    /// ephemeral node under `/services/<service>/<transport>`.
+    #[cfg(feature = "zookeeper")]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub zk_addr: Option<String>,
     /// Register each listener with the Consul agent at HOST:PORT (or a URL), as the service
     /// tagged with its transport, with a TTL check kept passing.
     #[cfg(feature = "consul")]
@@ -88,6 +94,13 @@ impl RegistryFlags {
                 let registrar = kit_sd_etcd::Client::new(config).registrar(key, instance.clone());
                 Ok(Box::new(registrar) as Box<dyn Registrar>)
             }),
+            #[cfg(feature = "zookeeper")]
+            self.zk_addr.as_ref().map(|servers| {
+                let client = kit_sd_zookeeper::Client::builder(servers.as_str()).build()?;
+                let path = zookeeper_path(service, transport);
+                let registrar = kit_sd_zookeeper::Registrar::new(&client, path, instance.clone())?;
+                Ok(Box::new(registrar) as Box<dyn Registrar>)
+            }),
             #[cfg(feature = "consul")]
             self.consul_addr.as_ref().map(|agent| {
                 let id = format!("{service}-{transport}-{instance}");
@@ -113,6 +126,8 @@ impl RegistryFlags {
         [
             #[cfg(feature = "etcd")]
             self.etcd_addr.is_some(),
+            #[cfg(feature = "zookeeper")]
+            self.zk_addr.is_some(),
             #[cfg(feature = "consul")]
             self.consul_addr.is_some(),
             #[cfg(feature = "eureka")]
@@ -143,6 +158,10 @@ pub struct DiscoveryFlags {
     #[cfg(feature = "etcd")]
     #[arg(long, value_name = "HOST:PORT")]
     pub etcd_addr: Option<String>,
+    /// Find the instances in ZooKeeper at HOST:PORT (several: comma-separated).
+    #[cfg(feature = "zookeeper")]
+    #[arg(long, value_name = "HOST:PORT")]
+    pub zk_addr: Option<String>,
     /// Find the instances through the Consul agent at HOST:PORT (or a URL): passing ones only.
     #[cfg(feature = "consul")]
     #[arg(long, value_name = "HOST:PORT")]
@@ -168,6 +187,12 @@ impl DiscoveryFlags {
                 client.instancer(kit_sd_etcd::service_prefix(service, transport)),
             ));
         }
+        #[cfg(feature = "zookeeper")]
+        if let Some(servers) = &self.zk_addr {
+            let client = kit_sd_zookeeper::Client::builder(servers.as_str()).build()?;
+            let path = zookeeper_path(service, transport);
+            return Ok(Some(kit_sd_zookeeper::instancer(&client, path)?));
+        }
         #[cfg(feature = "consul")]
         if let Some(agent) = &self.consul_addr {
             let query = kit_sd_consul::HealthQuery::new(service).tag(transport);
@@ -181,6 +206,12 @@ impl DiscoveryFlags {
         let _ = (service, transport);
         Ok(None)
     }
+}
+
+/// The ZooKeeper node under which `service`'s `transport` instances live.
+#[cfg(feature = "zookeeper")]
+fn zookeeper_path(service: &str, transport: &str) -> String {
+    format!("/services/{service}/{transport}")
 }
 
 /// `host:port`, with an IPv6 host in brackets.

@@ -220,3 +220,53 @@ mod consul {
         );
     }
 }
+
+mod zookeeper {
+    use super::*;
+    use kit_testkit::zookeeper::ZooKeeper;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_instances_in_zookeeper_and_calls_survive_one_stopping() {
+        let zk = ZooKeeper::start().await;
+        let servers = zk.connect_string();
+        let mut first = start_with_async(&["--zk-addr", &servers]).await;
+        let _second = start_with_async(&["--zk-addr", &servers]).await;
+        let args = |transport: &str| {
+            ["--zk-addr", &servers, "--transport", transport, "3", "4"]
+                .map(str::to_owned)
+                .to_vec()
+        };
+        // Registration runs beside serving: wait (bounded) until both are there, seen as
+        // two answers in a row from a round robin that starts over with each addcli.
+        let deadline = tokio::time::Instant::now() + SETTLE;
+        loop {
+            let run = addcli_async(args("jsonrpc")).await;
+            if run.code == 0 {
+                assert_eq!(run.stdout, "3 + 4 = 7\n");
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{}", run.stderr);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        first.process.signal(Signal::Term);
+        first
+            .process
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc stopped");
+        assert!(
+            first.process.output().contains("msg=deregistered"),
+            "{}",
+            first.process.output()
+        );
+        for transport in ["http", "grpc", "jsonrpc"] {
+            let run = addcli_async(args(transport)).await;
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (0, "3 + 4 = 7\n"),
+                "{transport}: {}",
+                run.stderr
+            );
+        }
+    }
+}

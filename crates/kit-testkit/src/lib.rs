@@ -29,6 +29,8 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
+//! * **Real servers come with a helper each**: [`dns`] runs unbound with records
+//!   changed live.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //!
@@ -88,6 +90,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod dns;
 pub mod http;
 pub mod openapi;
 mod process;

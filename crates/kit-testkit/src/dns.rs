@@ -4,8 +4,10 @@
 //! The server is authoritative for nothing and recurses to nobody: it answers from its
 //! local data only, and refuses every name outside it, so a test never sends a query off
 //! the machine. Put records under `test.`, the top-level name reserved for testing
-//! (RFC 6761), which unbound serves as a static local zone: a name there with no records
-//! is answered `NXDOMAIN`.
+//! (RFC 6761), which the server holds as a static local zone: a name there with no records
+//! is answered `NXDOMAIN`, and such negative answers may be cached for [`NEGATIVE_TTL`]
+//! seconds only (the zone's SOA says so; unbound's built-in `test.` zone says 3 hours), so
+//! that a resolver polling a name that was briefly absent sees it come back soon.
 //!
 //! Records are written in zone-file syntax, one per string, with the owner name fully
 //! qualified (`"_http._tcp.svc.test. 60 IN SRV 0 0 8080 a.svc.test."`). They are changed
@@ -46,6 +48,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long the server may take to stop on `SIGTERM`.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long (seconds) a negative answer of the `test.` zone may be cached: the TTL and
+/// minimum of its SOA record.
+pub const NEGATIVE_TTL: u32 = 1;
 
 /// A running unbound server on a loopback port, stopped (by PID) when dropped.
 #[derive(Debug)]
@@ -222,6 +228,8 @@ fn config_text(dir: &TempDir, addr: SocketAddr, records: &[&str]) -> String {
   access-control: 127.0.0.0/8 allow
   module-config: "iterator"
   local-zone: "." refuse
+  local-zone: "test." static
+  local-data: "test. {NEGATIVE_TTL} IN SOA localhost. nobody.invalid. 1 3600 1200 604800 {NEGATIVE_TTL}"
 "#,
         ip = addr.ip(),
         port = addr.port(),

@@ -52,6 +52,17 @@ async fn a_target_address_ttl_brings_the_next_poll_forward_too() {
 }
 
 #[tokio::test]
+async fn a_negative_answer_ttl_brings_the_next_poll_forward_too() {
+    // NXDOMAIN, which the server says may be cached for NEGATIVE_TTL (1 s).
+    let dns = Unbound::start(&[]).await;
+    let instancer = instancer(dns.addr(), HOUR);
+    wait_for_set(&instancer, &[]).await;
+
+    dns.add(&srv(3600, 8080, "127.0.0.2.")).await;
+    wait_for_set(&instancer, &["127.0.0.2:8080"]).await;
+}
+
+#[tokio::test]
 async fn a_ttl_of_zero_leaves_the_interval_in_charge() {
     let interval = Duration::from_secs(1);
     let dns = Unbound::start(&[&srv(0, 8080, "127.0.0.2.")]).await;

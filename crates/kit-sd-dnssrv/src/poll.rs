@@ -120,11 +120,17 @@ async fn resolve(resolver: &TokioResolver, name: &Name) -> Result<Answer, Error>
         targets.push((srv.target.clone(), srv.port));
     }
 
-    let mut names: Vec<&Name> = targets
-        .iter()
-        .filter(|(target, _)| literal_ip(target).is_none())
-        .map(|(target, _)| target)
-        .collect();
+    // Each target's addresses: written as the target, or looked up (all at once).
+    let mut addresses: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
+    let mut names = Vec::new();
+    for (target, _) in &targets {
+        match literal_ip(target) {
+            Some(ip) => {
+                addresses.insert(target, vec![ip]);
+            }
+            None => names.push(target),
+        }
+    }
     names.sort_unstable();
     names.dedup();
     let lookups = join_all(
@@ -133,7 +139,6 @@ async fn resolve(resolver: &TokioResolver, name: &Name) -> Result<Answer, Error>
             .map(|&target| resolver.lookup_ip(target.clone())),
     )
     .await;
-    let mut addresses: BTreeMap<&Name, Vec<IpAddr>> = BTreeMap::new();
     for (target, lookup) in names.into_iter().zip(lookups) {
         let ips = addresses.entry(target).or_default();
         match lookup {
@@ -162,12 +167,8 @@ async fn resolve(resolver: &TokioResolver, name: &Name) -> Result<Answer, Error>
     let instances = targets
         .iter()
         .flat_map(|(target, port)| {
-            let ips = match literal_ip(target) {
-                Some(ip) => vec![ip],
-                None => addresses.get(target).cloned().unwrap_or_default(),
-            };
-            ips.into_iter()
-                .map(move |ip| Instance::from(SocketAddr::new(ip, *port).to_string()))
+            let ips = addresses.get(target).into_iter().flatten();
+            ips.map(move |ip| Instance::from(SocketAddr::new(*ip, *port).to_string()))
         })
         .collect();
     Ok(Answer { instances, ttl })

@@ -73,6 +73,7 @@
 //! | `zookeeper` | off | `--zk-addr` in both (kit-sd-zookeeper) |
 //! | `consul` | off | `--consul-addr` in both (kit-sd-consul) |
 //! | `eureka` | off | `--eureka-url` in both (kit-sd-eureka) |
+//! | `dnssrv` | off | `--dns-srv` and `--dns-resolver` in [`DiscoveryFlags`] (kit-sd-dnssrv) |
 
 mod addr;
 mod app;

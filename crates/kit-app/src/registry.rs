@@ -150,7 +150,8 @@ impl RegistryFlags {
 }
 
 /// Where a client finds a service's instances: in one registry (the flags of
-/// [`RegistryFlags`], for the registries a service registers in). At most one may be given.
+/// [`RegistryFlags`], for the registries a service registers in), or in DNS SRV records.
+/// At most one may be given.
 #[derive(Debug, Clone, Default, Args)]
 #[group(id = "registry", multiple = false)]
 pub struct DiscoveryFlags {
@@ -170,6 +171,15 @@ pub struct DiscoveryFlags {
     #[cfg(feature = "eureka")]
     #[arg(long, value_name = "URL")]
     pub eureka_url: Option<String>,
+    /// Find the instances in the SRV records of NAME: each record's target addresses with
+    /// its port (the name says the service and transport; `--transport` is not used).
+    #[cfg(feature = "dnssrv")]
+    #[arg(long, value_name = "NAME")]
+    pub dns_srv: Option<String>,
+    /// With `--dns-srv`: the DNS server to ask, instead of the system's resolvers.
+    #[cfg(feature = "dnssrv")]
+    #[arg(long, value_name = "HOST:PORT", requires = "dns_srv")]
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 impl DiscoveryFlags {
@@ -202,6 +212,14 @@ impl DiscoveryFlags {
         if let Some(url) = &self.eureka_url {
             let query = kit_sd_eureka::AppQuery::new(&format!("{service}-{transport}"));
             return Ok(Some(kit_sd_eureka::Client::new(url)?.instancer(query)));
+        }
+        #[cfg(feature = "dnssrv")]
+        if let Some(name) = &self.dns_srv {
+            let mut query = kit_sd_dnssrv::DnsSrv::new(name.as_str());
+            if let Some(resolver) = self.dns_resolver {
+                query = query.resolver(resolver);
+            }
+            return query.instancer().map(Some);
         }
         let _ = (service, transport);
         Ok(None)

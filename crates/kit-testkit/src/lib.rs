@@ -29,18 +29,17 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
-//! * **Registries that cannot be installed here have stand-ins**: [`consul`] and
-//!   [`eureka`] serve the documented HTTP APIs of Consul and Eureka in-process, for the
-//!   tests of the `kit-sd-consul` and `kit-sd-eureka` crates. They are stand-ins, not the
-//!   real servers; each module says where it is simpler than the real thing.
-//! * **Real registries run as themselves**: [`zookeeper`] starts Debian's ZooKeeper with a
-//!   generated configuration, stops it and starts it again on the same port and data.
+//! * **Registries run as themselves**: [`etcd`] starts Debian's etcd (stopped and
+//!   restarted with or without its data, with auth), [`zookeeper`] Debian's ZooKeeper with
+//!   a generated configuration, [`dns`] unbound with records changed live. Consul and
+//!   Eureka cannot be installed here: [`consul`] and [`eureka`] serve their documented HTTP
+//!   APIs in-process, for the tests of `kit-sd-consul` and `kit-sd-eureka`. They are
+//!   stand-ins, not the real servers; each module says where it is simpler than the real
+//!   thing.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
 //!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
-//! * **Registries have a helper each**: [`etcd`] starts Debian's etcd, stops and
-//!   restarts it with or without its data, and enables auth.
 //!
 //! # Example
 //!
@@ -99,6 +98,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod consul;
+pub mod dns;
 pub mod etcd;
 pub mod eureka;
 pub mod http;

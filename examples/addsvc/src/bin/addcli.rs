@@ -4,8 +4,9 @@
 //! prints `1 + 2 = 3` or `"x" + "y" = "xy"`; on error it prints `error: <message>` on
 //! standard error and exits 1. Usage errors (no address, or more than one) exit 2.
 //!
-//! Instead of an address, a registry (`--etcd-addr`, `--consul-addr`, `--eureka-url`) and a
-//! `--transport` find addsvc's instances; calls then go through a round-robin balancer
+//! Instead of an address, a registry (`--etcd-addr`, `--zk-addr`, `--consul-addr`,
+//! `--eureka-url`) and a `--transport`, or `--dns-srv NAME` (with `--dns-resolver`), find
+//! addsvc's instances; calls then go through a round-robin balancer
 //! with retries (3 attempts within 500 ms), so an instance that is down costs a retry,
 //! not the call.
 

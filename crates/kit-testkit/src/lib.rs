@@ -36,7 +36,8 @@
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
 //! * **Registries have a helper each**: [`etcd`] starts Debian's etcd, stops and
-//!   restarts it with or without its data, and enables auth.
+//!   restarts it with or without its data, enables auth, and serves TLS with client
+//!   certificates from a CA made for the test.
 //!
 //! # Example
 //!

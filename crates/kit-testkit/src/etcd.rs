@@ -30,6 +30,7 @@
 use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rcgen::{
@@ -95,9 +96,16 @@ impl Certificates {
     ///
     /// If a key or certificate cannot be made (it does not happen with these parameters).
     pub fn generate() -> Certificates {
+        // A name of its own, as distinct CAs have: a certificate of another is then from an
+        // unknown issuer, not one whose signature fails.
+        static CAS: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "kit test CA {}-{}",
+            std::process::id(),
+            CAS.fetch_add(1, Ordering::Relaxed)
+        );
         let mut ca = CertificateParams::default();
-        ca.distinguished_name
-            .push(DnType::CommonName, "kit test CA");
+        ca.distinguished_name.push(DnType::CommonName, name);
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = CertifiedIssuer::self_signed(ca, key_pair()).expect("a self-signed CA");

@@ -9,7 +9,10 @@ use kit::middleware::retry::Backoff;
 use kit::sd::Instancer;
 use kit::{Code, Error};
 
-use crate::error::classify;
+#[cfg(feature = "tls")]
+use crate::Tls;
+use crate::error::{classify, connection_closed};
+use crate::probe;
 use crate::{Registrar, instancer};
 
 /// How to reach etcd: its endpoints, credentials and timeouts.
@@ -26,17 +29,20 @@ use crate::{Registrar, instancer};
 /// ```
 #[derive(Clone)]
 pub struct Config {
-    endpoints: Vec<String>,
+    pub(crate) endpoints: Vec<String>,
     credentials: Option<(String, String)>,
-    dial_timeout: Duration,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<Tls>,
+    pub(crate) dial_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) backoff: Backoff,
 }
 
 impl Config {
-    /// Settings for the etcd cluster at `endpoints` (`host:port`, or `http://host:port`),
-    /// with the defaults: no credentials, a dial timeout of 3 s, a request timeout of 5 s,
-    /// retries after 100 ms doubling up to 5 s.
+    /// Settings for the etcd cluster at `endpoints` (`host:port`, `http://host:port`, or
+    /// `https://host:port` with `Config::tls` and the `tls` feature), with the defaults: no
+    /// credentials, no TLS, a dial timeout of 3 s, a request timeout of 5 s, retries after
+    /// 100 ms doubling up to 5 s.
     pub fn new<I>(endpoints: I) -> Config
     where
         I: IntoIterator,
@@ -45,6 +51,8 @@ impl Config {
         Config {
             endpoints: endpoints.into_iter().map(Into::into).collect(),
             credentials: None,
+            #[cfg(feature = "tls")]
+            tls: None,
             dial_timeout: Duration::from_secs(3),
             request_timeout: Duration::from_secs(5),
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
@@ -58,7 +66,15 @@ impl Config {
         self
     }
 
-    /// How long to wait for a TCP connection to an endpoint.
+    /// Speaks TLS to etcd with `tls` (the CA to trust, a client certificate): endpoints
+    /// without a scheme are then `https://`, and `http://` ones are refused.
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Tls) -> Config {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// How long to wait for a TCP connection to an endpoint (and, with TLS, its handshake).
     pub fn dial_timeout(mut self, timeout: Duration) -> Config {
         self.dial_timeout = timeout;
         self
@@ -79,6 +95,34 @@ impl Config {
         self
     }
 
+    /// Checks that the endpoints' schemes agree with the TLS settings, so that the error
+    /// says which endpoint and what to do: given an `https://` endpoint without settings,
+    /// etcd-client would speak TLS trusting no CA at all (or, without the feature, name its
+    /// own features), and it refuses an `http://` one with settings in its own words.
+    fn check_schemes(&self) -> Result<(), String> {
+        #[cfg(feature = "tls")]
+        let tls = self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let tls = false;
+        for endpoint in &self.endpoints {
+            if tls && endpoint.starts_with("http://") {
+                return Err(format!(
+                    "{endpoint} is plain HTTP but TLS is configured: give https:// or no scheme"
+                ));
+            }
+            if !tls && endpoint.starts_with("https://") {
+                return Err(if cfg!(feature = "tls") {
+                    format!("{endpoint} is HTTPS but TLS is not configured (Config::tls)")
+                } else {
+                    format!(
+                        "{endpoint} is HTTPS but kit-sd-etcd was built without its `tls` feature"
+                    )
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn connect_options(&self) -> etcd_client::ConnectOptions {
         let mut options = etcd_client::ConnectOptions::new()
             .with_connect_timeout(self.dial_timeout)
@@ -92,16 +136,22 @@ impl Config {
                 .with_user(user.clone(), password.clone())
                 .with_auto_token_refresh(true);
         }
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            options = options.with_tls(tls.options());
+        }
         options
     }
 }
 
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("endpoints", &self.endpoints)
-            .field("user", &self.credentials.as_ref().map(|(user, _)| user))
-            .field("dial_timeout", &self.dial_timeout)
+        let mut f = f.debug_struct("Config");
+        f.field("endpoints", &self.endpoints)
+            .field("user", &self.credentials.as_ref().map(|(user, _)| user));
+        #[cfg(feature = "tls")]
+        f.field("tls", &self.tls);
+        f.field("dial_timeout", &self.dial_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("backoff", &self.backoff)
             .finish()
@@ -181,19 +231,32 @@ impl Client {
     {
         let timeout = self.inner.config.request_timeout;
         let result = tokio::time::timeout(timeout, async {
-            let etcd = self.connection().await?;
-            call(etcd).await
+            let etcd = self.connection(action).await?;
+            match call(etcd).await {
+                Ok(value) => Ok(value),
+                Err(err) => Err(self.explained(action, err).await),
+            }
         })
         .await;
         match result {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(err)) => Err(self.error(action, err)),
+            Ok(result) => result,
             Err(_) => Err(self.failure(
                 Code::Unavailable,
                 action,
                 format_args!("no answer within {timeout:?}"),
             )),
         }
+    }
+
+    /// The error for `err`, met while doing `action`; when etcd closed the connection,
+    /// with the reason a fresh connection shows (see `probe`).
+    async fn explained(&self, action: &str, err: etcd_client::Error) -> Error {
+        if connection_closed(&err)
+            && let Some((code, why)) = probe::why_closed(&self.inner.config).await
+        {
+            return self.failure(code, action, why).with_source(err);
+        }
+        self.error(action, err)
     }
 
     /// The error for `err`, met while doing `action`.
@@ -208,15 +271,22 @@ impl Client {
         Error::new(code, format!("etcd at {}: {action}: {why}", self.inner.at))
     }
 
-    /// The connection, made (and authenticated) if this is the first request.
-    async fn connection(&self) -> Result<etcd_client::Client, etcd_client::Error> {
+    /// The connection, made (and authenticated) if this request, `action`, is the first.
+    async fn connection(&self, action: &str) -> Result<etcd_client::Client, Error> {
         let mut etcd = self.inner.etcd.lock().await;
         if let Some(etcd) = &*etcd {
             return Ok(etcd.clone());
         }
         let config = &self.inner.config;
+        config
+            .check_schemes()
+            .map_err(|why| self.failure(Code::InvalidArgument, action, why))?;
         let connected =
-            etcd_client::Client::connect(&config.endpoints, Some(config.connect_options())).await?;
+            etcd_client::Client::connect(&config.endpoints, Some(config.connect_options())).await;
+        let connected = match connected {
+            Ok(connected) => connected,
+            Err(err) => return Err(self.explained(action, err).await),
+        };
         *etcd = Some(connected.clone());
         Ok(connected)
     }

@@ -75,8 +75,43 @@
 //! user ID or password`), missing ones too (`...: authentication is enabled on etcd and no
 //! credentials were given`), and a prefix the user may not use is `PermissionDenied`.
 //!
-//! TLS (`https://` endpoints, client certificates) is not supported yet: etcd-client is
-//! built without its TLS features, which would bring rustls and a crypto provider.
+//! # TLS
+//!
+//! With the crate's `tls` feature, `Config::tls` speaks TLS to etcd: a `Tls` names the
+//! CA to trust (the only root; the system's are not used) and, for an etcd started with
+//! `--client-cert-auth`, the client certificate and key to present. The PEM text is
+//! checked when the `Tls` is made (`InvalidArgument`: a file name given for its
+//! contents, a file without a certificate or key). Endpoints without a scheme are then
+//! `https://`; an `http://` endpoint with TLS settings, or an `https://` one without them,
+//! is an `InvalidArgument` error at the first request. The other mistakes are told apart
+//! and said plainly, each with its code:
+//!
+//! - etcd's certificate not signed by the CA given: `Unavailable`, `...: etcd's
+//!   certificate is not trusted: invalid peer certificate: UnknownIssuer`;
+//! - no client certificate where etcd requires one: `Unauthenticated`, `...: etcd requires
+//!   a client certificate and refused the connection without one (TLS alert
+//!   BadCertificate); give one with Tls::client_certificate`;
+//! - a client certificate etcd does not trust: `Unauthenticated`, `...: etcd refused the
+//!   client certificate (TLS alert BadCertificate): it takes those signed by a CA in its
+//!   --trusted-ca-file`;
+//! - a client without TLS settings talking to an etcd that serves TLS: `Unavailable`,
+//!   `...: etcd closed a plain HTTP/2 connection at its first bytes; if it serves TLS,
+//!   give https:// endpoints and Config::tls`;
+//! - a key that is not the certificate's: `InvalidArgument`, `...: the TLS settings were
+//!   refused: keys may not be consistent: KeyMismatch`.
+//!
+//! The two refusals and the plain connection need a second look: under TLS 1.3 the client
+//! finishes its handshake before etcd checks the client's certificate, so etcd's refusal
+//! (a TLS alert) arrives after the client has started sending, and the reset that follows
+//! usually destroys it; the request only sees "broken pipe" or "connection closed". When
+//! a request fails that way, the client makes one connection of its own that sends
+//! nothing after its handshake (or, without TLS, only the HTTP/2 preface) and reads what
+//! etcd answers, waiting at most 2 s; its finding replaces the bare error.
+//!
+//! TLS runs on rustls with the *ring* crypto provider (etcd-client's `tls-ring`), or on
+//! the process's default provider if one was installed
+//! (`rustls::crypto::CryptoProvider::install_default`). Only ring is built, so rustls
+//! never meets two providers and has to be told which to use.
 //!
 //! # Tested with
 //!
@@ -84,7 +119,10 @@
 //! temporary data dir (`kit_testkit::etcd`): reading and watching, leases kept alive,
 //! replaced when lost and expiring when their keep-alives stop, etcd down at start,
 //! restarted with and without its data, compacted history, flapping instances, a factory
-//! failing for one instance, and auth with right, wrong and missing credentials.
+//! failing for one instance, and auth with right, wrong and missing credentials. With the
+//! `tls` feature (as the project's test script runs them): etcd serving TLS only with
+//! `--client-cert-auth` (certificates from a CA made by the test), the instancer and
+//! registrar over mutual TLS through a restart, and each mistake above.
 //!
 //! # Latency
 //!
@@ -94,19 +132,36 @@
 //! 3.4.23 on loopback, 2-CPU shared VM, 2026-11-30; `cargo bench -p kit-sd-etcd --bench
 //! latency`).
 //!
-//! # Dependencies
+//! # Features and dependencies
+//!
+//! | Feature | What it adds |
+//! |---------|--------------|
+//! | `tls`   | `Config::tls` and `Tls`: rustls on ring, through etcd-client's `tls-ring` |
 //!
 //! [etcd-client](https://docs.rs/etcd-client) 0.21 speaks etcd's v3 gRPC API (on tonic,
 //! which kit's gRPC transport uses too); it needs `protoc` to build (Debian's
-//! `protobuf-compiler`). No TLS feature is enabled.
+//! `protobuf-compiler`).
+//!
+//! `tls` is off by default because it is not free: rustls, ring (whose C and assembly a
+//! build script compiles), webpki and their helpers add 45 to 65 s of compile time to a
+//! clean debug build of the crate, about a quarter more CPU time (user+sys 180 s → 224 s),
+//! though only 7 s of wall-clock time (189 s → 196 s) on two cores, where they build
+//! beside tonic (2-CPU shared VM, 2026-11-30, `cargo build --timings`). It uses
+//! etcd-client's rustls rather than OpenSSL (`tls-openssl`), which would link the system's
+//! libssl, and ring rather than aws-lc-rs, whose build is the heavier of the two.
 
 mod client;
 mod error;
 mod instancer;
+mod probe;
 mod registrar;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use client::{Client, Config};
 pub use registrar::Registrar;
+#[cfg(feature = "tls")]
+pub use tls::Tls;
 
 /// The prefix under which kit's services register the instances of `service`'s
 /// `transport` listener: `/services/<service>/<transport>/`. An instance's key is this

@@ -9,6 +9,11 @@
 //! Stopping and starting again keeps the ports and the data dir, as a restarted server
 //! would; [`Etcd::wipe`] removes the data, as a server replaced by a fresh one would.
 //!
+//! In **TLS mode** ([`Etcd::new_tls`]) both client ports speak only TLS and require a client
+//! certificate signed by the test's own CA: [`Certificates`] makes that CA, a server
+//! certificate for `127.0.0.1` and `localhost`, and a client certificate, and [`Etcd::tls`]
+//! hands them to the test. `etcdctl` presents the client certificate.
+//!
 //! The waits here are async (tests that use etcd run its clients on a tokio runtime, which
 //! must keep running while the server starts); every one is bounded.
 //!
@@ -24,8 +29,14 @@
 
 use std::ffi::OsStr;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose,
+};
 
 use crate::{Process, Signal, TempDir, free_addr, require_binary, temp_dir};
 
@@ -36,8 +47,9 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What the server prints once it serves client requests: etcd 3.4 writes it (with
-/// `--logger zap`) after the member has joined its cluster and become ready.
-const READY_LINE: &str = "serving client traffic insecurely";
+/// `--logger zap`) after the member has joined its cluster and become ready; "securely"
+/// instead of "insecurely" in TLS mode.
+const READY_LINE: &str = "serving client traffic";
 
 /// The member's name, and the cluster's initial configuration's.
 const MEMBER: &str = "kit";
@@ -55,6 +67,120 @@ pub struct Etcd {
     process: Option<Process>,
     /// The root password, once auth is enabled.
     root_password: Option<String>,
+    /// In TLS mode: the certificates, and where their files are.
+    tls: Option<(Certificates, TlsFiles)>,
+}
+
+/// A CA of the test's own, and a server and a client certificate it signed, in PEM: what a
+/// TLS etcd ([`Etcd::new_tls`]) and its clients need. Each call of [`generate`](Certificates::generate)
+/// makes a new CA, so two of them do not trust each other's certificates.
+#[derive(Clone)]
+pub struct Certificates {
+    /// The CA's certificate, the one to trust.
+    pub ca: String,
+    /// The server's certificate, for `127.0.0.1` and `localhost`.
+    pub server_cert: String,
+    /// The server certificate's private key.
+    pub server_key: String,
+    /// A client certificate (common name `kit-client`), for mutual TLS.
+    pub client_cert: String,
+    /// The client certificate's private key.
+    pub client_key: String,
+}
+
+impl Certificates {
+    /// A new CA (ECDSA P-256, valid far into the future), and a server and a client
+    /// certificate signed by it.
+    ///
+    /// # Panics
+    ///
+    /// If a key or certificate cannot be made (it does not happen with these parameters).
+    pub fn generate() -> Certificates {
+        // A name of its own, as distinct CAs have: a certificate of another is then from an
+        // unknown issuer, not one whose signature fails.
+        static CAS: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "kit test CA {}-{}",
+            std::process::id(),
+            CAS.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name.push(DnType::CommonName, name);
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        let ca = CertifiedIssuer::self_signed(ca, key_pair()).expect("a self-signed CA");
+
+        let leaf = |name: &str, sans: &[&str], usages: Vec<ExtendedKeyUsagePurpose>| {
+            let sans = sans.iter().map(|san| (*san).to_owned()).collect::<Vec<_>>();
+            let mut params = CertificateParams::new(sans).expect("valid names");
+            params.distinguished_name.push(DnType::CommonName, name);
+            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+            params.extended_key_usages = usages;
+            let key = key_pair();
+            let cert = params
+                .signed_by(&key, &ca)
+                .expect("a certificate signed by the CA");
+            (cert.pem(), key.serialize_pem())
+        };
+        // The server's certificate serves as a client certificate too: etcd 3.4's gRPC
+        // gateway connects to etcd's own client port with it.
+        let (server_cert, server_key) = leaf(
+            "kit-etcd",
+            &["127.0.0.1", "localhost"],
+            vec![
+                ExtendedKeyUsagePurpose::ServerAuth,
+                ExtendedKeyUsagePurpose::ClientAuth,
+            ],
+        );
+        let (client_cert, client_key) =
+            leaf("kit-client", &[], vec![ExtendedKeyUsagePurpose::ClientAuth]);
+        Certificates {
+            ca: ca.pem(),
+            server_cert,
+            server_key,
+            client_cert,
+            client_key,
+        }
+    }
+}
+
+impl std::fmt::Debug for Certificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The PEM blocks say nothing useful in a test's failure output.
+        f.debug_struct("Certificates").finish_non_exhaustive()
+    }
+}
+
+fn key_pair() -> KeyPair {
+    KeyPair::generate().expect("an ECDSA P-256 key")
+}
+
+/// Where a TLS etcd's certificates are, as files for `etcd` and `etcdctl`.
+#[derive(Debug)]
+struct TlsFiles {
+    ca: PathBuf,
+    server_cert: PathBuf,
+    server_key: PathBuf,
+    client_cert: PathBuf,
+    client_key: PathBuf,
+}
+
+impl TlsFiles {
+    fn write(certificates: &Certificates, dir: &Path) -> TlsFiles {
+        let write = |name: &str, pem: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, pem)
+                .unwrap_or_else(|err| panic!("cannot write {}: {err}", path.display()));
+            path
+        };
+        TlsFiles {
+            ca: write("ca.pem", &certificates.ca),
+            server_cert: write("server.pem", &certificates.server_cert),
+            server_key: write("server-key.pem", &certificates.server_key),
+            client_cert: write("client.pem", &certificates.client_cert),
+            client_key: write("client-key.pem", &certificates.client_key),
+        }
+    }
 }
 
 impl Etcd {
@@ -76,12 +202,35 @@ impl Etcd {
             dir: temp_dir("kit-etcd-"),
             process: None,
             root_password: None,
+            tls: None,
         }
+    }
+
+    /// A server in TLS mode, not started yet: as [`Etcd::new`], with [`Certificates`] of its
+    /// own. Its client ports speak only TLS (`https://`) and require a client certificate
+    /// signed by its CA, such as [`Certificates::client_cert`] (see [`tls`](Etcd::tls)).
+    ///
+    /// # Panics
+    ///
+    /// As [`Etcd::new`], or when the certificate files cannot be written.
+    pub fn new_tls() -> Etcd {
+        let mut etcd = Etcd::new();
+        let certificates = Certificates::generate();
+        let files = TlsFiles::write(&certificates, etcd.dir.path());
+        etcd.tls = Some((certificates, files));
+        etcd
     }
 
     /// A server, started: [`Etcd::new`], then [`start`](Etcd::start).
     pub async fn started() -> Etcd {
         let mut etcd = Etcd::new();
+        etcd.start().await;
+        etcd
+    }
+
+    /// A server in TLS mode, started: [`Etcd::new_tls`], then [`start`](Etcd::start).
+    pub async fn started_tls() -> Etcd {
+        let mut etcd = Etcd::new_tls();
         etcd.start().await;
         etcd
     }
@@ -110,11 +259,22 @@ impl Etcd {
         assert!(self.process.is_none(), "etcd is already running");
         let client_urls = client_addrs
             .iter()
-            .map(|addr| format!("http://{addr}"))
+            .map(|addr| self.url(*addr))
             .collect::<Vec<_>>()
             .join(",");
         let peer_url = format!("http://{}", self.peer_addr);
-        let process = Process::builder(&self.etcd)
+        let mut builder = Process::builder(&self.etcd);
+        if let Some((_, files)) = &self.tls {
+            builder = builder
+                .arg("--cert-file")
+                .arg(&files.server_cert)
+                .arg("--key-file")
+                .arg(&files.server_key)
+                .arg("--trusted-ca-file")
+                .arg(&files.ca)
+                .arg("--client-cert-auth");
+        }
+        let process = builder
             .name("etcd")
             .current_dir(self.dir.path())
             .args(["--name", MEMBER])
@@ -175,8 +335,24 @@ impl Etcd {
         self.admin_addr
     }
 
+    /// The URL of the client port: `http://127.0.0.1:<port>`, or `https://...` in TLS mode.
+    pub fn client_url(&self) -> String {
+        self.url(self.client_addr)
+    }
+
+    /// The certificates of a server in TLS mode ([`Etcd::new_tls`]); `None` otherwise.
+    pub fn tls(&self) -> Option<&Certificates> {
+        self.tls.as_ref().map(|(certificates, _)| certificates)
+    }
+
+    fn url(&self, addr: SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{addr}")
+    }
+
     /// Runs `etcdctl` (API v3) with `args` against the admin port, as root once auth is
-    /// enabled, and returns its standard output and error.
+    /// enabled, with the client certificate in TLS mode, and returns its standard output
+    /// and error.
     ///
     /// # Panics
     ///
@@ -188,8 +364,17 @@ impl Etcd {
     {
         let mut builder = Process::builder(&self.etcdctl)
             .env("ETCDCTL_API", "3")
-            .arg(format!("--endpoints=http://{}", self.admin_addr))
+            .arg(format!("--endpoints={}", self.url(self.admin_addr)))
             .args(["--dial-timeout=5s", "--command-timeout=10s"]);
+        if let Some((_, files)) = &self.tls {
+            builder = builder
+                .arg("--cacert")
+                .arg(&files.ca)
+                .arg("--cert")
+                .arg(&files.client_cert)
+                .arg("--key")
+                .arg(&files.client_key);
+        }
         if let Some(password) = &self.root_password {
             builder = builder.arg(format!("--user=root:{password}"));
         }

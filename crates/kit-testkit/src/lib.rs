@@ -30,7 +30,8 @@
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
 //! * **Registries run as themselves**: [`etcd`] starts Debian's etcd (stopped and
-//!   restarted with or without its data, with auth), [`zookeeper`] Debian's ZooKeeper with
+//!   restarted with or without its data, with auth, with TLS and client certificates from a
+//!   CA made for the test), [`zookeeper`] Debian's ZooKeeper with
 //!   a generated configuration, [`dns`] unbound with records changed live. Consul and
 //!   Eureka cannot be installed here: [`consul`] and [`eureka`] serve their documented HTTP
 //!   APIs in-process, for the tests of `kit-sd-consul` and `kit-sd-eureka`. They are

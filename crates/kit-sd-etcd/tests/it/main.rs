@@ -5,3 +5,5 @@ mod faults;
 mod instancer;
 mod registrar;
 mod support;
+#[cfg(feature = "tls")]
+mod tls;

@@ -17,11 +17,11 @@ async fn leases(etcd: &Etcd) -> Vec<String> {
     list.lines().skip(1).map(str::to_owned).collect()
 }
 
-/// The lease `key` is under (hexadecimal, as `etcdctl lease` prints it).
+/// The lease `key` is under (16 hexadecimal digits, as `etcdctl lease list` prints it).
 async fn lease_of(etcd: &Etcd, key: &str) -> String {
     let json = etcd.etcdctl(["get", "-w", "json", key]).await;
     let lease = json_number(&json, "lease").unwrap_or_else(|| panic!("{key} has no lease: {json}"));
-    format!("{lease:x}")
+    format!("{lease:016x}")
 }
 
 #[tokio::test]

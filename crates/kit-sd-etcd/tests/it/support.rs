@@ -17,8 +17,12 @@ pub(crate) fn client(etcd: &Etcd) -> Client {
 
 /// The settings of [`client`].
 pub(crate) fn config(etcd: &Etcd) -> Config {
-    Config::new([etcd.client_addr().to_string()])
-        .retry_backoff(Duration::from_millis(50), Duration::from_millis(500))
+    config_at(etcd.client_addr().to_string())
+}
+
+/// The settings of a client of `endpoint`, retrying quickly.
+pub(crate) fn config_at(endpoint: String) -> Config {
+    Config::new([endpoint]).retry_backoff(Duration::from_millis(50), Duration::from_millis(500))
 }
 
 /// The addresses of an event's instances.

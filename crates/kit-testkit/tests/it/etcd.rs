@@ -1,5 +1,5 @@
 //! The etcd helper against the real server: started, stopped and started again with its
-//! data, wiped, cut off from clients, with auth.
+//! data, wiped, cut off from clients, with auth, in TLS mode.
 
 use std::time::Duration;
 
@@ -48,4 +48,26 @@ async fn auth_with_root_and_a_user_for_a_prefix() {
     assert_eq!(users, "kit\nroot\n");
     let role = etcd.etcdctl(["role", "get", "kit-role"]).await;
     assert!(role.contains("[/kit-testkit/, /kit-testkit0)"), "{role}");
+}
+
+#[tokio::test]
+async fn tls_mode_serves_etcdctl_with_the_client_certificate() {
+    let etcd = Etcd::started_tls().await;
+    assert_eq!(etcd.client_url(), format!("https://{}", etcd.client_addr()));
+    let certificates = etcd.tls().expect("TLS mode");
+    assert!(certificates.ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert!(
+        certificates
+            .client_key
+            .starts_with("-----BEGIN PRIVATE KEY-----")
+    );
+    // etcdctl presents the client certificate over TLS.
+    etcd.etcdctl(["put", KEY, "v"]).await;
+    assert_eq!(
+        etcd.etcdctl(["get", "--print-value-only", KEY]).await,
+        "v\n"
+    );
+    // Each server has a CA of its own.
+    assert_ne!(Etcd::new_tls().tls().unwrap().ca, certificates.ca);
+    assert!(Etcd::new().tls().is_none());
 }

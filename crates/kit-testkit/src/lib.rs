@@ -37,6 +37,8 @@
 //!   APIs in-process, for the tests of `kit-sd-consul` and `kit-sd-eureka`. They are
 //!   stand-ins, not the real servers; each module says where it is simpler than the real
 //!   thing.
+//! * **Instancers are waited on the same way**: [`sd`] waits, bounded, for an instancer's
+//!   events, sets and errors.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
 //!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
@@ -106,6 +108,7 @@ pub mod http;
 pub mod openapi;
 mod process;
 pub mod proxy;
+pub mod sd;
 mod stand_in;
 pub mod zookeeper;
 

@@ -27,6 +27,11 @@
 //!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`],
 //!   [`middleware::hedge`], [`middleware::concurrency`] and (feature `rate-limit`)
 //!   `middleware::rate_limit` here.
+//! - **[Service discovery](sd)**: instancers that stream a service's instances from a
+//!   registry, an endpointer that keeps an endpoint per instance, and balancers (round
+//!   robin, random, power of two choices over peak-EWMA, with outlier ejection) that are
+//!   endpoints themselves, with retries around them; the registries are the `kit-sd-*`
+//!   crates.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).

@@ -39,6 +39,8 @@ async fn raw(servers: &str) -> zk::Client {
     zk::Client::connect(servers).await.unwrap()
 }
 
+pub(crate) use kit_testkit::sd::wait_for;
+
 /// `addrs` as instances.
 fn instances<const N: usize>(addrs: [&str; N]) -> Vec<Instance> {
     addrs.map(Instance::from).to_vec()
@@ -51,26 +53,6 @@ async fn wait_for_set(instancer: &Instancer, expected: &[Instance]) -> Event {
         event.is_resolved() && event.error().is_none() && event.instances() == expected
     })
     .await
-}
-
-/// Waits until `instancer`'s event satisfies `done` (`what` says what is awaited), and
-/// returns that event; panics with the last event after [`PATIENCE`].
-async fn wait_for(instancer: &Instancer, what: &str, done: impl Fn(&Event) -> bool) -> Event {
-    let mut events = instancer.subscribe();
-    let wait = async {
-        let mut event = events.latest();
-        while !done(&event) {
-            event = events.next().await.expect("the instancer's task ended");
-        }
-        event
-    };
-    match tokio::time::timeout(PATIENCE, wait).await {
-        Ok(event) => event,
-        Err(_) => panic!(
-            "no event with {what} within {PATIENCE:?}; the last: {:?}",
-            instancer.current()
-        ),
-    }
 }
 
 /// Polls `check` every 10 ms until it holds; panics saying `what` after [`PATIENCE`].

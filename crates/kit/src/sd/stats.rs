@@ -1,6 +1,6 @@
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -151,8 +151,11 @@ pub(super) struct Stats {
     failures: AtomicU64,
     consecutive_failures: AtomicU32,
     ewma: Mutex<Ewma>,
-    /// When the current ejection ends, in nanoseconds after [`epoch`] (0: not ejected).
-    ejected_until: AtomicU64,
+    /// Whether an ejection may be running: the calls' path reads this flag alone, and the
+    /// deadline only when it is set.
+    ejected: AtomicBool,
+    /// When the current ejection ends.
+    ejected_until: Mutex<Option<Instant>>,
     ejections: AtomicU32,
 }
 
@@ -160,18 +163,6 @@ pub(super) struct Stats {
 struct Ewma {
     nanos: f64,
     stamp: Option<Instant>,
-}
-
-/// The instant ejection deadlines count from.
-fn epoch() -> Instant {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-fn since_epoch(t: Instant) -> u64 {
-    u64::try_from(t.saturating_duration_since(epoch()).as_nanos())
-        .unwrap_or(u64::MAX)
-        .max(1)
 }
 
 impl Stats {
@@ -234,32 +225,34 @@ impl Stats {
     }
 
     fn ejected_for(&self, now: Instant) -> Option<Duration> {
-        let until = self.ejected_until.load(Ordering::Relaxed);
-        let now = since_epoch(now);
-        (until > now).then(|| Duration::from_nanos(until - now))
+        if !self.ejected.load(Ordering::Acquire) {
+            return None;
+        }
+        let until = self.ejected_until.lock().unwrap_or_else(|p| p.into_inner());
+        match *until {
+            Some(until) if until > now => Some(until - now),
+            // Over: the calls' path goes back to reading the flag alone (under the lock, so
+            // that an ejection starting now is not missed).
+            _ => {
+                self.ejected.store(false, Ordering::Release);
+                None
+            }
+        }
     }
 
     /// Ejects the instance at `now` per `policy`; `false` if it was ejected already.
     pub(super) fn eject(&self, now: Instant, policy: &OutlierDetection) -> bool {
-        let current = self.ejected_until.load(Ordering::Relaxed);
-        if current > since_epoch(now) {
+        let mut until = self.ejected_until.lock().unwrap_or_else(|p| p.into_inner());
+        if until.is_some_and(|until| until > now) {
             return false;
         }
-        let n = self.ejections.load(Ordering::Relaxed) + 1;
+        let n = self.ejections.fetch_add(1, Ordering::Relaxed) + 1;
         let length = policy
             .base_ejection
             .saturating_mul(n)
             .min(policy.max_ejection);
-        // Never 0, which means "not ejected".
-        let until = since_epoch(now + length).max(1);
-        if self
-            .ejected_until
-            .compare_exchange(current, until, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-        {
-            return false;
-        }
-        self.ejections.fetch_add(1, Ordering::Relaxed);
+        *until = Some(now + length);
+        self.ejected.store(true, Ordering::Release);
         self.consecutive_failures.store(0, Ordering::Relaxed);
         true
     }

@@ -1,14 +1,33 @@
-//! addsvc registering its listeners and addcli finding them, through real etcd (and the
-//! Consul stand-in): CONTRACTS.md's registration and discovery flags.
+//! addsvc registering its listeners and addcli finding them, through real etcd and
+//! ZooKeeper (and the Consul stand-in): CONTRACTS.md's registration and discovery flags.
 
 use std::time::Duration;
 
-use kit_testkit::Signal;
+use kit_testkit::{Process, Signal};
 
 use crate::support::{Addsvc, Run, addcli, start_with_async};
 
 /// How long a registry may take to reflect a start or a stop.
 const SETTLE: Duration = Duration::from_secs(20);
+
+/// Waits (bounded) until addsvc has made `n` registrations (`msg=registered` once per
+/// listener and registry).
+async fn registrations(process: &Process, n: usize) {
+    let deadline = tokio::time::Instant::now() + SETTLE;
+    while process.output().matches("msg=registered").count() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            process.output()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits (bounded) until `svc` has registered its three listeners in one registry.
+async fn registered_everywhere(svc: &Addsvc) {
+    registrations(&svc.process, 3).await;
+}
 
 /// addcli with `args`, off the test's runtime.
 async fn addcli_async(args: Vec<String>) -> Run {
@@ -191,21 +210,15 @@ mod consul {
             .to_vec()
         };
         // Registration runs beside serving: wait (bounded) for it.
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        let mut run = addcli_async(args("grpc")).await;
-        while run.code != 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            run = addcli_async(args("grpc")).await;
-        }
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, "\"a\" + \"b\" = \"ab\"\n"),
-            "{}",
-            run.stderr
-        );
-        for transport in ["http", "jsonrpc"] {
+        registered_everywhere(&svc).await;
+        for transport in ["http", "grpc", "jsonrpc"] {
             let run = addcli_async(args(transport)).await;
-            assert_eq!(run.code, 0, "{transport}: {}", run.stderr);
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (0, "\"a\" + \"b\" = \"ab\"\n"),
+                "{transport}: {}",
+                run.stderr
+            );
         }
 
         svc.process.signal(Signal::Term);
@@ -219,6 +232,83 @@ mod consul {
             (1, "error: 3 attempts failed: no endpoints available\n")
         );
     }
+
+    /// A listener on all interfaces has no address to register unless told one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn listeners_on_all_interfaces_register_the_advertised_host() {
+        let consul = ConsulStandIn::start().await;
+        let agent = consul.addr().to_string();
+        let wide = [
+            "--debug-addr",
+            "off",
+            "--grpc-addr",
+            "off",
+            "--jsonrpc-addr",
+            "off",
+            "--http-addr",
+            "0.0.0.0:0",
+            "--consul-addr",
+            &agent,
+        ];
+        let mut refused = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+            .name("addsvc")
+            .args(wide)
+            .spawn();
+        let status = refused
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc gave up");
+        assert_eq!(status.code(), Some(1));
+        assert!(
+            refused
+                .output()
+                .contains("the http listener is bound to all interfaces (0.0.0.0:")
+                && refused
+                    .output()
+                    .contains("set --advertise-host to the host clients should use"),
+            "{}",
+            refused.output()
+        );
+
+        let advertised = Process::builder(env!("CARGO_BIN_EXE_addsvc"))
+            .name("addsvc")
+            .args(wide)
+            .args(["--advertise-host", "127.0.0.1"])
+            .spawn();
+        let port = crate::support::listening_async(&advertised, "http")
+            .await
+            .port();
+        registrations(&advertised, 1).await;
+        let run = addcli_async(
+            ["--consul-addr", &agent, "--transport", "http", "2", "3"]
+                .map(str::to_owned)
+                .to_vec(),
+        )
+        .await;
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "2 + 3 = 5\n"),
+            "{}",
+            run.stderr
+        );
+        let health = kit_testkit::http::request(
+            consul.addr(),
+            "GET",
+            "/v1/health/service/addsvc?tag=http",
+            "",
+        )
+        .await;
+        assert!(
+            health.body.contains(&format!("\"Port\":{port}")),
+            "{}",
+            health.body
+        );
+        assert!(
+            health.body.contains("\"Address\":\"127.0.0.1\""),
+            "{}",
+            health.body
+        );
+    }
 }
 
 mod zookeeper {
@@ -230,24 +320,22 @@ mod zookeeper {
         let zk = ZooKeeper::start().await;
         let servers = zk.connect_string();
         let mut first = start_with_async(&["--zk-addr", &servers]).await;
-        let _second = start_with_async(&["--zk-addr", &servers]).await;
+        let second = start_with_async(&["--zk-addr", &servers]).await;
         let args = |transport: &str| {
             ["--zk-addr", &servers, "--transport", transport, "3", "4"]
                 .map(str::to_owned)
                 .to_vec()
         };
-        // Registration runs beside serving: wait (bounded) until both are there, seen as
-        // two answers in a row from a round robin that starts over with each addcli.
-        let deadline = tokio::time::Instant::now() + SETTLE;
-        loop {
-            let run = addcli_async(args("jsonrpc")).await;
-            if run.code == 0 {
-                assert_eq!(run.stdout, "3 + 4 = 7\n");
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{}", run.stderr);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        // Registration runs beside serving: wait (bounded) until both are registered.
+        registered_everywhere(&first).await;
+        registered_everywhere(&second).await;
+        let run = addcli_async(args("jsonrpc")).await;
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "3 + 4 = 7\n"),
+            "{}",
+            run.stderr
+        );
         first.process.signal(Signal::Term);
         first
             .process

@@ -19,8 +19,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kit::Endpoint;
 use kit_benches::{
-    SumRequest, bare, boxed, call_once, chain5_async, chain5_forward, production, tower_bridge,
-    tower_chain5, tower_production,
+    SumRequest, balanced, bare, boxed, call_once, chain5_async, chain5_forward, production,
+    tower_bridge, tower_chain5, tower_production,
 };
 use tokio::runtime::Runtime;
 
@@ -42,6 +42,18 @@ fn endpoint_overhead(c: &mut Criterion) {
     bench(&mut group, &rt, "tower-chain5", tower_chain5());
     bench(&mut group, &rt, "production", production());
     bench(&mut group, &rt, "tower-production", tower_production());
+    bench(
+        &mut group,
+        &rt,
+        "balanced-rr",
+        balanced(kit::sd::RoundRobin::new()),
+    );
+    bench(
+        &mut group,
+        &rt,
+        "balanced-p2c",
+        balanced(kit::sd::P2c::new()),
+    );
 
     group.finish();
 }

@@ -18,6 +18,8 @@
 //! | `tower-chain5` | the bridge with 5 pass-through tower layers around the service |
 //! | `production` | it behind the stack a production client endpoint has: a rate limit with room, a circuit breaker, a retry with its budget, a timeout and a concurrency limit (kit's middleware) |
 //! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
+//! | `balanced-rr` | three instances of it behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
+//! | `balanced-p2c` | the same with power of two choices over peak-EWMA latency |
 //!
 //! The two kit middleware shapes bracket real ones: a middleware that does something
 //! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
@@ -38,7 +40,7 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 8] = [
+pub const VARIANTS: [&str; 10] = [
     "bare",
     "chain5-async",
     "chain5-forward",
@@ -47,6 +49,8 @@ pub const VARIANTS: [&str; 8] = [
     "tower-chain5",
     "production",
     "tower-production",
+    "balanced-rr",
+    "balanced-p2c",
 ];
 
 /// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
@@ -138,6 +142,18 @@ pub fn tower_production() -> impl Endpoint<SumRequest, Response = i64> {
     service_endpoint(service)
 }
 
+/// Three instances of [`bare`] behind a load balancer with `balancer`: the cost of
+/// discovery's per-call work (the endpointer's snapshot, the pick, the instance's
+/// statistics).
+pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, Response = i64> {
+    use kit::sd::{Balanced, Endpointer, Instance, Instancer};
+
+    let instancer =
+        Instancer::fixed(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"].map(Instance::from));
+    let endpointer = Endpointer::new(&instancer, |_: &Instance| Ok(bare()));
+    Balanced::new(endpointer, balancer)
+}
+
 /// tower's retry policy for [`tower_production`]: up to this many attempts in all.
 #[derive(Clone, Copy, Debug)]
 pub struct Attempts(pub usize);
@@ -183,6 +199,8 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "tower-chain5" => Some(run(&tower_chain5(), calls).await),
         "production" => Some(run(&production(), calls).await),
         "tower-production" => Some(run(&tower_production(), calls).await),
+        "balanced-rr" => Some(run(&balanced(kit::sd::RoundRobin::new()), calls).await),
+        "balanced-p2c" => Some(run(&balanced(kit::sd::P2c::new()), calls).await),
         _ => None,
     }
 }

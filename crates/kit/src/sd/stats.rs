@@ -258,9 +258,13 @@ impl Stats {
     }
 }
 
-/// The weight an observation keeps after `elapsed`.
+/// The weight an observation keeps after `elapsed`: about e^(-elapsed/DECAY), as the
+/// truncated Taylor series of e^x in the denominator. Within 2% of `exp` for the first time
+/// constant (the weights that decide picks), falling more slowly after it; it keeps libm's
+/// `exp` (about 50 instructions, three times a call) off the call path.
 fn decay(elapsed: Duration) -> f64 {
-    (-elapsed.as_secs_f64() / DECAY.as_secs_f64()).exp()
+    let x = elapsed.as_secs_f64() / DECAY.as_secs_f64();
+    1.0 / (1.0 + x * (1.0 + x * (0.5 + x / 6.0)))
 }
 
 /// Counts a call in flight while it lives.

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use kit::sd::{Endpointer, Event, Instancer};
+use kit::sd::{Endpointer, Event};
 use kit_sd_etcd::{Client, Config};
 use kit_testkit::etcd::Etcd;
 
 /// How long anything the tests wait for may take (generous: a loaded 2-CPU machine).
-pub(crate) const WAIT: Duration = Duration::from_secs(30);
+pub(crate) use kit_testkit::sd::PATIENCE as WAIT;
 
 /// A client of `etcd`'s client port, retrying quickly so that tests recover quickly.
 pub(crate) fn client(etcd: &Etcd) -> Client {
@@ -34,44 +34,7 @@ pub(crate) fn addrs(event: &Event) -> Vec<String> {
         .collect()
 }
 
-/// Waits until the instancer's event satisfies `pred`, and returns it.
-///
-/// # Panics
-///
-/// After [`WAIT`], saying what was awaited and what came last.
-pub(crate) async fn wait_for(
-    instancer: &Instancer,
-    what: &str,
-    pred: impl Fn(&Event) -> bool,
-) -> Event {
-    let mut events = instancer.subscribe();
-    let found = tokio::time::timeout(WAIT, async {
-        loop {
-            let event = events.latest();
-            if pred(&event) {
-                return event;
-            }
-            if events.next().await.is_none() {
-                panic!("the instancer stopped while waiting for {what}");
-            }
-        }
-    })
-    .await;
-    found.unwrap_or_else(|_| {
-        panic!(
-            "timed out after {WAIT:?} waiting for {what}; last event: {:?}",
-            instancer.current()
-        )
-    })
-}
-
-/// Waits until the instancer reports exactly `expected` (sorted) with no error.
-pub(crate) async fn wait_for_instances(instancer: &Instancer, expected: &[&str]) -> Event {
-    wait_for(instancer, &format!("instances {expected:?}"), |event| {
-        event.error().is_none() && event.is_resolved() && addrs(event) == expected
-    })
-    .await
-}
+pub(crate) use kit_testkit::sd::{wait_for, wait_for_set as wait_for_instances};
 
 /// The addresses of an endpointer's current endpoints.
 pub(crate) fn endpoint_addrs<E: Send + Sync + 'static>(endpointer: &Endpointer<E>) -> Vec<String> {

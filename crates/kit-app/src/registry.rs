@@ -153,30 +153,32 @@ impl RegistryFlags {
 /// [`RegistryFlags`], for the registries a service registers in), or in DNS SRV records.
 /// At most one may be given.
 #[derive(Debug, Clone, Default, Args)]
-#[group(id = "registry", multiple = false)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("registry").multiple(false)))]
 pub struct DiscoveryFlags {
     /// Find the instances in etcd at HOST:PORT (several: comma-separated).
     #[cfg(feature = "etcd")]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "registry")]
     pub etcd_addr: Option<String>,
     /// Find the instances in ZooKeeper at HOST:PORT (several: comma-separated).
     #[cfg(feature = "zookeeper")]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "registry")]
     pub zk_addr: Option<String>,
     /// Find the instances through the Consul agent at HOST:PORT (or a URL): passing ones only.
     #[cfg(feature = "consul")]
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "HOST:PORT", group = "registry")]
     pub consul_addr: Option<String>,
     /// Find the instances in the Eureka server at URL: `UP` ones only.
     #[cfg(feature = "eureka")]
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", group = "registry")]
     pub eureka_url: Option<String>,
     /// Find the instances in the SRV records of NAME: each record's target addresses with
     /// its port (the name says the service and transport; `--transport` is not used).
     #[cfg(feature = "dnssrv")]
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", group = "registry")]
     pub dns_srv: Option<String>,
-    /// With `--dns-srv`: the DNS server to ask, instead of the system's resolvers.
+    /// With `--dns-srv`: the DNS server to ask, instead of the system's resolvers (not in
+    /// the one-registry group: it goes with `--dns-srv`).
     #[cfg(feature = "dnssrv")]
     #[arg(long, value_name = "HOST:PORT", requires = "dns_srv")]
     pub dns_resolver: Option<std::net::SocketAddr>,

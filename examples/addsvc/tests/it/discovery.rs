@@ -358,3 +358,35 @@ mod zookeeper {
         }
     }
 }
+
+mod dns {
+    use super::*;
+    use kit_testkit::dns::Unbound;
+
+    /// `--dns-srv` with `--dns-resolver`: each SRV record's target address and port is an
+    /// instance; a record of a stopped instance costs a retry, not the call.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn addcli_finds_addsvc_in_srv_records() {
+        let svc = start_with_async(&[]).await;
+        let gone = kit_testkit::free_port();
+        let name = "_addsvc._tcp.svc.test.";
+        let live = format!("{name} 60 IN SRV 0 0 {} live.svc.test.", svc.http.port());
+        let dead = format!("{name} 60 IN SRV 0 0 {gone} live.svc.test.");
+        let dns = Unbound::start(&[&live, &dead, "live.svc.test. 60 IN A 127.0.0.1"]).await;
+        let resolver = dns.addr().to_string();
+        for _ in 0..3 {
+            let run = addcli_async(
+                ["--dns-srv", name, "--dns-resolver", &resolver, "5", "6"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            )
+            .await;
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (0, "5 + 6 = 11\n"),
+                "{}",
+                run.stderr
+            );
+        }
+    }
+}

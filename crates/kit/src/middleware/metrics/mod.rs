@@ -1,6 +1,6 @@
 //! Request metrics: a count, a duration histogram and an in-flight gauge per method.
 //!
-//! [`Instrumented`] records every call through the [`metrics`](::metrics) facade, so any
+//! [`Instrumented`] records every call through the [`metrics`](https://docs.rs/metrics) facade, so any
 //! recorder installed in the process receives them (Prometheus and the expvar-style JSON of
 //! `kit-metrics`, or a push backend). The shape is Go kit addsvc's:
 //!

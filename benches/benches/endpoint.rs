@@ -42,6 +42,10 @@ fn endpoint_overhead(c: &mut Criterion) {
     bench(&mut group, &rt, "tower-chain5", tower_chain5());
     bench(&mut group, &rt, "production", production());
     bench(&mut group, &rt, "tower-production", tower_production());
+    // Request metrics recording into Prometheus's recorder (installed for this process;
+    // the variants above record nothing).
+    kit_benches::install_prometheus();
+    bench(&mut group, &rt, "instrumented", kit_benches::instrumented());
 
     group.finish();
 }

@@ -38,7 +38,7 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 8] = [
+pub const VARIANTS: [&str; 10] = [
     "bare",
     "chain5-async",
     "chain5-forward",
@@ -47,6 +47,8 @@ pub const VARIANTS: [&str; 8] = [
     "tower-chain5",
     "production",
     "tower-production",
+    "instrumented-noop",
+    "instrumented-prometheus",
 ];
 
 /// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
@@ -138,6 +140,21 @@ pub fn tower_production() -> impl Endpoint<SumRequest, Response = i64> {
     service_endpoint(service)
 }
 
+/// [`bare`] behind kit's request metrics (`kit::middleware::metrics`): count, duration and
+/// in-flight gauge, recording to whatever recorder is installed when it is made.
+pub fn instrumented() -> impl Endpoint<SumRequest, Response = i64> {
+    let names = kit::middleware::metrics::RequestMetrics::new("bench");
+    middleware::chain()
+        .instrument(&names, "Sum")
+        .endpoint(bare())
+}
+
+/// Installs kit-metrics's Prometheus recorder as the process's recorder (once; later calls
+/// keep the first).
+pub fn install_prometheus() {
+    let _ = kit_metrics::prometheus::Prometheus::install();
+}
+
 /// tower's retry policy for [`tower_production`]: up to this many attempts in all.
 #[derive(Clone, Copy, Debug)]
 pub struct Attempts(pub usize);
@@ -183,6 +200,11 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "tower-chain5" => Some(run(&tower_chain5(), calls).await),
         "production" => Some(run(&production(), calls).await),
         "tower-production" => Some(run(&tower_production(), calls).await),
+        "instrumented-noop" => Some(run(&instrumented(), calls).await),
+        "instrumented-prometheus" => {
+            install_prometheus();
+            Some(run(&instrumented(), calls).await)
+        }
         _ => None,
     }
 }

@@ -21,9 +21,13 @@
 //!
 //! **Cost.** The handles for every (method, success) pair are registered once, when the
 //! layer is made; a call then costs two clock reads, a gauge increment and decrement, a
-//! counter increment and a histogram record, and allocates nothing in kit (the recorder
-//! may: Prometheus's appends histogram samples to blocks it allocates once per 64
-//! samples). **Install the recorder before building the endpoints**: handles made before
+//! counter increment and a histogram record, and allocates nothing in kit. Measured
+//! 2026-11-30 on a shared 2-CPU VM (`benches/alloc-count.sh`, variants
+//! `instrumented-noop`/`instrumented-prometheus`; 10 million calls of `endpoint-allocs`):
+//! with no recorder about 55 ns per call over the bare endpoint and 0 allocations; into
+//! kit-metrics's Prometheus recorder about 175 ns and 0.0156 allocations (16 bytes) per
+//! call, which is the recorder appending histogram samples to a block it allocates once
+//! per 64 samples and frees at the next render or upkeep. **Install the recorder before building the endpoints**: handles made before
 //! any recorder is installed are no-ops for good.
 //!
 //! ```

@@ -40,7 +40,7 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 10] = [
+pub const VARIANTS: [&str; 12] = [
     "bare",
     "chain5-async",
     "chain5-forward",
@@ -51,6 +51,8 @@ pub const VARIANTS: [&str; 10] = [
     "tower-production",
     "balanced-rr",
     "balanced-p2c",
+    "instrumented-noop",
+    "instrumented-prometheus",
 ];
 
 /// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
@@ -152,6 +154,19 @@ pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, 
         Instancer::fixed(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"].map(Instance::from));
     let endpointer = Endpointer::new(&instancer, |_: &Instance| Ok(bare()));
     Balanced::new(endpointer, balancer)
+/// [`bare`] behind kit's request metrics (`kit::middleware::metrics`): count, duration and
+/// in-flight gauge, recording to whatever recorder is installed when it is made.
+pub fn instrumented() -> impl Endpoint<SumRequest, Response = i64> {
+    let names = kit::middleware::metrics::RequestMetrics::new("bench");
+    middleware::chain()
+        .instrument(&names, "Sum")
+        .endpoint(bare())
+}
+
+/// Installs kit-metrics's Prometheus recorder as the process's recorder (once; later calls
+/// keep the first).
+pub fn install_prometheus() {
+    let _ = kit_metrics::prometheus::Prometheus::install();
 }
 
 /// tower's retry policy for [`tower_production`]: up to this many attempts in all.
@@ -201,6 +216,11 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "tower-production" => Some(run(&tower_production(), calls).await),
         "balanced-rr" => Some(run(&balanced(kit::sd::RoundRobin::new()), calls).await),
         "balanced-p2c" => Some(run(&balanced(kit::sd::P2c::new()), calls).await),
+        "instrumented-noop" => Some(run(&instrumented(), calls).await),
+        "instrumented-prometheus" => {
+            install_prometheus();
+            Some(run(&instrumented(), calls).await)
+        }
         _ => None,
     }
 }

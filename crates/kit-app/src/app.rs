@@ -131,6 +131,19 @@ impl App {
         self.http("debug", addr, router)
     }
 
+    /// Adds the debug listener as [`debug`](App::debug) does, with `GET /metrics`
+    /// (Prometheus) and `GET /debug/vars` (expvar-style JSON) of `prometheus` too
+    /// ([`metrics_routes`](crate::metrics_routes)).
+    #[cfg(feature = "metrics")]
+    pub fn debug_with_metrics(
+        self,
+        addr: ListenAddr,
+        prometheus: &kit_metrics::prometheus::Prometheus,
+    ) -> App {
+        let router = crate::metrics_routes(debug_router(&self.shutdown), prometheus);
+        self.http("debug", addr, router)
+    }
+
     /// Adds an HTTP listener (HTTP/1.1 and HTTP/2), named `transport` in log lines and
     /// errors, serving `service` on `addr` with [`kit_http::serve`]: a kit
     /// [`Router`](kit_http::Router) or [`Server`](kit_http::Server), a JSON-RPC server, or

@@ -49,3 +49,43 @@ pub fn debug_router(shutdown: &Shutdown) -> Router {
             Server::new(ready, no_body, json::encode_response),
         )
 }
+
+/// Adds `GET /metrics` (Prometheus's text exposition of `prometheus`) and `GET /debug/vars`
+/// (the same values as expvar-style JSON, see [`kit_metrics::expvar`]) to `router`, the
+/// debug listener's; [`App::debug_with_metrics`](crate::App::debug_with_metrics) serves
+/// both beside `/health` and `/ready`.
+#[cfg(feature = "metrics")]
+pub fn metrics_routes(router: Router, prometheus: &kit_metrics::prometheus::Prometheus) -> Router {
+    use kit_metrics::{expvar, prometheus::CONTENT_TYPE};
+
+    let no_body = |_: &http::request::Parts, _| Ok(());
+    let text = prometheus.clone();
+    let exposition = endpoint_fn(move |_ctx: Context, ()| {
+        let body = text.render();
+        async move { Ok::<_, Error>(body) }
+    });
+    let encode_text = |_: &Context, body: String| {
+        let mut response = http::Response::new(kit_http::Body::from(body));
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(CONTENT_TYPE),
+        );
+        Ok(response)
+    };
+    let vars = prometheus.clone();
+    let vars = endpoint_fn(move |_ctx: Context, ()| {
+        let vars = expvar::render(&vars);
+        async move { Ok::<_, Error>(vars) }
+    });
+    router
+        .route(
+            Method::GET,
+            "/metrics",
+            Server::new(exposition, no_body, encode_text),
+        )
+        .route(
+            Method::GET,
+            "/debug/vars",
+            Server::new(vars, no_body, json::encode_response),
+        )
+}

@@ -91,6 +91,8 @@ pub use app::{App, Bound, Running};
 pub use args::{go_style_args, parse};
 pub use client::run_client;
 pub use debug::debug_router;
+#[cfg(feature = "metrics")]
+pub use debug::metrics_routes;
 pub use duration::parse_duration;
 pub use flags::{LimitFlags, ShutdownFlags};
 #[cfg(feature = "grpc")]

@@ -29,6 +29,8 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
+//! * **Metrics are read back from the real collector**: [`prometheus`] starts Debian's
+//!   Prometheus scraping the service and queries what it stored.
 //! * **Registries run as themselves**: [`etcd`] starts Debian's etcd (stopped and
 //!   restarted with or without its data, with auth, with TLS and client certificates from a
 //!   CA made for the test), [`zookeeper`] Debian's ZooKeeper with
@@ -107,6 +109,7 @@ pub mod eureka;
 pub mod http;
 pub mod openapi;
 mod process;
+pub mod prometheus;
 pub mod proxy;
 pub mod sd;
 mod stand_in;

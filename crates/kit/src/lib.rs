@@ -25,8 +25,8 @@
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`],
 //!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`],
-//!   [`middleware::hedge`], [`middleware::concurrency`] and (feature `rate-limit`)
-//!   `middleware::rate_limit` here.
+//!   [`middleware::hedge`], [`middleware::concurrency`] and (features `rate-limit`,
+//!   `metrics`) `middleware::rate_limit` and `middleware::metrics` here.
 //! - **[Service discovery](sd)**: instancers that stream a service's instances from a
 //!   registry, an endpointer that keeps an endpoint per instance, and balancers (round
 //!   robin, random, power of two choices over peak-EWMA, with outlier ejection) that are
@@ -45,6 +45,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `rate-limit` | no | `middleware::rate_limit`, on [governor](https://docs.rs/governor) |
+//! | `metrics` | no | `middleware::metrics` (request metrics, label-checked metric families), on the [metrics](https://docs.rs/metrics) facade |
 //!
 //! ## Example
 //!

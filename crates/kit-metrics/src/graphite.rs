@@ -1,11 +1,11 @@
 //! Graphite's plaintext protocol over TCP (`path value timestamp\n`), to carbon.
 //!
-//! Each flush (see [`push`](crate::push) for the model) writes, with the flush's time in
+//! Each flush (see [`push`] for the model) writes, with the flush's time in
 //! Unix seconds:
 //!
 //! * a counter's increase since the last flush: `name N ts`;
 //! * a gauge's value: `name V ts`;
-//! * a histogram's [`Summary`](crate::push::Summary) over the interval, one series per
+//! * a histogram's [`Summary`] over the interval, one series per
 //!   statistic: `name.count`, `name.sum`, `name.min`, `name.max`, `name.p50`, `name.p90`,
 //!   `name.p95`, `name.p99`.
 //!

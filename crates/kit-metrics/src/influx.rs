@@ -1,6 +1,6 @@
 //! InfluxDB 1.x: the line protocol, POSTed to `/write?db=…&precision=ms`.
 //!
-//! Each flush (see [`push`](crate::push) for the model) writes one point per series, all
+//! Each flush (see [`push`] for the model) writes one point per series, all
 //! stamped with the flush's time in milliseconds. The measurement is the metric's name, the
 //! labels are tags (sorted by name, as InfluxDB prefers; a label with an empty value is left
 //! out, the protocol has no empty tags), and the fields are:
@@ -8,7 +8,7 @@
 //! * counter: `count=Ni`, the increase since the last flush (an integer);
 //! * gauge: `value=V`, its value (a float);
 //! * histogram: `count=Ni` and the floats `sum`, `min`, `max`, `p50`, `p90`, `p95`, `p99`,
-//!   the [`Summary`](crate::push::Summary) of the interval's values.
+//!   the [`Summary`] of the interval's values.
 //!
 //! A field's type is fixed once InfluxDB has stored it: a metric name used as both a counter
 //! and a gauge would conflict (`count` is an integer, `value` a float: different fields, so

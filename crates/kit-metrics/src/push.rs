@@ -258,13 +258,26 @@ pub struct PushHandle {
     commands: mpsc::Sender<Command>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
-    dropped: Arc<AtomicU64>,
+    outcome: Arc<Outcome>,
+}
+
+/// What the flushes came to, shared by the task and the handle.
+#[derive(Debug, Default)]
+struct Outcome {
+    dropped: AtomicU64,
+    last_error: Mutex<Option<String>>,
 }
 
 impl PushHandle {
     /// Lines (StatsD, Graphite) or points (InfluxDB) that could not be delivered so far.
     pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+        self.outcome.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Why the last undelivered flush failed (the error logged with it), if one did.
+    pub fn last_error(&self) -> Option<String> {
+        let last = self.outcome.last_error.lock();
+        last.unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Flushes now, and returns once the data was sent or counted as dropped.
@@ -307,14 +320,14 @@ pub(crate) fn start<B: Backend>(backend: B, interval: Duration) -> (PushRecorder
             units: Mutex::new(HashMap::new()),
         }),
     };
-    let dropped = Arc::new(AtomicU64::new(0));
+    let outcome = Arc::new(Outcome::default());
     let (commands, command_rx) = mpsc::channel(8);
     let (stop, stop_rx) = oneshot::channel();
     let task = tokio::spawn(run(
         backend,
         recorder.clone(),
         interval,
-        Arc::clone(&dropped),
+        Arc::clone(&outcome),
         command_rx,
         stop_rx,
     ));
@@ -322,7 +335,7 @@ pub(crate) fn start<B: Backend>(backend: B, interval: Duration) -> (PushRecorder
         commands,
         stop: Some(stop),
         task: Some(task),
-        dropped,
+        outcome,
     };
     (recorder, handle)
 }
@@ -331,7 +344,7 @@ async fn run<B: Backend>(
     mut backend: B,
     recorder: PushRecorder,
     interval: Duration,
-    dropped: Arc<AtomicU64>,
+    outcome: Arc<Outcome>,
     mut commands: mpsc::Receiver<Command>,
     mut stop: oneshot::Receiver<()>,
 ) {
@@ -344,21 +357,21 @@ async fn run<B: Backend>(
             // Stopped, or the handle was dropped: a last flush either way.
             _ = &mut stop => break,
         };
-        flush(&mut backend, &recorder, &dropped).await;
+        flush(&mut backend, &recorder, &outcome).await;
         if let Some(done) = done {
             let _ = done.send(());
         }
     }
-    flush(&mut backend, &recorder, &dropped).await;
+    flush(&mut backend, &recorder, &outcome).await;
 }
 
-async fn flush<B: Backend>(backend: &mut B, recorder: &PushRecorder, dropped: &AtomicU64) {
+async fn flush<B: Backend>(backend: &mut B, recorder: &PushRecorder, outcome: &Outcome) {
     let snapshot = recorder.take();
     if snapshot.is_empty() {
         return;
     }
     if let Err(failure) = backend.send(snapshot, SystemTime::now()).await {
-        let total = dropped.fetch_add(failure.lost, Ordering::Relaxed) + failure.lost;
+        let total = outcome.dropped.fetch_add(failure.lost, Ordering::Relaxed) + failure.lost;
         tracing::warn!(
             backend = B::NAME,
             dropped = failure.lost,
@@ -366,6 +379,11 @@ async fn flush<B: Backend>(backend: &mut B, recorder: &PushRecorder, dropped: &A
             error = %failure.error,
             "metrics flush not delivered"
         );
+        let mut last = outcome
+            .last_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *last = Some(failure.error);
     }
 }
 

@@ -1,7 +1,7 @@
 //! StatsD over UDP, in three dialects ([`Flavour`]): plain StatsD (Etsy's daemon), DogStatsD
 //! tags, and InfluxDB-style tagged names (Telegraf's StatsD input).
 //!
-//! Each flush (see [`push`](crate::push) for the model) sends:
+//! Each flush (see [`push`] for the model) sends:
 //!
 //! * a counter's increase since the last flush as `name:N|c`;
 //! * a gauge's value as `name:V|g`. In plain StatsD and Telegraf a value with a sign is a

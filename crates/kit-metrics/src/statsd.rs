@@ -23,6 +23,10 @@
 //! "port unreachable" from an earlier datagram comes back as a refused send) counts its lines
 //! as dropped. UDP cannot tell more: datagrams lost on the way are not counted.
 //!
+//! Why not `metrics-exporter-dogstatsd`: it speaks DogStatsD to a Datadog agent only;
+//! histograms go out as `|h`/`|d` with several values per line, which the StatsD daemon
+//! counts as counters or rejects, and it has neither `|ms` timers nor the InfluxDB dialect.
+//!
 //! Tested against the npm `statsd` daemon 0.9.0 (plain and DogStatsD flavours, read back from
 //! its management interface and its flush); the DogStatsD and InfluxDB flavours are also
 //! checked at the wire against their documented formats.

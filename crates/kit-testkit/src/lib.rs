@@ -39,6 +39,9 @@
 //!   APIs in-process, for the tests of `kit-sd-consul` and `kit-sd-eureka`. They are
 //!   stand-ins, not the real servers; each module says where it is simpler than the real
 //!   thing.
+//! * **Metrics servers too**: [`statsd`] runs the npm StatsD daemon and returns what it
+//!   aggregated, [`influxdb`] Debian's InfluxDB 1.x with InfluxQL read-back, [`graphite`]
+//!   Debian's carbon-cache with its whisper files read back.
 //! * **Instancers are waited on the same way**: [`sd`] waits, bounded, for an instancer's
 //!   events, sets and errors.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
@@ -106,13 +109,16 @@ pub mod consul;
 pub mod dns;
 pub mod etcd;
 pub mod eureka;
+pub mod graphite;
 pub mod http;
+pub mod influxdb;
 pub mod openapi;
 mod process;
 pub mod prometheus;
 pub mod proxy;
 pub mod sd;
 mod stand_in;
+pub mod statsd;
 pub mod zookeeper;
 
 pub use process::{Process, ProcessBuilder, Signal};

@@ -77,7 +77,11 @@ pub struct JsonFields {
 }
 
 impl<'writer> FormatFields<'writer> for JsonFields {
-    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'writer>, fields: R) -> fmt::Result {
+    fn format_fields<R: RecordFields>(
+        &self,
+        mut writer: Writer<'writer>,
+        fields: R,
+    ) -> fmt::Result {
         let mut visitor = JsonVisitor::new(&mut writer, false);
         fields.record(&mut visitor);
         visitor.result

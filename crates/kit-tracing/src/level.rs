@@ -73,9 +73,9 @@ impl fmt::Display for LevelError {
             LevelError::Invalid { directives, err } => {
                 write!(f, "invalid log filter {directives:?}: {err}")
             }
-            LevelError::NotInstalled => f.write_str(
-                "no kit_tracing subscriber is installed: call kit_tracing::init first",
-            ),
+            LevelError::NotInstalled => {
+                f.write_str("no kit_tracing subscriber is installed: call kit_tracing::init first")
+            }
             LevelError::Gone(err) => write!(f, "the log filter cannot be changed: {err}"),
         }
     }

@@ -76,7 +76,16 @@ mod tests {
             assert!(is_acceptable(id), "{id:?}");
         }
         let overlong = "a".repeat(MAX_LEN + 1);
-        for id in ["", "a b", "a\nb", "a\u{1b}[2J", "é", "a\tb", "\u{7f}", overlong.as_str()] {
+        for id in [
+            "",
+            "a b",
+            "a\nb",
+            "a\u{1b}[2J",
+            "é",
+            "a\tb",
+            "\u{7f}",
+            overlong.as_str(),
+        ] {
             assert!(!is_acceptable(id), "{id:?}");
         }
     }
@@ -87,7 +96,10 @@ mod tests {
         assert_eq!(ids.len(), 1000);
         for id in &ids {
             assert_eq!(id.len(), 32);
-            assert!(id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
             assert!(is_acceptable(id));
         }
     }

@@ -43,7 +43,7 @@
 //!   is at most 128 bytes of visible ASCII, else a new one; it is in the context as
 //!   propagated metadata (kit clients called with the context send it on) and echoed in the
 //!   answer's metadata (headers on success, trailers-only metadata on error).
-//! - **The log span**: the call is served inside an `INFO` span named `request` with the
+//! - **The log span**: the call is served inside a span named `request` with the
 //!   fields `request_id`, `transport` (`grpc`), `route` (`/pkg.Service/Method`, under
 //!   [`serve`](crate::serve())) and `peer`, so every event logged while it is served
 //!   carries them.
@@ -109,9 +109,9 @@ use kit::context::{CallHandle, Peer};
 use kit::{Context, Endpoint, Error, request_id};
 use tokio::time::Instant;
 use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
-use tracing::Instrument as _;
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::serve::ReceivedAt;
 use hooks::Hooks;
@@ -212,7 +212,10 @@ impl<E, D, C> Server<E, D, C> {
         let received = extensions.get::<ReceivedAt>();
         let peer = peer_of(&extensions);
         let (id, echo) = request_id(&metadata);
-        let span = tracing::info_span!(
+        let span = // The span is at ERROR level so that every filter that lets anything through keeps it:
+        // its level only decides when it exists, and a line at any level logged during the
+        // call should carry the request's fields. It is not itself an error.
+        tracing::error_span!(
             "request",
             request_id = id.as_str(),
             transport = "grpc",

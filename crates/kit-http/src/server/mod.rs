@@ -249,7 +249,10 @@ fn request_span(
     peer: Option<&Peer>,
     request_id: &str,
 ) -> tracing::Span {
-    tracing::info_span!(
+    // The span is at ERROR level so that every filter that lets anything through keeps it:
+    // its level only decides when it exists, and a line at any level logged during the
+    // call should carry the request's fields. It is not itself an error.
+    tracing::error_span!(
         "request",
         request_id,
         transport,

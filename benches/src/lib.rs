@@ -20,6 +20,8 @@
 //! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
 //! | `balanced-rr` | three instances of it behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
 //! | `balanced-p2c` | the same with power of two choices over peak-EWMA latency |
+//! | `instrumented-noop` | it behind kit's request metrics (`Chain::instrument`) with no recorder installed |
+//! | `instrumented-prometheus` | the same recording into kit-metrics's Prometheus recorder |
 //!
 //! The two kit middleware shapes bracket real ones: a middleware that does something
 //! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
@@ -154,6 +156,8 @@ pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, 
         Instancer::fixed(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"].map(Instance::from));
     let endpointer = Endpointer::new(&instancer, |_: &Instance| Ok(bare()));
     Balanced::new(endpointer, balancer)
+}
+
 /// [`bare`] behind kit's request metrics (`kit::middleware::metrics`): count, duration and
 /// in-flight gauge, recording to whatever recorder is installed when it is made.
 pub fn instrumented() -> impl Endpoint<SumRequest, Response = i64> {

@@ -70,6 +70,7 @@ pub struct App {
     listeners: Vec<Listener>,
     signal: Option<BoxFuture<()>>,
     registrars: Option<MakeRegistrars>,
+    log_format: kit_tracing::Format,
 }
 
 /// The listeners a service has bound: each one's transport name and address.
@@ -115,6 +116,7 @@ impl App {
             listeners: Vec::new(),
             signal: None,
             registrars: None,
+            log_format: kit_tracing::Format::Logfmt,
         }
     }
 
@@ -215,6 +217,13 @@ impl App {
         self
     }
 
+    /// Logs in `format` (default logfmt) once [`run`](App::run) sets up logging; the
+    /// [`LogFlags`](crate::LogFlags) `--log-format` flag gives it.
+    pub fn log_format(mut self, format: kit_tracing::Format) -> App {
+        self.log_format = format;
+        self
+    }
+
     /// Stops when `signal` completes instead of on SIGINT or SIGTERM: to stop from a test,
     /// or on another event.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> App {
@@ -231,7 +240,7 @@ impl App {
     /// If `RUST_LOG` is set to directives that do not parse (see [`kit_tracing::init`]).
     pub fn run(self) -> ExitCode {
         if !tracing::dispatcher::has_been_set() {
-            kit_tracing::init("info");
+            kit_tracing::init_with(self.log_format, "info");
         }
         let name = self.name;
         let result = match kit::runtime::build() {

@@ -44,6 +44,15 @@
 //! headers, and an [`http::StatusCode`] hint becomes the status of a successful answer
 //! (`201 Created`); both apply before the `after` hooks run.
 //!
+//! Every request has an id ([`kit::request_id`]): its `X-Request-Id` header when that is at
+//! most 128 bytes of visible ASCII, else a new one. It is in the context as propagated
+//! metadata (so kit clients called with the context send it on) and echoed in the
+//! response's `X-Request-Id` header. The request is served inside a span named `request`
+//! (at level `ERROR`, so that any filter that lets a line through keeps it) with the fields `request_id`, `transport` (`http`, or `jsonrpc` for a
+//! JSON-RPC server), `route` (`POST /sum`: method and path) and `peer` (the client's
+//! address), so every event logged while it is served carries them without the service
+//! passing anything (kit-tracing writes span fields on each line).
+//!
 //! ## Limits and answers
 //!
 //! | request | answer |
@@ -122,7 +131,9 @@ pub use router::{AlwaysReady, PathParams, Router};
 pub use serve::{
     ConnectionBudget, DEFAULT_GRACE_PERIOD, Http, Protocol, Serve, serve, shutdown_signal,
 };
-pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Server, TIMEOUT_HEADER};
+pub use server::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, REQUEST_ID_HEADER, Server, TIMEOUT_HEADER,
+};
 pub use status::{HttpStatus, code_for, status_for, status_of};
 
 /// The body of every response kit writes and every request its client sends: one buffer.

@@ -140,6 +140,25 @@ pub fn log_events(output: &str) -> Vec<&str> {
         .collect()
 }
 
+/// The JSON log events in a process's output: its JSON lines (those starting with
+/// `{"ts":"`, as kit services write them with `--log-format json`) without the `ts` member,
+/// so that a test can compare them exactly. Other lines are left out.
+///
+/// ```
+/// let stderr = "running 1 test\n{\"ts\":\"2026-01-02T03:04:05Z\",\"level\":\"info\",\"msg\":\"stopped\"}\n";
+/// assert_eq!(kit_testkit::json_log_events(stderr), [r#"{"level":"info","msg":"stopped"}"#]);
+/// ```
+pub fn json_log_events(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("{\"ts\":\""))
+        .map(|rest| match rest.split_once("\",") {
+            Some((_, members)) => format!("{{{members}"),
+            None => "{}".to_owned(),
+        })
+        .collect()
+}
+
 /// Directories searched by [`require_binary`] after `PATH`: servers are often
 /// installed as system daemons there, and `PATH` of a non-root user or of a
 /// CI runner may leave them out.

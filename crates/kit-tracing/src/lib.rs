@@ -121,6 +121,12 @@ use std::error::Error;
 use std::fmt;
 use std::io;
 
+mod json;
+mod level;
+
+pub use json::{Json, JsonFields};
+pub use level::{LevelError, level, set_level};
+
 use tracing::{Event, Subscriber};
 use tracing_logfmt::{EventsFormatter, FieldsFormatter};
 use tracing_subscriber::EnvFilter;
@@ -139,34 +145,111 @@ const MESSAGE_FIELD: &str = "message";
 /// Key Go kit writes the message under.
 const MESSAGE_KEY: &str = "msg";
 
-/// Installs the kit logfmt subscriber as the global default, or panics.
-///
-/// Events go to standard error, one logfmt line each, without ANSI colours.
-/// They are filtered by the directives in `RUST_LOG` when that variable is set
-/// and not empty, otherwise by `default_directive` (for example `"info"` or
-/// `"info,kit_http=debug"`).
+/// Installs the kit logfmt subscriber as the global default, or panics: the same as
+/// [`init_with`]`(Format::Logfmt, default_directive)`.
 ///
 /// # Panics
 ///
 /// When the directives do not parse or a global subscriber is already set;
 /// use [`try_init`] to handle those cases.
 pub fn init(default_directive: &str) {
-    if let Err(err) = try_init(default_directive) {
+    init_with(Format::Logfmt, default_directive);
+}
+
+/// Installs the kit logfmt subscriber as the global default: the same as
+/// [`try_init_with`]`(Format::Logfmt, default_directive)`.
+pub fn try_init(default_directive: &str) -> Result<(), InitError> {
+    try_init_with(Format::Logfmt, default_directive)
+}
+
+/// Installs kit's subscriber writing `format` lines as the global default, or panics.
+///
+/// Events go to standard error, one line each, without ANSI colours. They are filtered by
+/// the directives in `RUST_LOG` when that variable is set and not empty, otherwise by
+/// `default_directive` (for example `"info"` or `"info,kit_http=debug"`); the filter can
+/// be changed while the process runs with [`set_level`].
+///
+/// # Panics
+///
+/// When the directives do not parse or a global subscriber is already set;
+/// use [`try_init_with`] to handle those cases.
+pub fn init_with(format: Format, default_directive: &str) {
+    if let Err(err) = try_init_with(format, default_directive) {
         panic!("kit_tracing::init failed: {err}");
     }
 }
 
-/// Installs the kit logfmt subscriber as the global default.
+/// Installs kit's subscriber writing `format` lines as the global default.
 ///
-/// Same as [`init`] but returns an error instead of panicking when `RUST_LOG`
+/// Same as [`init_with`] but returns an error instead of panicking when `RUST_LOG`
 /// (or, if it is unset, `default_directive`) is not a valid filter, or when a
 /// global subscriber has already been installed.
-pub fn try_init(default_directive: &str) -> Result<(), InitError> {
+pub fn try_init_with(format: Format, default_directive: &str) -> Result<(), InitError> {
     let from_env = std::env::var(FILTER_ENV).ok();
     let filter = build_filter(from_env.as_deref(), default_directive)?;
-    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|err| InitError(InitErrorKind::AlreadySet(err)))
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
+    let installed = match format {
+        Format::Logfmt => tracing::subscriber::set_global_default(registry.with(layer())),
+        Format::Json => tracing::subscriber::set_global_default(registry.with(json_layer())),
+    };
+    installed.map_err(|err| InitError(InitErrorKind::AlreadySet(err)))?;
+    level::install(handle);
+    Ok(())
+}
+
+/// The layer that writes [`Format::Json`] lines on standard error: [`Json`] events with
+/// [`JsonFields`] span fields. `.with_writer(...)` on the result sends them elsewhere.
+pub fn json_layer<S>() -> tracing_subscriber::fmt::Layer<S, JsonFields, Json, fn() -> io::Stderr>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields::default())
+        .event_format(Json::default())
+        .with_writer(io::stderr as fn() -> io::Stderr)
+        .log_internal_errors(true)
+}
+
+/// How log lines are written: Go kit's logfmt or JSON lines.
+///
+/// Parses from (and displays as) `logfmt` and `json`, as a `--log-format` flag takes it.
+///
+/// ```
+/// use kit_tracing::Format;
+///
+/// assert_eq!("json".parse::<Format>(), Ok(Format::Json));
+/// assert_eq!(Format::Logfmt.to_string(), "logfmt");
+/// assert!("xml".parse::<Format>().is_err());
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `ts=… level=info msg=… key=value`, Go kit's format ([`Logfmt`]).
+    #[default]
+    Logfmt,
+    /// `{"ts":"…","level":"info","msg":"…","key":"value"}` ([`Json`]).
+    Json,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Logfmt => "logfmt",
+            Format::Json => "json",
+        })
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "logfmt" => Ok(Format::Logfmt),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown log format {s:?}: expected logfmt or json")),
+        }
+    }
 }
 
 /// A [`tracing_logfmt::Builder`] with kit's defaults: `ts`, `level` and the

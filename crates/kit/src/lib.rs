@@ -34,6 +34,7 @@
 //!   crates.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
+//! - **[Request ids](request_id)**: taken from callers, made when absent, propagated on.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).
 //! - **[The runtime](runtime)** a service runs on, chosen by the CPUs it may use.
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
@@ -142,6 +143,7 @@ pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod middleware;
+pub mod request_id;
 pub mod runtime;
 pub mod schema;
 pub mod sd;

@@ -234,6 +234,8 @@ impl Methods {
 impl sealed::Sealed for Methods {}
 
 impl Handler for Methods {
+    const TRANSPORT: &'static str = "jsonrpc";
+
     const METHOD: Option<Method> = Some(Method::POST);
 
     async fn handle<B>(

@@ -30,6 +30,9 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
     /// its body is read. `None` serves every method.
     const METHOD: Option<Method> = None;
 
+    /// The transport named in the request's log span (`transport=http`).
+    const TRANSPORT: &'static str = "http";
+
     /// Answers a request; an error goes through the server's error encoder.
     fn handle<B>(
         &self,

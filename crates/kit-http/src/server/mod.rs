@@ -80,8 +80,9 @@ use http::header::{HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
 use kit::context::Peer;
-use kit::{BoxError, Context, Endpoint, Error};
+use kit::{BoxError, Context, Endpoint, Error, request_id};
 use tower_service::Service;
+use tracing::Instrument as _;
 
 use crate::status::{HttpStatus, method_not_allowed};
 use crate::{Body, RequestBody};
@@ -90,6 +91,10 @@ use crate::{Body, RequestBody};
 /// [`kit::wire`]): clients set it from their context's deadline, servers install it as the
 /// request context's deadline.
 pub const TIMEOUT_HEADER: HeaderName = HeaderName::from_static("kit-timeout");
+
+/// The header of a request's id ([`kit::request_id::KEY`]), read from requests and echoed on
+/// every response.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static(request_id::KEY);
 
 /// The future of every kit service (servers and routers): boxed once, so that a
 /// [`Router`](crate::Router) can hold services of different types without boxing again.
@@ -199,8 +204,12 @@ impl<H> Server<H> {
 }
 
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
-/// and its `kit-timeout` header as the deadline.
-fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
+/// its `kit-timeout` header as the deadline, and its request id.
+fn request_context(
+    parts: &request::Parts,
+    peer: Option<Arc<Peer>>,
+    request_id: String,
+) -> (Context, kit::context::CallHandle, Option<Error>) {
     let (deadline, refused) = match timeout_header(&parts.headers) {
         None => (None, None),
         Some(value) => match value.to_str().ok().and_then(kit::wire::parse_timeout) {
@@ -212,8 +221,44 @@ fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle
             }
         },
     };
-    let (ctx, call) = Context::served(connection_peer(parts), deadline);
+    let (ctx, call) = Context::served(peer, deadline);
+    let ctx = ctx.with_propagated(request_id::KEY, request_id);
     (ctx, call, refused)
+}
+
+/// The request's id (see [`kit::request_id`]): its `X-Request-Id` header when that is
+/// acceptable, else a new one; and the header value that echoes it on the response.
+fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
+    let given = headers.get(REQUEST_ID_HEADER);
+    if let Some(value) = given
+        && let Ok(id) = value.to_str()
+        && request_id::is_acceptable(id)
+    {
+        return (id.to_owned(), value.clone());
+    }
+    let id = request_id::generate();
+    let echo = HeaderValue::from_str(&id).expect("a generated request id is a header value");
+    (id, echo)
+}
+
+/// The span a request is served in: every event logged while it is served carries these
+/// fields (see [the crate docs](crate#the-request-context)).
+fn request_span(
+    transport: &'static str,
+    parts: &request::Parts,
+    peer: Option<&Peer>,
+    request_id: &str,
+) -> tracing::Span {
+    // The span is at ERROR level so that every filter that lets anything through keeps it:
+    // its level only decides when it exists, and a line at any level logged during the
+    // call should carry the request's fields. It is not itself an error.
+    tracing::error_span!(
+        "request",
+        request_id,
+        transport,
+        route = %format_args!("{} {}", parts.method, parts.uri.path()),
+        peer = peer.map(|p| tracing::field::display(p.remote_addr)),
+    )
 }
 
 /// The request's `kit-timeout` header. An RPC request has a handful of headers, and comparing
@@ -277,10 +322,13 @@ where
         // Split before the future is made, so that it does not hold the request besides its
         // parts.
         let (mut parts, body) = request.into_parts();
-        Box::pin(async move {
+        let peer = connection_peer(&parts);
+        let (id, echo) = request_id(&parts.headers);
+        let span = request_span(H::TRANSPORT, &parts, peer.as_deref(), &id);
+        let answer = async move {
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
-            let (ctx, call, refused) = request_context(&parts);
+            let (ctx, call, refused) = request_context(&parts, peer, id);
             let ctx = config.before(ctx, &parts);
             // A handler that serves one method refuses the others before reading the body.
             let allow = H::METHOD.filter(|method| *method != parts.method);
@@ -299,7 +347,7 @@ where
                 result
             };
             let metadata = call.take_response();
-            let response = match result {
+            let mut response = match result {
                 // The common case, answered as it is, without moving it through `finish`.
                 Ok(response) if metadata.is_none() && config.answers_as_is() => response,
                 result => {
@@ -309,13 +357,15 @@ where
                     config.finish(&ctx, metadata, &parts, result, allow)
                 }
             };
+            response.headers_mut().insert(REQUEST_ID_HEADER, echo);
             // The context first: a call no context refers to any more ends without a
             // cancellation to signal.
             drop(ctx);
             drop(call);
             crate::spare::keep(parts.headers);
             Ok(response)
-        })
+        };
+        Box::pin(answer.instrument(span))
     }
 }
 

@@ -23,11 +23,29 @@
 //! let calls = CounterFamily::new("shop_orders_total", ["region", "express"])
 //!     .unwrap()
 //!     .describe("Orders taken.");
-//! let eu_express = calls.series(["eu", "true"]); // calls.series(["eu"]) does not compile
+//! let eu_express = calls.series(["eu", "true"]);
 //! eu_express.increment(1);
 //!
 //! let from_client = String::from("no-such-region");
 //! assert_eq!(known_or_other(&from_client, &["eu", "us"]), "other");
+//! ```
+//!
+//! One value short is refused by the compiler (E0308, an array of 1 where 2 are expected):
+//!
+//! ```compile_fail,E0308
+//! # use kit::middleware::metrics::labels::CounterFamily;
+//! let calls = CounterFamily::new("shop_orders_total", ["region", "express"]).unwrap();
+//! calls.series(["eu"]);
+//! ```
+//!
+//! And so is a value the client sent, which is not `'static` (E0597, or E0716 for a
+//! temporary):
+//!
+//! ```compile_fail,E0597
+//! # use kit::middleware::metrics::labels::CounterFamily;
+//! let calls = CounterFamily::new("shop_orders_total", ["region"]).unwrap();
+//! let from_client = String::from("eu");
+//! calls.series([from_client.as_str()]);
 //! ```
 
 use std::fmt;

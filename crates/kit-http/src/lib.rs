@@ -47,11 +47,11 @@
 //! Every request has an id ([`kit::request_id`]): its `X-Request-Id` header when that is at
 //! most 128 bytes of visible ASCII, else a new one. It is in the context as propagated
 //! metadata (so kit clients called with the context send it on) and echoed in the
-//! response's `X-Request-Id` header. The request is served inside a span named `request`
-//! (at level `ERROR`, so that any filter that lets a line through keeps it) with the fields `request_id`, `transport` (`http`, or `jsonrpc` for a
-//! JSON-RPC server), `route` (`POST /sum`: method and path) and `peer` (the client's
-//! address), so every event logged while it is served carries them without the service
-//! passing anything (kit-tracing writes span fields on each line).
+//! response's `X-Request-Id` header. The request is served in a
+//! [request scope](kit::request_scope) with the fields `request_id`, `transport` (`http`,
+//! or `jsonrpc` for a JSON-RPC server), `route` (`POST /sum`: method and path) and `peer`
+//! (the client's address), which kit-tracing adds to every line logged while it is served,
+//! without the service passing anything.
 //!
 //! ## Limits and answers
 //!

@@ -2,6 +2,7 @@
 
 use std::fmt::{self, Write as _};
 
+use kit::request_scope::RequestScope;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
@@ -17,8 +18,10 @@ use crate::{MESSAGE_FIELD, MESSAGE_KEY};
 /// The members are those of a logfmt line, in the same order: `ts` (RFC 3339, UTC,
 /// microseconds), `level` (lowercase), the event's fields (the message as `msg`), then the
 /// fields of the spans the event is in, outermost first, **at the top level** (not nested
-/// under `span`/`spans` as tracing-subscriber's own JSON formatter writes them), so that a
-/// request's `request_id` is found where the event's own fields are. Strings, `Debug` and
+/// under `span`/`spans` as tracing-subscriber's own JSON formatter writes them), then the
+/// fields of the [request being served](kit::request_scope) (`request_id`, `transport`,
+/// `route`, `peer`), so that a request's `request_id` is found where the event's own fields
+/// are. Strings, `Debug` and
 /// `Display` values are JSON strings; integers, finite floats and booleans are JSON
 /// numbers and booleans. A key given twice (by the event and a span) is written twice.
 ///
@@ -65,6 +68,13 @@ where
                 }
             }
         }
+        RequestScope::with_current(|request| {
+            request.for_each_field(|name, value| {
+                write!(writer, ",\"{name}\":")?;
+                write_string(&mut writer, format_args!("{value}"))
+            })
+        })
+        .unwrap_or(Ok(()))?;
         writer.write_str("}\n")
     }
 }

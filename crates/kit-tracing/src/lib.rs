@@ -28,7 +28,9 @@
 //! `ts` (RFC 3339, UTC, nanoseconds with trailing zeros dropped), `level`
 //! (lowercase), then the event's fields in the order they were given (the
 //! macros put the message first), then the fields of the current span and of
-//! the spans it is in, outermost first. A value is quoted when it has a space,
+//! the spans it is in, outermost first, then, in a task serving a request, the
+//! request's `request_id`, `transport`, `route` and `peer` (see
+//! [`kit::request_scope`]). A value is quoted when it has a space,
 //! an ASCII control character, `=` or `"`, and written bare otherwise, even
 //! when empty (`key=`, as Go's logfmt encoder writes it). In quotes it is
 //! escaped as Rust's [`str::escape_debug`] does (`\"`, `\\`, `\n`, `\t`,
@@ -118,8 +120,10 @@
 //! [logfmt]: https://brandur.org/logfmt
 
 use std::error::Error;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io;
+
+use kit::request_scope::RequestScope;
 
 mod json;
 mod level;
@@ -386,7 +390,45 @@ where
         let mut line = String::new();
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
+        RequestScope::with_current(|request| append_request_fields(&mut line, request))
+            .unwrap_or(Ok(()))?;
         write_with_msg_key(&mut writer, &line)
+    }
+}
+
+/// Adds the fields of the request being served (see [`kit::request_scope`]) at the end of
+/// `line`, before its newline.
+fn append_request_fields(line: &mut String, request: &RequestScope) -> fmt::Result {
+    let newline = line.ends_with('\n');
+    if newline {
+        line.pop();
+    }
+    let mut value = String::new();
+    request.for_each_field(|name, shown| {
+        value.clear();
+        write!(value, "{shown}")?;
+        line.push(' ');
+        line.push_str(name);
+        line.push('=');
+        write_logfmt_value(line, &value)
+    })?;
+    if newline {
+        line.push('\n');
+    }
+    Ok(())
+}
+
+/// `value` as tracing-logfmt writes values (see [the format](crate#the-format)): bare, or
+/// quoted and escaped when it has a space, a control character, `=` or `"`.
+fn write_logfmt_value(out: &mut String, value: &str) -> fmt::Result {
+    if value
+        .chars()
+        .any(|c| c == ' ' || c == '=' || c == '"' || c.is_ascii_control())
+    {
+        write!(out, "\"{}\"", value.escape_debug())
+    } else {
+        out.push_str(value);
+        Ok(())
     }
 }
 
@@ -476,6 +518,23 @@ mod tests {
             let expected = line.replace("\" message=z", "\" msg=z");
             assert_eq!(renamed(line), expected, "{line:?}");
         }
+    }
+
+    #[test]
+    fn request_fields_go_before_the_newline_quoted_as_values_are() {
+        let peer = "10.0.0.7:5000".parse().unwrap();
+        let request = RequestScope::new("a=b\"c".into(), "http", "GET /x y".into(), Some(peer));
+        let mut line = String::from("level=info message=hi\n");
+        append_request_fields(&mut line, &request).unwrap();
+        assert_eq!(
+            line,
+            "level=info message=hi request_id=\"a=b\\\"c\" transport=http \
+             route=\"GET /x y\" peer=10.0.0.7:5000\n"
+        );
+        let request = RequestScope::new("plain".into(), "grpc", String::new(), None);
+        let mut line = String::from("level=info");
+        append_request_fields(&mut line, &request).unwrap();
+        assert_eq!(line, "level=info request_id=plain transport=grpc");
     }
 
     #[test]

@@ -144,6 +144,7 @@ pub mod error;
 pub mod guard;
 pub mod middleware;
 pub mod request_id;
+pub mod request_scope;
 pub mod runtime;
 pub mod schema;
 pub mod sd;

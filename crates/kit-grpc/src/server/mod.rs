@@ -43,10 +43,10 @@
 //!   is at most 128 bytes of visible ASCII, else a new one; it is in the context as
 //!   propagated metadata (kit clients called with the context send it on) and echoed in the
 //!   answer's metadata (headers on success, trailers-only metadata on error).
-//! - **The log span**: the call is served inside a span named `request` with the
-//!   fields `request_id`, `transport` (`grpc`), `route` (`/pkg.Service/Method`, under
-//!   [`serve`](crate::serve())) and `peer`, so every event logged while it is served
-//!   carries them.
+//! - **The request scope** ([`kit::request_scope`]): the call is served in a scope with
+//!   its `request_id`, `transport` (`grpc`), `route` (`/pkg.Service/Method`, under
+//!   [`serve`](crate::serve())) and `peer`, which kit-tracing adds to every line logged
+//!   while it is served.
 //!
 //! ## Response metadata
 //!
@@ -106,12 +106,12 @@ pub use propagate::propagate_metadata;
 use std::sync::Arc;
 
 use kit::context::{CallHandle, Peer};
+use kit::request_scope::RequestScope;
 use kit::{Context, Endpoint, Error, request_id};
 use tokio::time::Instant;
 use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
-use tracing::Instrument as _;
 
 use crate::serve::ReceivedAt;
 use hooks::Hooks;
@@ -212,15 +212,11 @@ impl<E, D, C> Server<E, D, C> {
         let received = extensions.get::<ReceivedAt>();
         let peer = peer_of(&extensions);
         let (id, echo) = request_id(&metadata);
-        let span = // The span is at ERROR level so that every filter that lets anything through keeps it:
-        // its level only decides when it exists, and a line at any level logged during the
-        // call should carry the request's fields. It is not itself an error.
-        tracing::error_span!(
-            "request",
-            request_id = id.as_str(),
-            transport = "grpc",
-            route = received.map(|r| r.1.path()),
-            peer = peer.as_ref().map(|p| tracing::field::display(p.remote_addr)),
+        let scope = RequestScope::new(
+            id.clone(),
+            "grpc",
+            received.map_or_else(String::new, |r| r.1.path().to_owned()),
+            peer.as_ref().map(|p| p.remote_addr),
         );
         let received = received.map(|r| r.0);
         let answer = async move {
@@ -246,7 +242,7 @@ impl<E, D, C> Server<E, D, C> {
             drop(call);
             answer
         };
-        let mut answer = answer.instrument(span).await;
+        let mut answer = scope.scope(answer).await;
         let metadata = match &mut answer {
             Ok(response) => response.metadata_mut(),
             Err(status) => status.metadata_mut(),

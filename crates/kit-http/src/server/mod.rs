@@ -80,9 +80,9 @@ use http::header::{HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
 use kit::context::Peer;
+use kit::request_scope::RequestScope;
 use kit::{BoxError, Context, Endpoint, Error, request_id};
 use tower_service::Service;
-use tracing::Instrument as _;
 
 use crate::status::{HttpStatus, method_not_allowed};
 use crate::{Body, RequestBody};
@@ -241,23 +241,24 @@ fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
     (id, echo)
 }
 
-/// The span a request is served in: every event logged while it is served carries these
+/// The scope a request is served in: every line logged while it is served carries these
 /// fields (see [the crate docs](crate#the-request-context)).
-fn request_span(
+fn request_scope(
     transport: &'static str,
     parts: &request::Parts,
     peer: Option<&Peer>,
     request_id: &str,
-) -> tracing::Span {
-    // The span is at ERROR level so that every filter that lets anything through keeps it:
-    // its level only decides when it exists, and a line at any level logged during the
-    // call should carry the request's fields. It is not itself an error.
-    tracing::error_span!(
-        "request",
-        request_id,
+) -> RequestScope {
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    let mut route = String::with_capacity(method.len() + 1 + path.len());
+    route.push_str(method);
+    route.push(' ');
+    route.push_str(path);
+    RequestScope::new(
+        request_id.to_owned(),
         transport,
-        route = %format_args!("{} {}", parts.method, parts.uri.path()),
-        peer = peer.map(|p| tracing::field::display(p.remote_addr)),
+        route,
+        peer.map(|p| p.remote_addr),
     )
 }
 
@@ -324,7 +325,7 @@ where
         let (mut parts, body) = request.into_parts();
         let peer = connection_peer(&parts);
         let (id, echo) = request_id(&parts.headers);
-        let span = request_span(H::TRANSPORT, &parts, peer.as_deref(), &id);
+        let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id);
         let answer = async move {
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
@@ -365,7 +366,7 @@ where
             crate::spare::keep(parts.headers);
             Ok(response)
         };
-        Box::pin(answer.instrument(span))
+        Box::pin(scope.scope(answer))
     }
 }
 

@@ -11,9 +11,9 @@
 //! | an error its [classifier](crate::error::Classifier) calls a failure (by default [by its code](crate::Code::class)) | `WARN` |
 //! | a call dropped before it finished (its client went away, a deadline or a cancellation ended it higher up) | `INFO`, `code=CANCELLED` |
 //!
-//! Every event carries the fields of the spans it is logged in, so that a call served by a kit
-//! server also has the server's `request_id`, `transport`, `route` and `peer` (see
-//! [`request_id`](crate::request_id)).
+//! Every event carries the fields of the spans it is logged in and, through kit-tracing, of
+//! the [request being served](crate::request_scope): a call served by a kit server has the
+//! server's `request_id`, `transport`, `route` and `peer` on its line.
 //!
 //! When none of the levels it could log at is on (`WARN`, and the success level), a call
 //! goes straight to the endpoint: two cached interest checks, no clock read and no guard.

@@ -38,12 +38,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_util::registry::{AtomicStorage, Registry};
+use metrics_util::registry::{Registry, Storage};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use self::capped::CappedHistogram;
+pub(crate) use self::capped::OverCap;
+
+mod capped;
+
 /// How often the push backends flush unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How many values of one histogram are kept between two flushes unless told otherwise:
+/// 32 KiB per busy histogram, enough for a stable 99th percentile (its nearest rank is the
+/// 41st largest of 4096), and about 90 datagrams per histogram and flush for StatsD.
+pub const DEFAULT_HISTOGRAM_CAP: usize = 4096;
+
+/// The smallest cap the builders accept: with fewer kept values than the one bits of an
+/// interval's count, StatsD's sample rates could not carry the count exactly (see
+/// [`statsd`](crate::statsd)).
+pub const MIN_HISTOGRAM_CAP: usize = 64;
 
 /// A `metrics` recorder whose data a push backend sends: see the [module docs](self).
 ///
@@ -61,9 +76,32 @@ impl std::fmt::Debug for PushRecorder {
 }
 
 struct State {
-    registry: Registry<Key, AtomicStorage>,
+    registry: Registry<Key, PushStorage>,
     /// Units given by `describe_*`, by metric name.
     units: Mutex<HashMap<KeyName, Unit>>,
+}
+
+/// metrics-util's atomic counters and gauges, and [`CappedHistogram`]s.
+struct PushStorage {
+    histogram_cap: usize,
+}
+
+impl Storage<Key> for PushStorage {
+    type Counter = Arc<AtomicU64>;
+    type Gauge = Arc<AtomicU64>;
+    type Histogram = Arc<CappedHistogram>;
+
+    fn counter(&self, _: &Key) -> Self::Counter {
+        Arc::new(AtomicU64::new(0))
+    }
+
+    fn gauge(&self, _: &Key) -> Self::Gauge {
+        Arc::new(AtomicU64::new(0))
+    }
+
+    fn histogram(&self, _: &Key) -> Self::Histogram {
+        Arc::new(CappedHistogram::new(self.histogram_cap))
+    }
 }
 
 impl Recorder for PushRecorder {
@@ -104,6 +142,17 @@ impl PushRecorder {
         }
     }
 
+    /// Histogram values held now, over all histograms: those kept since the last flush, and
+    /// those of a flush still reading them out. Each histogram holds at most its cap per
+    /// interval (twice that while a flush reads one interval and the next one fills).
+    pub fn held_histogram_values(&self) -> usize {
+        let mut held = 0;
+        self.state
+            .registry
+            .visit_histograms(|_, histogram| held += histogram.held());
+        held
+    }
+
     /// Takes what was recorded since the last call: counter increases (non-zero ones), every
     /// gauge, histogram values (non-empty ones).
     fn take(&self) -> Snapshot {
@@ -121,14 +170,14 @@ impl PushRecorder {
         });
         let units = state.units.lock().unwrap_or_else(PoisonError::into_inner);
         state.registry.visit_histograms(|key, histogram| {
-            let mut values = Vec::new();
-            histogram.clear_with(|chunk| values.extend_from_slice(chunk));
-            if !values.is_empty() {
+            if let Some(taken) = histogram.take() {
                 let seconds = units.get(key.name()) == Some(&Unit::Seconds)
                     || key.name().ends_with("_seconds");
+                snapshot.over_cap += taken.over.count;
                 snapshot.histograms.push(HistogramValues {
                     key: key.clone(),
-                    values,
+                    values: taken.kept,
+                    over: taken.over,
                     seconds,
                 });
             }
@@ -146,6 +195,8 @@ pub(crate) struct Snapshot {
     pub(crate) gauges: Vec<(Key, f64)>,
     /// Values of each histogram that was recorded to.
     pub(crate) histograms: Vec<HistogramValues>,
+    /// Histogram values recorded beyond the cap (summed over `histograms`).
+    pub(crate) over_cap: u64,
 }
 
 impl Snapshot {
@@ -158,14 +209,18 @@ impl Snapshot {
 #[derive(Debug)]
 pub(crate) struct HistogramValues {
     pub(crate) key: Key,
+    /// The values kept (at most the cap), all finite.
     pub(crate) values: Vec<f64>,
+    /// The values recorded beyond the cap, summarised.
+    pub(crate) over: OverCap,
     /// Whether the values are seconds: described with `Unit::Seconds`, or named `*_seconds`.
     pub(crate) seconds: bool,
 }
 
 /// The summary that the Graphite and InfluxDB backends send for a histogram's values of one
-/// flush interval. Percentiles are exact (nearest rank over the interval's values), not
-/// estimated. Non-finite values are left out.
+/// flush interval. Percentiles are nearest ranks over the values given, not estimated; the
+/// backends give the values kept under the cap, and count, sum, min and max of all the
+/// interval's values (see the [module docs](self)). Non-finite values are left out.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     /// How many values were recorded.
@@ -211,8 +266,35 @@ impl Summary {
         })
     }
 
-    /// The fields with their names, in the order the backends send them (`count` apart).
-    pub(crate) fn fields(&self) -> [(&'static str, f64); 7] {
+    /// The summary of one interval of a histogram: count, sum, min and max of every value
+    /// recorded, percentiles of the values kept (`NaN` in the unlikely case that a race at a
+    /// flush left none kept). `None` when nothing was recorded.
+    pub(crate) fn of_histogram(histogram: &HistogramValues) -> Option<Summary> {
+        let over = &histogram.over;
+        let Some(mut summary) = Summary::of(&histogram.values) else {
+            return (over.count > 0).then_some(Summary {
+                count: over.count,
+                sum: over.sum,
+                min: over.min,
+                max: over.max,
+                p50: f64::NAN,
+                p90: f64::NAN,
+                p95: f64::NAN,
+                p99: f64::NAN,
+            });
+        };
+        if over.count > 0 {
+            summary.count += over.count;
+            summary.sum += over.sum;
+            summary.min = summary.min.min(over.min);
+            summary.max = summary.max.max(over.max);
+        }
+        Some(summary)
+    }
+
+    /// The fields with their names, in the order the backends send them (`count` apart);
+    /// unknown (`NaN`) ones left out.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&'static str, f64)> {
         [
             ("sum", self.sum),
             ("min", self.min),
@@ -222,6 +304,8 @@ impl Summary {
             ("p95", self.p95),
             ("p99", self.p99),
         ]
+        .into_iter()
+        .filter(|(_, value)| value.is_finite())
     }
 }
 
@@ -265,6 +349,7 @@ pub struct PushHandle {
 #[derive(Debug, Default)]
 struct Outcome {
     dropped: AtomicU64,
+    over_cap: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -272,6 +357,14 @@ impl PushHandle {
     /// Lines (StatsD, Graphite) or points (InfluxDB) that could not be delivered so far.
     pub fn dropped(&self) -> u64 {
         self.outcome.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Histogram values recorded beyond the cap so far, and so not kept: each backend says
+    /// what it sends for them (StatsD: carried by the kept values' sample rates; Graphite and
+    /// InfluxDB: in the count, sum, min and max, not in the percentiles). Not counted in
+    /// [`dropped`](PushHandle::dropped).
+    pub fn histogram_values_over_cap(&self) -> u64 {
+        self.outcome.over_cap.load(Ordering::Relaxed)
     }
 
     /// Why the last undelivered flush failed (the error logged with it), if one did.
@@ -313,10 +406,14 @@ impl PushHandle {
 /// # Panics
 ///
 /// Outside a tokio runtime.
-pub(crate) fn start<B: Backend>(backend: B, interval: Duration) -> (PushRecorder, PushHandle) {
+pub(crate) fn start<B: Backend>(
+    backend: B,
+    interval: Duration,
+    histogram_cap: usize,
+) -> (PushRecorder, PushHandle) {
     let recorder = PushRecorder {
         state: Arc::new(State {
-            registry: Registry::new(AtomicStorage),
+            registry: Registry::new(PushStorage { histogram_cap }),
             units: Mutex::new(HashMap::new()),
         }),
     };
@@ -369,6 +466,16 @@ async fn flush<B: Backend>(backend: &mut B, recorder: &PushRecorder, outcome: &O
     let snapshot = recorder.take();
     if snapshot.is_empty() {
         return;
+    }
+    if snapshot.over_cap > 0 {
+        let over = snapshot.over_cap;
+        let total = outcome.over_cap.fetch_add(over, Ordering::Relaxed) + over;
+        tracing::warn!(
+            backend = B::NAME,
+            over_cap = over,
+            over_cap_total = total,
+            "histogram values beyond the cap not kept since the last flush"
+        );
     }
     if let Err(failure) = backend.send(snapshot, SystemTime::now()).await {
         let total = outcome.dropped.fetch_add(failure.lost, Ordering::Relaxed) + failure.lost;

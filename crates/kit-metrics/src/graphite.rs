@@ -7,7 +7,9 @@
 //! * a gauge's value: `name V ts`;
 //! * a histogram's [`Summary`] over the interval, one series per
 //!   statistic: `name.count`, `name.sum`, `name.min`, `name.max`, `name.p50`, `name.p90`,
-//!   `name.p95`, `name.p99`.
+//!   `name.p95`, `name.p99`. Count, sum, min and max are over every value of the interval;
+//!   beyond [`GraphiteBuilder::histogram_cap`] values are not kept (see [`push`]) and the
+//!   percentiles are over the kept ones.
 //!
 //! Labels are sent as **Graphite 1.1 tags**, `name;key=value;key2=value2`: the label names
 //! stay attached to their values (as path segments they would be lost), and carbon stores

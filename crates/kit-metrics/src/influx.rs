@@ -8,7 +8,9 @@
 //! * counter: `count=Ni`, the increase since the last flush (an integer);
 //! * gauge: `value=V`, its value (a float);
 //! * histogram: `count=Ni` and the floats `sum`, `min`, `max`, `p50`, `p90`, `p95`, `p99`,
-//!   the [`Summary`] of the interval's values.
+//!   the [`Summary`] of the interval's values. Count, sum, min and max are over every value;
+//!   beyond [`InfluxBuilder::histogram_cap`] values are not kept (see [`push`]) and the
+//!   percentiles are over the kept ones.
 //!
 //! A field's type is fixed once InfluxDB has stored it: a metric name used as both a counter
 //! and a gauge would conflict (`count` is an integer, `value` a float: different fields, so

@@ -5,9 +5,10 @@
 //! # Model
 //!
 //! Recording is an in-memory update and nothing else: a counter is an atomic add, a gauge an
-//! atomic store, a histogram value an append to a lock-free bucket (metrics-util's
-//! `AtomicStorage`). Handles from `counter!`/`gauge!`/`histogram!` hold the storage directly,
-//! so a cached handle costs no lookup. Nothing on the request path waits for the network.
+//! atomic store, a histogram value an atomic add and an append to a lock-free bucket
+//! (metrics-util's `AtomicBucket`), or, beyond the cap, atomic updates of a count, sum,
+//! min and max. Handles from `counter!`/`gauge!`/`histogram!` hold the storage directly, so
+//! a cached handle costs no lookup. Nothing on the request path waits for the network.
 //!
 //! A task spawned on the caller's tokio runtime flushes on an interval (and when
 //! [`PushHandle::flush`] or [`PushHandle::flush_and_stop`] asks): it takes what was recorded
@@ -17,9 +18,25 @@
 //! * counters are summed and sent as the **increase since the last flush** (a counter that did
 //!   not move is left out);
 //! * gauges send their **last value**, every flush;
-//! * histograms keep every value recorded since the last flush (8 bytes each); each backend
-//!   says how it sends them (StatsD: every value as a timer; Graphite and InfluxDB: a summary
-//!   of count, sum, min, max and the 50th, 90th, 95th and 99th percentiles, see [`Summary`]).
+//! * histograms keep the values recorded since the last flush (8 bytes each), **up to a cap
+//!   per histogram** ([`DEFAULT_HISTOGRAM_CAP`], 4096, or the builder's `histogram_cap`, at
+//!   least [`MIN_HISTOGRAM_CAP`]): memory stays bounded however fast a service records.
+//!   The values kept are the first ones of the interval (not a random sample: under a load
+//!   that changes within an interval, the percentiles lean to its start). Values beyond the
+//!   cap are not kept, but counted, summed and their min and max tracked in atomics, so each
+//!   backend can still send exact counts: StatsD sends every kept value as a timer, with
+//!   sample rates that make the daemon count the ones not kept too (see
+//!   [`statsd`](crate::statsd)); Graphite and InfluxDB send a [`Summary`] whose count, sum,
+//!   min and max are over every value and whose 50th, 90th, 95th and 99th percentiles are
+//!   over the kept ones. [`PushHandle::histogram_values_over_cap`] counts the values not
+//!   kept, and each flush that had some logs one `warn` event with the number (not one per
+//!   value). Non-finite values are neither kept nor counted (no backend can send them).
+//!
+//! A histogram has two halves that take turns: a flush makes the other half current and
+//! reads the old one once the recorders still inside it (each for one append) have left, so
+//! every value is in exactly one flush. While a flush reads one interval the next fills: a
+//! histogram holds at most twice its cap then, and its cap otherwise
+//! ([`PushRecorder::held_histogram_values`]).
 //!
 //! There is no queue between the request path and the network: the flush task sends what it
 //! took, then waits for the next tick. A flush that cannot be delivered (server down, refused,

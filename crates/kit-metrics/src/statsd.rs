@@ -7,10 +7,20 @@
 //! * a gauge's value as `name:V|g`. In plain StatsD and Telegraf a value with a sign is a
 //!   change, not a value, so a negative gauge goes out as `name:0|g` followed by `name:-V|g`
 //!   in the same packet; DogStatsD gauges have no such rule;
-//! * **every** histogram value as a timer, `name:V|ms`: the daemon computes percentiles over
+//! * each kept histogram value as a timer, `name:V|ms`: the daemon computes percentiles over
 //!   all its clients, which it could not do from per-client summaries. Values in seconds (a
 //!   histogram described with `Unit::Seconds`, or named `*_seconds`) are sent in
 //!   milliseconds; others as they are.
+//!
+//! A histogram keeps at most [`StatsdBuilder::histogram_cap`] values per interval (see
+//! [`push`]). When more were recorded, the kept ones go out with StatsD's sample rate,
+//! `name:V|ms|@0.5`, which the daemon (and Telegraf, and the Datadog agent) counts as `1/rate`
+//! values: the rates are chosen so that they add up to every value recorded, and the
+//! daemon's timer `count` stays exact. The rates are powers of two (`@0.5`, `@0.25`, ...):
+//! their decimals are exact and the daemon's `1 / rate` gives back a whole number, where
+//! `1/49` would come back as 49.00000000000001. The daemon's other timer statistics (sum,
+//! min, max, percentiles) are over the values sent. Dropping the values beyond the cap
+//! instead would have left the daemon's counts, and its rates per second, too low.
 //!
 //! Labels go where the flavour puts them: plain StatsD has none, so they become name
 //! segments (`name.key.value`); DogStatsD appends `|#key:value,key2:value2`; the InfluxDB

@@ -7,7 +7,9 @@
 //! * a gauge's value: `name V ts`;
 //! * a histogram's [`Summary`] over the interval, one series per
 //!   statistic: `name.count`, `name.sum`, `name.min`, `name.max`, `name.p50`, `name.p90`,
-//!   `name.p95`, `name.p99`.
+//!   `name.p95`, `name.p99`. Count, sum, min and max are over every value of the interval;
+//!   beyond [`GraphiteBuilder::histogram_cap`] values are not kept (see [`push`]) and the
+//!   percentiles are over the kept ones.
 //!
 //! Labels are sent as **Graphite 1.1 tags**, `name;key=value;key2=value2`: the label names
 //! stay attached to their values (as path segments they would be lost), and carbon stores
@@ -47,7 +49,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use crate::push::{
-    self, Backend, DEFAULT_INTERVAL, Failure, PushHandle, PushRecorder, Snapshot, Summary,
+    self, Backend, DEFAULT_HISTOGRAM_CAP, DEFAULT_INTERVAL, Failure, MIN_HISTOGRAM_CAP, PushHandle,
+    PushRecorder, Snapshot, Summary,
 };
 
 /// How long a connection or a flush's write may take unless told otherwise.
@@ -58,6 +61,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct GraphiteBuilder {
     addr: SocketAddr,
     interval: Duration,
+    histogram_cap: usize,
     timeout: Duration,
 }
 
@@ -68,8 +72,18 @@ impl GraphiteBuilder {
         GraphiteBuilder {
             addr,
             interval: DEFAULT_INTERVAL,
+            histogram_cap: DEFAULT_HISTOGRAM_CAP,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// How many values of each histogram to keep between two flushes (at least
+    /// [`MIN_HISTOGRAM_CAP`]; default [`DEFAULT_HISTOGRAM_CAP`]). Beyond it, values still
+    /// count in the summary's count, sum, min and max, but the percentiles come from the
+    /// kept ones: see the [module docs](self).
+    pub fn histogram_cap(mut self, cap: usize) -> GraphiteBuilder {
+        self.histogram_cap = cap.max(MIN_HISTOGRAM_CAP);
+        self
     }
 
     /// How often to flush. Carbon keeps one point per series and storage step, the last one
@@ -97,7 +111,7 @@ impl GraphiteBuilder {
             timeout: self.timeout,
             stream: None,
         };
-        push::start(backend, self.interval)
+        push::start(backend, self.interval, self.histogram_cap)
     }
 }
 
@@ -176,7 +190,7 @@ fn encode(snapshot: &Snapshot, seconds: u64) -> (String, u64) {
         line(&mut out, key, "", value);
     }
     for histogram in &snapshot.histograms {
-        let Some(summary) = Summary::of(&histogram.values) else {
+        let Some(summary) = Summary::of_histogram(histogram) else {
             continue;
         };
         line(&mut out, &histogram.key, ".count", &summary.count);
@@ -213,7 +227,7 @@ fn path(out: &mut String, key: &Key, suffix: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::HistogramValues;
+    use crate::push::{HistogramValues, OverCap};
 
     #[test]
     fn labels_become_tags_and_histograms_a_summary() {
@@ -233,8 +247,10 @@ mod tests {
             histograms: vec![HistogramValues {
                 key: key("kit.lat", vec![metrics::Label::new("empty", "")]),
                 values: vec![0.5, 1.5],
+                over: OverCap::NONE,
                 seconds: true,
             }],
+            over_cap: 0,
         };
         let (text, lines) = encode(&snapshot, 1000);
         assert_eq!(

@@ -8,7 +8,9 @@
 //! * counter: `count=Ni`, the increase since the last flush (an integer);
 //! * gauge: `value=V`, its value (a float);
 //! * histogram: `count=Ni` and the floats `sum`, `min`, `max`, `p50`, `p90`, `p95`, `p99`,
-//!   the [`Summary`] of the interval's values.
+//!   the [`Summary`] of the interval's values. Count, sum, min and max are over every value;
+//!   beyond [`InfluxBuilder::histogram_cap`] values are not kept (see [`push`]) and the
+//!   percentiles are over the kept ones.
 //!
 //! A field's type is fixed once InfluxDB has stored it: a metric name used as both a counter
 //! and a gauge would conflict (`count` is an integer, `value` a float: different fields, so
@@ -46,7 +48,8 @@ use hyper_util::rt::TokioExecutor;
 use metrics::Key;
 
 use crate::push::{
-    self, Backend, DEFAULT_INTERVAL, Failure, PushHandle, PushRecorder, Snapshot, Summary,
+    self, Backend, DEFAULT_HISTOGRAM_CAP, DEFAULT_INTERVAL, Failure, MIN_HISTOGRAM_CAP, PushHandle,
+    PushRecorder, Snapshot, Summary,
 };
 
 /// How long one write may take unless told otherwise.
@@ -61,6 +64,7 @@ pub struct InfluxBuilder {
     url: String,
     database: String,
     interval: Duration,
+    histogram_cap: usize,
     timeout: Duration,
 }
 
@@ -72,8 +76,18 @@ impl InfluxBuilder {
             url: url.into(),
             database: database.into(),
             interval: DEFAULT_INTERVAL,
+            histogram_cap: DEFAULT_HISTOGRAM_CAP,
             timeout: DEFAULT_TIMEOUT,
         }
+    }
+
+    /// How many values of each histogram to keep between two flushes (at least
+    /// [`MIN_HISTOGRAM_CAP`]; default [`DEFAULT_HISTOGRAM_CAP`]). Beyond it, values still
+    /// count in the summary's count, sum, min and max, but the percentiles come from the
+    /// kept ones: see the [module docs](self).
+    pub fn histogram_cap(mut self, cap: usize) -> InfluxBuilder {
+        self.histogram_cap = cap.max(MIN_HISTOGRAM_CAP);
+        self
     }
 
     /// How often to flush.
@@ -126,7 +140,7 @@ impl InfluxBuilder {
             write_uri,
             timeout: self.timeout,
         };
-        Ok(push::start(backend, self.interval))
+        Ok(push::start(backend, self.interval, self.histogram_cap))
     }
 }
 
@@ -204,7 +218,7 @@ fn encode(snapshot: &Snapshot, millis: u128) -> (String, u64) {
         points += 1;
     }
     for histogram in &snapshot.histograms {
-        let Some(summary) = Summary::of(&histogram.values) else {
+        let Some(summary) = Summary::of_histogram(histogram) else {
             continue;
         };
         series(&mut out, &histogram.key);
@@ -246,7 +260,7 @@ fn escape(out: &mut String, text: &str, special: &[char]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::HistogramValues;
+    use crate::push::{HistogramValues, OverCap};
 
     #[test]
     fn points_are_escaped_and_tags_sorted() {
@@ -269,8 +283,10 @@ mod tests {
             histograms: vec![HistogramValues {
                 key: Key::from_name("h"),
                 values: vec![1.0, 3.0],
+                over: OverCap::NONE,
                 seconds: false,
             }],
+            over_cap: 0,
         };
         let (text, points) = encode(&snapshot, 5);
         assert_eq!(
@@ -280,5 +296,32 @@ mod tests {
              h count=2i,sum=4,min=1,max=3,p50=1,p90=3,p95=3,p99=3 5\n"
         );
         assert_eq!(points, 3);
+    }
+
+    #[test]
+    fn a_summary_over_the_cap_keeps_count_sum_min_and_max_exact() {
+        let snapshot = Snapshot {
+            counters: vec![],
+            gauges: vec![],
+            histograms: vec![HistogramValues {
+                key: Key::from_name("h"),
+                values: vec![4.0, 1.0, 3.0, 2.0],
+                over: OverCap {
+                    count: 2,
+                    sum: 10.5,
+                    min: 0.5,
+                    max: 10.0,
+                },
+                seconds: false,
+            }],
+            over_cap: 2,
+        };
+        let (text, points) = encode(&snapshot, 5);
+        // Percentiles from the kept four; the rest over all six.
+        assert_eq!(
+            text,
+            "h count=6i,sum=20.5,min=0.5,max=10,p50=2,p90=4,p95=4,p99=4 5\n"
+        );
+        assert_eq!(points, 1);
     }
 }

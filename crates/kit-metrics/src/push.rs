@@ -5,9 +5,10 @@
 //! # Model
 //!
 //! Recording is an in-memory update and nothing else: a counter is an atomic add, a gauge an
-//! atomic store, a histogram value an append to a lock-free bucket (metrics-util's
-//! `AtomicStorage`). Handles from `counter!`/`gauge!`/`histogram!` hold the storage directly,
-//! so a cached handle costs no lookup. Nothing on the request path waits for the network.
+//! atomic store, a histogram value an atomic add and an append to a lock-free bucket
+//! (metrics-util's `AtomicBucket`), or, beyond the cap, atomic updates of a count, sum,
+//! min and max. Handles from `counter!`/`gauge!`/`histogram!` hold the storage directly, so
+//! a cached handle costs no lookup. Nothing on the request path waits for the network.
 //!
 //! A task spawned on the caller's tokio runtime flushes on an interval (and when
 //! [`PushHandle::flush`] or [`PushHandle::flush_and_stop`] asks): it takes what was recorded
@@ -17,9 +18,25 @@
 //! * counters are summed and sent as the **increase since the last flush** (a counter that did
 //!   not move is left out);
 //! * gauges send their **last value**, every flush;
-//! * histograms keep every value recorded since the last flush (8 bytes each); each backend
-//!   says how it sends them (StatsD: every value as a timer; Graphite and InfluxDB: a summary
-//!   of count, sum, min, max and the 50th, 90th, 95th and 99th percentiles, see [`Summary`]).
+//! * histograms keep the values recorded since the last flush (8 bytes each), **up to a cap
+//!   per histogram** ([`DEFAULT_HISTOGRAM_CAP`], 4096, or the builder's `histogram_cap`, at
+//!   least [`MIN_HISTOGRAM_CAP`]): memory stays bounded however fast a service records.
+//!   The values kept are the first ones of the interval (not a random sample: under a load
+//!   that changes within an interval, the percentiles lean to its start). Values beyond the
+//!   cap are not kept, but counted, summed and their min and max tracked in atomics, so each
+//!   backend can still send exact counts: StatsD sends every kept value as a timer, with
+//!   sample rates that make the daemon count the ones not kept too (see
+//!   [`statsd`](crate::statsd)); Graphite and InfluxDB send a [`Summary`] whose count, sum,
+//!   min and max are over every value and whose 50th, 90th, 95th and 99th percentiles are
+//!   over the kept ones. [`PushHandle::histogram_values_over_cap`] counts the values not
+//!   kept, and each flush that had some logs one `warn` event with the number (not one per
+//!   value). Non-finite values are neither kept nor counted (no backend can send them).
+//!
+//! A histogram has two halves that take turns: a flush makes the other half current and
+//! reads the old one once the recorders still inside it (each for one append) have left, so
+//! every value is in exactly one flush. While a flush reads one interval the next fills: a
+//! histogram holds at most twice its cap then, and its cap otherwise
+//! ([`PushRecorder::held_histogram_values`]).
 //!
 //! There is no queue between the request path and the network: the flush task sends what it
 //! took, then waits for the next tick. A flush that cannot be delivered (server down, refused,
@@ -38,12 +55,27 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_util::registry::{AtomicStorage, Registry};
+use metrics_util::registry::{Registry, Storage};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use self::capped::CappedHistogram;
+pub(crate) use self::capped::OverCap;
+
+mod capped;
+
 /// How often the push backends flush unless told otherwise.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How many values of one histogram are kept between two flushes unless told otherwise:
+/// 32 KiB per busy histogram, enough for a stable 99th percentile (its nearest rank is the
+/// 41st largest of 4096), and about 90 datagrams per histogram and flush for StatsD.
+pub const DEFAULT_HISTOGRAM_CAP: usize = 4096;
+
+/// The smallest cap the builders accept: with fewer kept values than the one bits of an
+/// interval's count, StatsD's sample rates could not carry the count exactly (see
+/// [`statsd`](crate::statsd)).
+pub const MIN_HISTOGRAM_CAP: usize = 64;
 
 /// A `metrics` recorder whose data a push backend sends: see the [module docs](self).
 ///
@@ -61,9 +93,32 @@ impl std::fmt::Debug for PushRecorder {
 }
 
 struct State {
-    registry: Registry<Key, AtomicStorage>,
+    registry: Registry<Key, PushStorage>,
     /// Units given by `describe_*`, by metric name.
     units: Mutex<HashMap<KeyName, Unit>>,
+}
+
+/// metrics-util's atomic counters and gauges, and [`CappedHistogram`]s.
+struct PushStorage {
+    histogram_cap: usize,
+}
+
+impl Storage<Key> for PushStorage {
+    type Counter = Arc<AtomicU64>;
+    type Gauge = Arc<AtomicU64>;
+    type Histogram = Arc<CappedHistogram>;
+
+    fn counter(&self, _: &Key) -> Self::Counter {
+        Arc::new(AtomicU64::new(0))
+    }
+
+    fn gauge(&self, _: &Key) -> Self::Gauge {
+        Arc::new(AtomicU64::new(0))
+    }
+
+    fn histogram(&self, _: &Key) -> Self::Histogram {
+        Arc::new(CappedHistogram::new(self.histogram_cap))
+    }
 }
 
 impl Recorder for PushRecorder {
@@ -104,6 +159,17 @@ impl PushRecorder {
         }
     }
 
+    /// Histogram values held now, over all histograms: those kept since the last flush, and
+    /// those of a flush still reading them out. Each histogram holds at most its cap per
+    /// interval (twice that while a flush reads one interval and the next one fills).
+    pub fn held_histogram_values(&self) -> usize {
+        let mut held = 0;
+        self.state
+            .registry
+            .visit_histograms(|_, histogram| held += histogram.held());
+        held
+    }
+
     /// Takes what was recorded since the last call: counter increases (non-zero ones), every
     /// gauge, histogram values (non-empty ones).
     fn take(&self) -> Snapshot {
@@ -121,14 +187,14 @@ impl PushRecorder {
         });
         let units = state.units.lock().unwrap_or_else(PoisonError::into_inner);
         state.registry.visit_histograms(|key, histogram| {
-            let mut values = Vec::new();
-            histogram.clear_with(|chunk| values.extend_from_slice(chunk));
-            if !values.is_empty() {
+            if let Some(taken) = histogram.take() {
                 let seconds = units.get(key.name()) == Some(&Unit::Seconds)
                     || key.name().ends_with("_seconds");
+                snapshot.over_cap += taken.over.count;
                 snapshot.histograms.push(HistogramValues {
                     key: key.clone(),
-                    values,
+                    values: taken.kept,
+                    over: taken.over,
                     seconds,
                 });
             }
@@ -146,6 +212,8 @@ pub(crate) struct Snapshot {
     pub(crate) gauges: Vec<(Key, f64)>,
     /// Values of each histogram that was recorded to.
     pub(crate) histograms: Vec<HistogramValues>,
+    /// Histogram values recorded beyond the cap (summed over `histograms`).
+    pub(crate) over_cap: u64,
 }
 
 impl Snapshot {
@@ -158,14 +226,18 @@ impl Snapshot {
 #[derive(Debug)]
 pub(crate) struct HistogramValues {
     pub(crate) key: Key,
+    /// The values kept (at most the cap), all finite.
     pub(crate) values: Vec<f64>,
+    /// The values recorded beyond the cap, summarised.
+    pub(crate) over: OverCap,
     /// Whether the values are seconds: described with `Unit::Seconds`, or named `*_seconds`.
     pub(crate) seconds: bool,
 }
 
 /// The summary that the Graphite and InfluxDB backends send for a histogram's values of one
-/// flush interval. Percentiles are exact (nearest rank over the interval's values), not
-/// estimated. Non-finite values are left out.
+/// flush interval. Percentiles are nearest ranks over the values given, not estimated; the
+/// backends give the values kept under the cap, and count, sum, min and max of all the
+/// interval's values (see the [module docs](self)). Non-finite values are left out.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     /// How many values were recorded.
@@ -211,8 +283,35 @@ impl Summary {
         })
     }
 
-    /// The fields with their names, in the order the backends send them (`count` apart).
-    pub(crate) fn fields(&self) -> [(&'static str, f64); 7] {
+    /// The summary of one interval of a histogram: count, sum, min and max of every value
+    /// recorded, percentiles of the values kept (`NaN` in the unlikely case that a race at a
+    /// flush left none kept). `None` when nothing was recorded.
+    pub(crate) fn of_histogram(histogram: &HistogramValues) -> Option<Summary> {
+        let over = &histogram.over;
+        let Some(mut summary) = Summary::of(&histogram.values) else {
+            return (over.count > 0).then_some(Summary {
+                count: over.count,
+                sum: over.sum,
+                min: over.min,
+                max: over.max,
+                p50: f64::NAN,
+                p90: f64::NAN,
+                p95: f64::NAN,
+                p99: f64::NAN,
+            });
+        };
+        if over.count > 0 {
+            summary.count += over.count;
+            summary.sum += over.sum;
+            summary.min = summary.min.min(over.min);
+            summary.max = summary.max.max(over.max);
+        }
+        Some(summary)
+    }
+
+    /// The fields with their names, in the order the backends send them (`count` apart);
+    /// unknown (`NaN`) ones left out.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&'static str, f64)> {
         [
             ("sum", self.sum),
             ("min", self.min),
@@ -222,6 +321,8 @@ impl Summary {
             ("p95", self.p95),
             ("p99", self.p99),
         ]
+        .into_iter()
+        .filter(|(_, value)| value.is_finite())
     }
 }
 
@@ -265,6 +366,7 @@ pub struct PushHandle {
 #[derive(Debug, Default)]
 struct Outcome {
     dropped: AtomicU64,
+    over_cap: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -272,6 +374,14 @@ impl PushHandle {
     /// Lines (StatsD, Graphite) or points (InfluxDB) that could not be delivered so far.
     pub fn dropped(&self) -> u64 {
         self.outcome.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Histogram values recorded beyond the cap so far, and so not kept: each backend says
+    /// what it sends for them (StatsD: carried by the kept values' sample rates; Graphite and
+    /// InfluxDB: in the count, sum, min and max, not in the percentiles). Not counted in
+    /// [`dropped`](PushHandle::dropped).
+    pub fn histogram_values_over_cap(&self) -> u64 {
+        self.outcome.over_cap.load(Ordering::Relaxed)
     }
 
     /// Why the last undelivered flush failed (the error logged with it), if one did.
@@ -313,10 +423,14 @@ impl PushHandle {
 /// # Panics
 ///
 /// Outside a tokio runtime.
-pub(crate) fn start<B: Backend>(backend: B, interval: Duration) -> (PushRecorder, PushHandle) {
+pub(crate) fn start<B: Backend>(
+    backend: B,
+    interval: Duration,
+    histogram_cap: usize,
+) -> (PushRecorder, PushHandle) {
     let recorder = PushRecorder {
         state: Arc::new(State {
-            registry: Registry::new(AtomicStorage),
+            registry: Registry::new(PushStorage { histogram_cap }),
             units: Mutex::new(HashMap::new()),
         }),
     };
@@ -369,6 +483,16 @@ async fn flush<B: Backend>(backend: &mut B, recorder: &PushRecorder, outcome: &O
     let snapshot = recorder.take();
     if snapshot.is_empty() {
         return;
+    }
+    if snapshot.over_cap > 0 {
+        let over = snapshot.over_cap;
+        let total = outcome.over_cap.fetch_add(over, Ordering::Relaxed) + over;
+        tracing::warn!(
+            backend = B::NAME,
+            over_cap = over,
+            over_cap_total = total,
+            "histogram values beyond the cap not kept since the last flush"
+        );
     }
     if let Err(failure) = backend.send(snapshot, SystemTime::now()).await {
         let total = outcome.dropped.fetch_add(failure.lost, Ordering::Relaxed) + failure.lost;

@@ -7,10 +7,20 @@
 //! * a gauge's value as `name:V|g`. In plain StatsD and Telegraf a value with a sign is a
 //!   change, not a value, so a negative gauge goes out as `name:0|g` followed by `name:-V|g`
 //!   in the same packet; DogStatsD gauges have no such rule;
-//! * **every** histogram value as a timer, `name:V|ms`: the daemon computes percentiles over
+//! * each kept histogram value as a timer, `name:V|ms`: the daemon computes percentiles over
 //!   all its clients, which it could not do from per-client summaries. Values in seconds (a
 //!   histogram described with `Unit::Seconds`, or named `*_seconds`) are sent in
 //!   milliseconds; others as they are.
+//!
+//! A histogram keeps at most [`StatsdBuilder::histogram_cap`] values per interval (see
+//! [`push`]). When more were recorded, the kept ones go out with StatsD's sample rate,
+//! `name:V|ms|@0.5`, which the daemon (and Telegraf, and the Datadog agent) counts as `1/rate`
+//! values: the rates are chosen so that they add up to every value recorded, and the
+//! daemon's timer `count` stays exact. The rates are powers of two (`@0.5`, `@0.25`, ...):
+//! their decimals are exact and the daemon's `1 / rate` gives back a whole number, where
+//! `1/49` would come back as 49.00000000000001. The daemon's other timer statistics (sum,
+//! min, max, percentiles) are over the values sent. Dropping the values beyond the cap
+//! instead would have left the daemon's counts, and its rates per second, too low.
 //!
 //! Labels go where the flavour puts them: plain StatsD has none, so they become name
 //! segments (`name.key.value`); DogStatsD appends `|#key:value,key2:value2`; the InfluxDB
@@ -55,7 +65,10 @@ use std::time::{Duration, SystemTime};
 use metrics::Key;
 use tokio::net::UdpSocket;
 
-use crate::push::{self, Backend, DEFAULT_INTERVAL, Failure, PushHandle, PushRecorder, Snapshot};
+use crate::push::{
+    self, Backend, DEFAULT_HISTOGRAM_CAP, DEFAULT_INTERVAL, Failure, MIN_HISTOGRAM_CAP, PushHandle,
+    PushRecorder, Snapshot,
+};
 
 /// Default datagram size limit: 1500 bytes of Ethernet MTU less IP and UDP headers with room
 /// for options (the value common StatsD clients use).
@@ -80,6 +93,7 @@ pub struct StatsdBuilder {
     flavour: Flavour,
     mtu: usize,
     interval: Duration,
+    histogram_cap: usize,
 }
 
 impl StatsdBuilder {
@@ -91,6 +105,7 @@ impl StatsdBuilder {
             flavour: Flavour::Plain,
             mtu: DEFAULT_MTU,
             interval: DEFAULT_INTERVAL,
+            histogram_cap: DEFAULT_HISTOGRAM_CAP,
         }
     }
 
@@ -103,6 +118,15 @@ impl StatsdBuilder {
     /// The largest datagram to send, in bytes (at least 1).
     pub fn mtu(mut self, mtu: usize) -> StatsdBuilder {
         self.mtu = mtu.max(1);
+        self
+    }
+
+    /// How many values of each histogram to keep between two flushes (at least
+    /// [`MIN_HISTOGRAM_CAP`]; default [`DEFAULT_HISTOGRAM_CAP`]). Beyond it, values are
+    /// counted but not kept, and the kept ones go out with sample rates that carry the
+    /// interval's count to the daemon: see the [module docs](self).
+    pub fn histogram_cap(mut self, cap: usize) -> StatsdBuilder {
+        self.histogram_cap = cap.max(MIN_HISTOGRAM_CAP);
         self
     }
 
@@ -136,7 +160,7 @@ impl StatsdBuilder {
             flavour: self.flavour,
             mtu: self.mtu,
         };
-        Ok(push::start(backend, self.interval))
+        Ok(push::start(backend, self.interval, self.histogram_cap))
     }
 }
 
@@ -222,16 +246,81 @@ fn encode(snapshot: &Snapshot, flavour: Flavour, mtu: usize) -> Vec<Packet> {
     }
     for histogram in &snapshot.histograms {
         let scale = if histogram.seconds { 1000.0 } else { 1.0 };
-        for value in histogram.values.iter().filter(|v| v.is_finite()) {
-            unit.clear();
-            line(&mut unit, &histogram.key, flavour, value * scale, "ms");
-            add(&unit, 1);
+        let over = &histogram.over;
+        // Nothing kept (a race at a flush can leave that): the smallest value stands for all.
+        let values = if histogram.values.is_empty() {
+            std::slice::from_ref(&over.min)
+        } else {
+            &histogram.values
+        };
+        let total = histogram.values.len() as u64 + over.count;
+        let mut values = values.iter();
+        for (weight, lines) in weights(values.len() as u64, total) {
+            let kind = if weight == 1 {
+                String::from("ms")
+            } else {
+                format!("ms|@{}", 1.0 / weight as f64)
+            };
+            for value in values.by_ref().take(lines as usize) {
+                unit.clear();
+                line(&mut unit, &histogram.key, flavour, value * scale, &kind);
+                add(&unit, 1);
+            }
         }
     }
     if !current.text.is_empty() {
         packets.push(current);
     }
     packets
+}
+
+/// How many of `kept` lines carry each weight (`(weight, lines)`, heaviest first) so that
+/// the weights add up to `total`, the values recorded: a line of weight `w` goes out with
+/// the sample rate `1/w`, and the daemon counts it `w` times. Weights are powers of two, so
+/// that `1/w` is exact in decimal and the daemon's `1 / rate` gives `w` back exactly; when
+/// `kept` is less than the one bits of `total` (not with the builders' minimum cap, short of
+/// a race at a flush), the last line takes the low bits together, whose count the daemon
+/// gets within a rounding error.
+fn weights(kept: u64, total: u64) -> Vec<(u64, u64)> {
+    // lines[k]: lines of weight 2^k. Start from the binary digits of `total`.
+    let mut lines: [u64; 64] = std::array::from_fn(|k| total >> k & 1);
+    let mut count = u64::from(total.count_ones());
+    let mut odd = 0;
+    if count > kept {
+        // The highest `kept - 1` digits keep a line each; the last line takes the rest.
+        let mut digits = 0;
+        for k in (0..64).rev() {
+            if lines[k] == 0 {
+                continue;
+            }
+            if digits + 1 < kept {
+                digits += 1;
+            } else {
+                lines[k] = 0;
+                odd += 1 << k;
+            }
+        }
+        count = kept;
+    }
+    // Split the heaviest weights in halves until there is one per line.
+    while count < kept {
+        let Some(k) = (1..64).rev().find(|&k| lines[k] > 0) else {
+            break;
+        };
+        let split = lines[k].min(kept - count);
+        lines[k] -= split;
+        lines[k - 1] += 2 * split;
+        count += split;
+    }
+    let mut weights: Vec<(u64, u64)> = (0..64)
+        .rev()
+        .filter(|&k| lines[k] > 0)
+        .map(|k| (1 << k, lines[k]))
+        .collect();
+    if odd > 0 {
+        weights.push((odd, 1));
+    }
+    weights
 }
 
 /// Writes one line, `name:value|kind` with the labels where `flavour` puts them.
@@ -273,7 +362,7 @@ fn line(out: &mut String, key: &Key, flavour: Flavour, value: impl std::fmt::Dis
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::push::HistogramValues;
+    use crate::push::{HistogramValues, OverCap};
 
     fn key(name: &'static str, labels: &[(&'static str, &'static str)]) -> Key {
         let labels: Vec<metrics::Label> = labels
@@ -290,9 +379,11 @@ mod tests {
             gauges: vec![(key("temp", &[]), -2.5)],
             histograms: vec![HistogramValues {
                 key: key("lat_seconds", &[("m", "a b")]),
-                values: vec![0.25, f64::NAN],
+                values: vec![0.25],
+                over: OverCap::NONE,
                 seconds: true,
             }],
+            over_cap: 0,
         };
         let text = |flavour| {
             encode(&snapshot, flavour, DEFAULT_MTU)
@@ -320,10 +411,61 @@ mod tests {
             counters: vec![(key("a", &[]), 1), (key("b", &[]), 2)],
             gauges: vec![(key("g", &[]), -1.0)],
             histograms: vec![],
+            over_cap: 0,
         };
         let packets = encode(&snapshot, Flavour::Plain, 12);
         let texts: Vec<(&str, u64)> = packets.iter().map(|p| (p.text.as_str(), p.lines)).collect();
         // "a:1|c\nb:2|c" is 11 bytes: the gauge pair (12 bytes) does not fit beside it.
         assert_eq!(texts, [("a:1|c\nb:2|c", 2), ("g:0|g\ng:-1|g", 2)]);
+    }
+
+    #[test]
+    fn weights_are_powers_of_two_adding_up_to_the_count() {
+        assert_eq!(weights(3, 3), [(1, 3)]);
+        // 10 = 8 + 2, the 8 split until there are four lines.
+        assert_eq!(weights(4, 10), [(4, 1), (2, 3)]);
+        assert_eq!(weights(64, 100), [(2, 36), (1, 28)]);
+        // Fewer lines than one bits: the last line takes the low ones together.
+        assert_eq!(weights(2, 7), [(4, 1), (3, 1)]);
+        assert_eq!(weights(1, 10), [(10, 1)]);
+        for (kept, total) in [
+            (64, 1_000_003),
+            (64, u64::from(u32::MAX)),
+            (4096, 5_000_000),
+        ] {
+            let weights = weights(kept, total);
+            assert_eq!(weights.iter().map(|(_, n)| n).sum::<u64>(), kept);
+            assert_eq!(weights.iter().map(|(w, n)| w * n).sum::<u64>(), total);
+            assert!(weights.iter().all(|(w, _)| w.is_power_of_two()));
+        }
+    }
+
+    #[test]
+    fn values_over_the_cap_are_carried_by_sample_rates() {
+        let snapshot = Snapshot {
+            counters: vec![],
+            gauges: vec![],
+            histograms: vec![HistogramValues {
+                key: key("h", &[("m", "a")]),
+                values: vec![1.0, 2.0, 3.0, 4.0],
+                over: OverCap {
+                    count: 6,
+                    sum: 40.0,
+                    min: 5.0,
+                    max: 9.0,
+                },
+                seconds: false,
+            }],
+            over_cap: 6,
+        };
+        let text = |flavour| encode(&snapshot, flavour, DEFAULT_MTU).remove(0).text;
+        assert_eq!(
+            text(Flavour::Plain),
+            "h.m.a:1|ms|@0.25\nh.m.a:2|ms|@0.5\nh.m.a:3|ms|@0.5\nh.m.a:4|ms|@0.5"
+        );
+        assert_eq!(
+            text(Flavour::DogStatsd),
+            "h:1|ms|@0.25|#m:a\nh:2|ms|@0.5|#m:a\nh:3|ms|@0.5|#m:a\nh:4|ms|@0.5|#m:a"
+        );
     }
 }

@@ -173,3 +173,41 @@ async fn a_server_down_at_start_or_going_away_costs_only_dropped_points() {
         .collect();
     assert_eq!(counts, [&json!(2), &json!(8)]);
 }
+
+#[tokio::test]
+async fn a_histogram_over_the_cap_keeps_its_count_sum_min_and_max_exact() {
+    let influx = InfluxDb::start().await;
+    influx.create_database("kit").await;
+    let (recorder, handle) = InfluxBuilder::new(influx.url(), "kit")
+        .histogram_cap(64)
+        .interval(NEVER)
+        .build()
+        .unwrap();
+    let payload = with_local_recorder(&recorder, || histogram!("kit_payload"));
+    for value in 1..=1000 {
+        payload.record(f64::from(value));
+    }
+    assert_eq!(recorder.held_histogram_values(), 64);
+    handle.flush().await;
+    assert_eq!(handle.histogram_values_over_cap(), 936);
+    assert_eq!(handle.flush_and_stop().await, 0);
+    let answer = influx
+        .query(
+            "kit",
+            "SELECT \"count\", \"sum\", \"min\", \"max\", \"p50\", \"p99\" FROM kit_payload",
+        )
+        .await;
+    let (_, values) = series(&answer).expect("kit_payload written");
+    // Count, sum, min and max over all 1000; percentiles over the first 64 kept.
+    assert_eq!(
+        values[0].as_array().unwrap()[1..],
+        [
+            json!(1000),
+            json!(500500),
+            json!(1),
+            json!(1000),
+            json!(32),
+            json!(64)
+        ]
+    );
+}

@@ -213,3 +213,130 @@ async fn a_daemon_down_at_start_costs_only_dropped_lines() {
     assert_eq!(receive_lines(&socket, 1).await, ["kit_requests:5|c"]);
     assert_eq!(handle.flush_and_stop().await, 1);
 }
+
+#[tokio::test]
+async fn values_over_the_cap_are_counted_and_carried_by_sample_rates_on_the_wire() {
+    let (socket, addr) = listener().await;
+    let (recorder, handle) = StatsdBuilder::new(addr)
+        .histogram_cap(64)
+        .interval(NEVER)
+        .build()
+        .await
+        .unwrap();
+    let latency = with_local_recorder(&recorder, || histogram!("kit_latency"));
+    for value in 0..100 {
+        latency.record(f64::from(value));
+    }
+    assert_eq!(recorder.held_histogram_values(), 64);
+    handle.flush().await;
+    assert_eq!(recorder.held_histogram_values(), 0);
+    assert_eq!(handle.histogram_values_over_cap(), 36);
+    // The first 64 values; 100 = 36 × 2 + 28 × 1.
+    let lines: Vec<String> = receive_lines(&socket, 64)
+        .await
+        .iter()
+        .flat_map(|d| d.lines().map(str::to_owned))
+        .collect();
+    let expected: Vec<String> = (0..64)
+        .map(|v| match v {
+            0..36 => format!("kit_latency:{v}|ms|@0.5"),
+            _ => format!("kit_latency:{v}|ms"),
+        })
+        .collect();
+    assert_eq!(lines, expected);
+    assert_eq!(handle.flush_and_stop().await, 0);
+}
+
+#[tokio::test]
+async fn the_daemon_counts_every_value_recorded_beyond_the_cap() {
+    let statsd = Statsd::start().await;
+    let (recorder, handle) = StatsdBuilder::new(statsd.addr())
+        .histogram_cap(64)
+        .interval(NEVER)
+        .build()
+        .await
+        .unwrap();
+    let latency = with_local_recorder(&recorder, || histogram!("kit_latency"));
+    for value in 1..=1000 {
+        latency.record(f64::from(value));
+    }
+    handle.flush().await;
+    assert_eq!(handle.histogram_values_over_cap(), 936);
+    assert_eq!(handle.flush_and_stop().await, 0);
+    statsd.wait_for_lines(64).await;
+    let flush = statsd.stop().await;
+    assert_eq!(flush["counters"]["statsd.bad_lines_seen"], 0);
+    let latency = &flush["timer_data"]["kit_latency"];
+    // The count is every value; the rest of the timer's statistics are the kept 64's.
+    assert_eq!(
+        [
+            &latency["count"],
+            &latency["lower"],
+            &latency["upper"],
+            &latency["sum"]
+        ],
+        [&json!(1000), &json!(1), &json!(64), &json!(2080)]
+    );
+}
+
+/// Hostile load: threads record far more values than the cap while flushes run; what is held
+/// stays bounded, and the daemon still counts every value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_values_holds_at_most_the_cap_and_the_daemon_counts_them_all() {
+    const THREADS: u64 = 4;
+    const VALUES: u64 = 250_000;
+    const CAP: usize = 64;
+    let statsd = Statsd::start().await;
+    let (recorder, handle) = StatsdBuilder::new(statsd.addr())
+        .histogram_cap(CAP)
+        .interval(NEVER)
+        .build()
+        .await
+        .unwrap();
+    let latency = with_local_recorder(&recorder, || histogram!("kit_latency"));
+    let writers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let latency = latency.clone();
+            std::thread::spawn(move || {
+                for value in 0..VALUES {
+                    latency.record(value as f64);
+                }
+            })
+        })
+        .collect();
+    let mut flushes = 0;
+    let mut held_max = 0;
+    while !writers.iter().all(|w| w.is_finished()) {
+        // A flush reads one interval out while the next fills: two caps at most.
+        held_max = held_max.max(recorder.held_histogram_values());
+        handle.flush().await;
+        flushes += 1;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert!(held_max <= 2 * CAP, "{held_max} values held");
+    // No flush running: one interval, at most the cap.
+    let held = recorder.held_histogram_values();
+    assert!(held <= CAP, "{held} values held");
+    handle.flush().await;
+    assert_eq!(recorder.held_histogram_values(), 0);
+    let over_cap = handle.histogram_values_over_cap();
+    assert!(over_cap >= THREADS * VALUES - (flushes + 1) * CAP as u64);
+    // A marker after the flood: the daemon reads datagrams in order.
+    with_local_recorder(&recorder, || counter!("kit_marker").increment(1));
+    assert_eq!(handle.flush_and_stop().await, 0);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !statsd.management("counters").await.contains("kit_marker") {
+        assert!(Instant::now() < deadline, "no marker in 30s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let flush = statsd.stop().await;
+    assert_eq!(flush["counters"]["statsd.bad_lines_seen"], 0);
+    assert_eq!(
+        flush["timer_data"]["kit_latency"]["count"],
+        THREADS * VALUES,
+        "{flushes} flushes"
+    );
+}

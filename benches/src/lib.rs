@@ -20,8 +20,8 @@
 //! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
 //! | `balanced-rr` | three instances of it behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
 //! | `balanced-p2c` | the same with power of two choices over peak-EWMA latency |
-//! | `instrumented-noop` | it behind kit's request metrics (`Chain::instrument`) with no recorder installed |
-//! | `instrumented-prometheus` | the same recording into kit-metrics's Prometheus recorder |
+//! | `instrumented-noop` | it behind kit's request metrics and logging middleware (`.instrument(..).logging(..)`), with no metrics recorder and no log subscriber (logging's level off) |
+//! | `instrumented-prometheus` | the same with the metrics recording into kit-metrics's Prometheus recorder |
 //!
 //! The two kit middleware shapes bracket real ones: a middleware that does something
 //! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
@@ -158,12 +158,14 @@ pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, 
     Balanced::new(endpointer, balancer)
 }
 
-/// [`bare`] behind kit's request metrics (`kit::middleware::metrics`): count, duration and
-/// in-flight gauge, recording to whatever recorder is installed when it is made.
+/// [`bare`] behind kit's request metrics (`kit::middleware::metrics`: count, duration and
+/// in-flight gauge, recording to whatever recorder is installed when it is made) and its
+/// logging middleware, whose level is off when no subscriber is installed (as here).
 pub fn instrumented() -> impl Endpoint<SumRequest, Response = i64> {
     let names = kit::middleware::metrics::RequestMetrics::new("bench");
     middleware::chain()
         .instrument(&names, "Sum")
+        .logging("Sum")
         .endpoint(bare())
 }
 

@@ -1,11 +1,11 @@
 use std::fmt;
 use std::sync::Arc;
-use std::time::Instant;
 
 use super::layer::Handles;
 use crate::error::Classifier;
 use crate::guard::DropGuard;
 use crate::{Context, Endpoint, Error};
+use quanta::Instant;
 
 /// An endpoint that records each call's count, duration and the calls in flight; see the
 /// [module docs](super). Made by [`InstrumentLayer`](super::InstrumentLayer).

@@ -6,7 +6,9 @@
 # repeat exactly, whatever else the machine is doing, and their difference is what kit adds
 # to a request, to the instruction.
 #
-# Environment: CALLS=2000, SKIP_BUILD=1 to use target/release as it is.
+# Environment: CALLS=2000, SKIP_BUILD=1 to use target/release as it is, METERED=1 to also
+# count addsvc's stack into kit-metrics's Prometheus recorder without and with the router's
+# transport metrics (kit_http::metrics).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,4 +37,11 @@ kit="$(per_request kit)"
 raw="$(per_request raw)"
 printf '%-8s %10s\n' stack instr/req kit "$kit" raw "$raw"
 echo "kit adds $((kit - raw)) instructions per request"
+if [[ -n "${METERED:-}" ]]; then
+    # Into a real Prometheus recorder, without and with the router's transport metrics.
+    recorded="$(per_request kit-recorded)"
+    metered="$(per_request kit-metered)"
+    printf '%-13s %10s\n' kit-recorded "$recorded" kit-metered "$metered"
+    echo "the transport metrics add $((metered - recorded)) instructions per request"
+fi
 awk -v k="$kit" -v r="$raw" 'BEGIN { printf "ratio kit / raw: %.3f\n", k / r }'

@@ -1,4 +1,4 @@
-//! `http-sum-inproc kit|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's HTTP/1.1, in one
+//! `http-sum-inproc kit|kit-recorded|kit-metered|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's HTTP/1.1, in one
 //! process, over an in-memory pipe instead of a socket, CALLS times on one keep-alive
 //! connection.
 //!
@@ -25,7 +25,7 @@ const REQUEST: &[u8] = b"POST /sum HTTP/1.1\r\nHost: addsvc\r\nContent-Type: app
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
-        eprintln!("usage: http-sum-inproc kit|raw CALLS");
+        eprintln!("usage: http-sum-inproc kit|kit-recorded|kit-metered|raw CALLS");
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -36,13 +36,26 @@ fn main() {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let io = TokioIo::new(server);
         match mode.as_str() {
-            "kit" => {
+            "kit" | "kit-recorded" | "kit-metered" => {
+                // `kit-recorded`: into kit-metrics's Prometheus recorder (the endpoint
+                // metrics record for real); `kit-metered`: the router's transport metrics too.
+                // No upkeep during the run: its thread would add a count that varies with
+                // the run's length in wall-clock time.
+                let _prometheus = (mode != "kit").then(|| {
+                    kit_metrics::prometheus::Prometheus::builder()
+                        .upkeep_interval(Duration::from_secs(3600))
+                        .install()
+                        .expect("the only recorder")
+                });
                 let no_limits = kit_app::LimitFlags {
                     no_limits: true,
                     breaker_timeout: std::time::Duration::ZERO,
                 };
                 let set = addsvc::endpoints(addsvc::BasicService, &no_limits);
-                let router = addsvc::add::http::router(&set);
+                let mut router = addsvc::add::http::router(&set);
+                if mode == "kit-metered" {
+                    router = router.metrics(&kit_http::metrics::ServerMetrics::new("bench"));
+                }
                 let connection = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(io, TowerToHyperService::new(router))
                     .into_owned();

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Instructions per HTTP `POST /sum` served in process over an in-memory pipe (hyper's
 # HTTP/1.1 on both; no sockets, so no event loop whose wake-ups vary with the machine's load),
-# counted by callgrind for addsvc's stack (`kit`), the same without the endpoints' request
-# metrics and logging middleware (`kit-uninstrumented`), and plain hyper (`raw`): CALLS and
-# 2*CALLS requests each, counted only after a warm-up (inside the binary's `measured`), the
-# difference divided by CALLS. The counts
-# repeat exactly, whatever else the machine is doing, and their difference is what kit adds
-# to a request, to the instruction.
+# counted by callgrind for addsvc's stack (`kit`), the same without its instrumentation (the
+# endpoints' request metrics and logging middleware and the router's transport metrics:
+# `kit-uninstrumented`), and plain hyper (`raw`): CALLS and 2*CALLS requests each, counted
+# only after a warm-up (inside the binary's `measured`), the difference divided by CALLS.
+# The counts repeat exactly, whatever else the machine is doing, and their differences are
+# what kit and its instrumentation add to a request, to the instruction.
 #
 # Environment: CALLS=2000, SKIP_BUILD=1 to use target/release as it is.
 set -euo pipefail

@@ -3,10 +3,11 @@
 //! keep-alive connection.
 //!
 //! `kit` serves addsvc's HTTP router (the router, the server, the endpoints, the codecs) on a
-//! hyper-util connection, with what addsvc's process has: kit-metrics's Prometheus recorder
-//! and kit-tracing's logfmt subscriber at `info` (which logs no line for a successful call).
-//! `kit-uninstrumented` is the same without the endpoints' request metrics and logging
-//! middleware: the difference is what that instrumentation costs a request. `raw` serves the same work as plain hyper (`kit_benches::raw_http`,
+//! hyper-util connection, with what addsvc's process has: kit-metrics's Prometheus recorder,
+//! kit-tracing's logfmt subscriber at `info` (which logs no line for a successful call), the
+//! endpoints' request metrics and logging middleware, and the router's transport metrics.
+//! `kit-uninstrumented` is the same without the endpoints' metrics and logging and the
+//! router's metrics: the difference is what that instrumentation costs a request. `raw` serves the same work as plain hyper (`kit_benches::raw_http`,
 //! what `raw-hyper-sum` serves). kit's `serve` (its accept loop, connection tracking and
 //! timeouts) needs a socket and is not part of it: `http-sum-callgrind.sh` measures that. Without sockets there is no
 //! event loop whose wake-ups vary with the load on the machine, so callgrind counts the same
@@ -40,20 +41,27 @@ fn main() {
         let io = TokioIo::new(server);
         match mode.as_str() {
             "kit" | "kit-uninstrumented" => {
-                kit_metrics::prometheus::Prometheus::install().expect("the only recorder");
+                // No upkeep during the run: its thread would add a count that varies with
+                // the run's length in wall-clock time.
+                kit_metrics::prometheus::Prometheus::builder()
+                    .upkeep_interval(Duration::from_secs(3600))
+                    .install()
+                    .expect("the only recorder");
                 kit_tracing::init("info");
-                let set = if mode == "kit" {
+                let router = if mode == "kit" {
                     let no_limits = kit_app::LimitFlags {
                         no_limits: true,
                         breaker_timeout: std::time::Duration::ZERO,
                     };
-                    addsvc::endpoints(addsvc::BasicService, &no_limits)
+                    let set = addsvc::endpoints(addsvc::BasicService, &no_limits);
+                    addsvc::add::http::router(&set)
+                        .metrics(&kit_http::metrics::ServerMetrics::new("example_addsvc"))
                 } else {
-                    addsvc::add::Set::with_middleware(addsvc::BasicService, |_| {
+                    let set = addsvc::add::Set::with_middleware(addsvc::BasicService, |_| {
                         kit::middleware::chain()
-                    })
+                    });
+                    addsvc::add::http::router(&set)
                 };
-                let router = addsvc::add::http::router(&set);
                 let connection = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(io, TowerToHyperService::new(router))
                     .into_owned();

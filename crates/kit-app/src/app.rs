@@ -175,8 +175,15 @@ impl App {
     ) -> App {
         self.listen(transport, addr, move |listener, stop| {
             Box::pin(async move {
-                let routes = services.into_routes(&stop.shutdown).await?;
-                stop.serve(kit_grpc::serve(listener, routes)).await;
+                match services.into_routes(&stop.shutdown).await? {
+                    crate::grpc::Served::Checked(routes) => {
+                        stop.serve(kit_grpc::serve(listener, routes)).await;
+                    }
+                    #[cfg(feature = "metrics")]
+                    crate::grpc::Served::Metered(routes) => {
+                        stop.serve(kit_grpc::serve(listener, routes)).await;
+                    }
+                }
                 Ok(())
             })
         })

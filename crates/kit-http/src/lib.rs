@@ -20,6 +20,10 @@
 //!   know ([`kit::error::Delivery`]).
 //! - [`json`] has the JSON codecs for both sides, standard or Go-compatible
 //!   ([`json::go`]: case-insensitive keys, as Go kit clients send them).
+//! - `metrics` (feature `metrics`) records every request the transport answers, those that
+//!   never reach an endpoint included (unknown paths, refused methods, bodies that do not
+//!   parse, unknown JSON-RPC methods), by route and outcome, with whatever a client names
+//!   that the service does not know collapsed into one `route="other"`.
 //! - [`jsonrpc`] serves a table of endpoints as JSON-RPC 2.0 methods (a [`Server`] too, with
 //!   the same hooks and limits) and calls remote methods as endpoints (on the [`Client`]).
 //!
@@ -117,6 +121,9 @@ mod document;
 mod graceful;
 pub mod json;
 pub mod jsonrpc;
+mod meter;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod query;
 mod router;
 mod serve;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use addsvc::{BasicService, add};
 use clap::Parser;
 use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, ShutdownFlags};
+use kit_http::metrics::ServerMetrics;
 use kit_metrics::prometheus::Prometheus;
 
 /// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
@@ -48,15 +49,27 @@ fn main() -> ExitCode {
         }
     };
     let set = addsvc::endpoints(BasicService, &args.limits);
+    // Every request each transport answers, those that reach no endpoint included, by
+    // route and outcome (unknown paths and methods as route="other").
+    let transport = ServerMetrics::new("example_addsvc");
     let grpc = GrpcServices::new()
         .add_service(add::grpc::server(&set))
-        .descriptor_set(add::grpc::file_descriptor_set());
+        .descriptor_set(add::grpc::file_descriptor_set())
+        .metrics(&transport);
     let registry = args.registry;
     App::new("addsvc", args.shutdown)
         .register(move |bound| registry.registrars("addsvc", bound))
         .debug_with_metrics(args.debug_addr, &prometheus)
-        .http("http", args.http_addr, add::http::router_with_openapi(&set))
+        .http(
+            "http",
+            args.http_addr,
+            add::http::router_with_openapi(&set).metrics(&transport),
+        )
         .grpc("grpc", args.grpc_addr, grpc)
-        .http("jsonrpc", args.jsonrpc_addr, add::jsonrpc::server(&set))
+        .http(
+            "jsonrpc",
+            args.jsonrpc_addr,
+            add::jsonrpc::server(&set).metrics(&transport),
+        )
         .run()
 }

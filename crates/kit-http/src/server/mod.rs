@@ -136,6 +136,15 @@ impl<H> Server<H> {
         }
     }
 
+    /// The handler, to configure it.
+    ///
+    /// # Panics
+    /// If the server has been cloned already.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn handler_mut(&mut self) -> &mut H {
+        Arc::get_mut(&mut self.handler).expect("configure a Server before cloning it")
+    }
+
     fn config_mut(&mut self) -> &mut Config {
         Arc::make_mut(&mut self.config)
     }
@@ -327,6 +336,8 @@ where
         let (id, echo) = request_id(&parts.headers);
         let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id);
         let answer = async move {
+            // Dropped unfinished (the request abandoned), it records the request cancelled.
+            let meter = config.route.begin();
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
             let (ctx, call, refused) = request_context(&parts, peer, id);
@@ -347,6 +358,13 @@ where
                 guard.disarm();
                 result
             };
+            if let Some(meter) = meter {
+                if H::RECORDS_CALLS && result.is_ok() {
+                    meter.end_unrecorded();
+                } else {
+                    meter.finish(crate::meter::outcome(&result));
+                }
+            }
             let metadata = call.take_response();
             let mut response = match result {
                 // The common case, answered as it is, without moving it through `finish`.
@@ -367,6 +385,12 @@ where
             Ok(response)
         };
         Box::pin(scope.scope(answer))
+    }
+}
+
+impl<H> sealed::Sealed for Server<H> {
+    fn attach_metrics(&mut self, slot: crate::meter::Slot) {
+        self.config_mut().route = slot;
     }
 }
 

@@ -71,3 +71,43 @@ async fn prometheus_scrapes_the_contract_metrics() {
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
 }
+
+/// The transport metrics: every request each listener answers by route and code, what a
+/// client names that addsvc does not know as `route="other"`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_transports_record_every_request_and_unknown_names_as_other() {
+    let addsvc = start_async().await;
+    let debug = listening_async(&addsvc.process, "debug").await;
+
+    let sum = request(addsvc.http, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
+    assert_eq!(sum.status, 200);
+    for path in ["/no-such-path", "/etc/passwd", "/sum/../x"] {
+        assert_eq!(request(addsvc.http, "GET", path, "").await.status, 404);
+    }
+    let unknown = r#"{"jsonrpc":"2.0","method":"rm -rf","id":1}"#;
+    let answer = request(addsvc.jsonrpc, "POST", "/", unknown).await;
+    assert!(answer.body.contains("-32601"), "{}", answer.body);
+    let concat = r#"{"jsonrpc":"2.0","method":"concat","params":{"a":"x","b":"y"},"id":2}"#;
+    let answer = request(addsvc.jsonrpc, "POST", "/", concat).await;
+    assert!(answer.body.contains(r#""result""#), "{}", answer.body);
+
+    let metrics = request(debug, "GET", "/metrics", "").await.body;
+    let count = |transport: &str, route: &str, code: &str| {
+        let key = format!(
+            r#"example_addsvc_server_request_duration_seconds_count{{transport="{transport}",route="{route}",code="{code}"}} "#
+        );
+        let line = metrics.lines().find(|l| l.starts_with(&key));
+        line.map(|l| l[key.len()..].to_owned())
+    };
+    assert_eq!(count("http", "POST /sum", "OK").as_deref(), Some("1"));
+    assert_eq!(count("http", "other", "NOT_FOUND").as_deref(), Some("3"));
+    assert_eq!(count("jsonrpc", "concat", "OK").as_deref(), Some("1"));
+    assert_eq!(
+        count("jsonrpc", "other", "UNIMPLEMENTED").as_deref(),
+        Some("1")
+    );
+    assert_eq!(count("grpc", "/pb.Add/Sum", "OK").as_deref(), Some("0"));
+    for client_string in ["passwd", "no-such-path", "rm -rf"] {
+        assert!(!metrics.contains(client_string), "{metrics}");
+    }
+}

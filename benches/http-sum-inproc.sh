@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Instructions per HTTP `POST /sum` served in process over an in-memory pipe (hyper's
 # HTTP/1.1 on both; no sockets, so no event loop whose wake-ups vary with the machine's load),
-# counted by callgrind for addsvc's stack (`kit`) and for plain hyper (`raw`): CALLS and
-# 2*CALLS requests each, the difference divided by CALLS, so start-up cancels out. The counts
-# repeat exactly, whatever else the machine is doing, and their difference is what kit adds
-# to a request, to the instruction.
+# counted by callgrind for addsvc's stack (`kit`), the same without its instrumentation (the
+# endpoints' request metrics and logging middleware and the router's transport metrics:
+# `kit-uninstrumented`), and plain hyper (`raw`): CALLS and 2*CALLS requests each, counted
+# only after a warm-up (inside the binary's `measured`), the difference divided by CALLS.
+# The counts repeat exactly, whatever else the machine is doing, and their differences are
+# what kit and its instrumentation add to a request, to the instruction.
 #
 # Environment: CALLS=2000, SKIP_BUILD=1 to use target/release as it is.
 set -euo pipefail
@@ -19,10 +21,11 @@ if [[ -z "${SKIP_BUILD:-}" ]]; then
     (cd "$root" && cargo build --release -p kit-benches --bin http-sum-inproc)
 fi
 
-work="$(mktemp -d)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/http-sum-inproc.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 total() {
-    valgrind --tool=callgrind --callgrind-out-file="$work/out.$1.$2" "$bin" "$1" "$2" >/dev/null 2>&1
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect='http_sum_inproc::measured' \
+        --callgrind-out-file="$work/out.$1.$2" "$bin" "$1" "$2" >/dev/null 2>&1
     grep -h '^summary:' "$work/out.$1.$2" | awk '{print $2}'
 }
 per_request() {
@@ -32,7 +35,9 @@ per_request() {
     echo $(( (twice - once) / calls ))
 }
 kit="$(per_request kit)"
+plain="$(per_request kit-uninstrumented)"
 raw="$(per_request raw)"
-printf '%-8s %10s\n' stack instr/req kit "$kit" raw "$raw"
-echo "kit adds $((kit - raw)) instructions per request"
+printf '%-20s %10s\n' stack instr/req kit "$kit" kit-uninstrumented "$plain" raw "$raw"
+echo "kit adds $((kit - raw)) instructions per request; its instrumentation $((kit - plain))"
+awk -v k="$kit" -v p="$plain" 'BEGIN { printf "ratio kit / kit-uninstrumented: %.3f\n", k / p }'
 awk -v k="$kit" -v r="$raw" 'BEGIN { printf "ratio kit / raw: %.3f\n", k / r }'

@@ -54,6 +54,10 @@ fn endpoint_overhead(c: &mut Criterion) {
         "balanced-p2c",
         balanced(kit::sd::P2c::new()),
     );
+    // Request metrics recording into Prometheus's recorder (installed for this process;
+    // the variants above record nothing).
+    kit_benches::install_prometheus();
+    bench(&mut group, &rt, "instrumented", kit_benches::instrumented());
 
     group.finish();
 }

@@ -20,6 +20,8 @@
 //! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
 //! | `balanced-rr` | three instances of it behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
 //! | `balanced-p2c` | the same with power of two choices over peak-EWMA latency |
+//! | `instrumented-noop` | it behind kit's request metrics and logging middleware (`.instrument(..).logging(..)`), with no metrics recorder and no log subscriber (logging's level off) |
+//! | `instrumented-prometheus` | the same with the metrics recording into kit-metrics's Prometheus recorder |
 //!
 //! The two kit middleware shapes bracket real ones: a middleware that does something
 //! before or after the call (logging, metrics, timeouts) is an `async` fn or block around
@@ -40,7 +42,7 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 10] = [
+pub const VARIANTS: [&str; 12] = [
     "bare",
     "chain5-async",
     "chain5-forward",
@@ -51,6 +53,8 @@ pub const VARIANTS: [&str; 10] = [
     "tower-production",
     "balanced-rr",
     "balanced-p2c",
+    "instrumented-noop",
+    "instrumented-prometheus",
 ];
 
 /// The business logic: `a + b`, or `InvalidArgument` if the sum overflows.
@@ -154,6 +158,23 @@ pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, 
     Balanced::new(endpointer, balancer)
 }
 
+/// [`bare`] behind kit's request metrics (`kit::middleware::metrics`: count, duration and
+/// in-flight gauge, recording to whatever recorder is installed when it is made) and its
+/// logging middleware, whose level is off when no subscriber is installed (as here).
+pub fn instrumented() -> impl Endpoint<SumRequest, Response = i64> {
+    let names = kit::middleware::metrics::RequestMetrics::new("bench");
+    middleware::chain()
+        .instrument(&names, "Sum")
+        .logging("Sum")
+        .endpoint(bare())
+}
+
+/// Installs kit-metrics's Prometheus recorder as the process's recorder (once; later calls
+/// keep the first).
+pub fn install_prometheus() {
+    let _ = kit_metrics::prometheus::Prometheus::install();
+}
+
 /// tower's retry policy for [`tower_production`]: up to this many attempts in all.
 #[derive(Clone, Copy, Debug)]
 pub struct Attempts(pub usize);
@@ -201,6 +222,11 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "tower-production" => Some(run(&tower_production(), calls).await),
         "balanced-rr" => Some(run(&balanced(kit::sd::RoundRobin::new()), calls).await),
         "balanced-p2c" => Some(run(&balanced(kit::sd::P2c::new()), calls).await),
+        "instrumented-noop" => Some(run(&instrumented(), calls).await),
+        "instrumented-prometheus" => {
+            install_prometheus();
+            Some(run(&instrumented(), calls).await)
+        }
         _ => None,
     }
 }

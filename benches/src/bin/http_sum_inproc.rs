@@ -1,9 +1,13 @@
-//! `http-sum-inproc kit|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's HTTP/1.1, in one
-//! process, over an in-memory pipe instead of a socket, CALLS times on one keep-alive
-//! connection.
+//! `http-sum-inproc kit|kit-uninstrumented|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's
+//! HTTP/1.1, in one process, over an in-memory pipe instead of a socket, CALLS times on one
+//! keep-alive connection.
 //!
 //! `kit` serves addsvc's HTTP router (the router, the server, the endpoints, the codecs) on a
-//! hyper-util connection; `raw` serves the same work as plain hyper (`kit_benches::raw_http`,
+//! hyper-util connection, with what addsvc's process has: kit-metrics's Prometheus recorder,
+//! kit-tracing's logfmt subscriber at `info` (which logs no line for a successful call), the
+//! endpoints' request metrics and logging middleware, and the router's transport metrics.
+//! `kit-uninstrumented` is the same without the endpoints' metrics and logging and the
+//! router's metrics: the difference is what that instrumentation costs a request. `raw` serves the same work as plain hyper (`kit_benches::raw_http`,
 //! what `raw-hyper-sum` serves). kit's `serve` (its accept loop, connection tracking and
 //! timeouts) needs a socket and is not part of it: `http-sum-callgrind.sh` measures that. Without sockets there is no
 //! event loop whose wake-ups vary with the load on the machine, so callgrind counts the same
@@ -25,24 +29,39 @@ const REQUEST: &[u8] = b"POST /sum HTTP/1.1\r\nHost: addsvc\r\nContent-Type: app
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
-        eprintln!("usage: http-sum-inproc kit|raw CALLS");
+        eprintln!("usage: http-sum-inproc kit|kit-uninstrumented|raw CALLS");
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(async move {
+    let mut client = runtime.block_on(async move {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let io = TokioIo::new(server);
         match mode.as_str() {
-            "kit" => {
-                let no_limits = kit_app::LimitFlags {
-                    no_limits: true,
-                    breaker_timeout: std::time::Duration::ZERO,
+            "kit" | "kit-uninstrumented" => {
+                // No upkeep during the run: its thread would add a count that varies with
+                // the run's length in wall-clock time.
+                kit_metrics::prometheus::Prometheus::builder()
+                    .upkeep_interval(Duration::from_secs(3600))
+                    .install()
+                    .expect("the only recorder");
+                kit_tracing::init("info");
+                let router = if mode == "kit" {
+                    let no_limits = kit_app::LimitFlags {
+                        no_limits: true,
+                        breaker_timeout: std::time::Duration::ZERO,
+                    };
+                    let set = addsvc::endpoints(addsvc::BasicService, &no_limits);
+                    addsvc::add::http::router(&set)
+                        .metrics(&kit_http::metrics::ServerMetrics::new("example_addsvc"))
+                } else {
+                    let set = addsvc::add::Set::with_middleware(addsvc::BasicService, |_| {
+                        kit::middleware::chain()
+                    });
+                    addsvc::add::http::router(&set)
                 };
-                let set = addsvc::endpoints(addsvc::BasicService, &no_limits);
-                let router = addsvc::add::http::router(&set);
                 let connection = auto::Builder::new(TokioExecutor::new())
                     .serve_connection(io, TowerToHyperService::new(router))
                     .into_owned();
@@ -55,12 +74,25 @@ fn main() {
             }
             other => panic!("unknown mode {other:?}"),
         }
-        exchange(client, calls).await;
+        client
     });
+    // Whatever happens once (lazy statics, the metrics clock's calibration, which takes a
+    // varying number of instructions) happens here, before what callgrind counts.
+    runtime.block_on(exchange(&mut client, WARMUP));
+    measured(&runtime, &mut client, calls);
+}
+
+/// Requests served before the measured ones.
+const WARMUP: usize = 100;
+
+/// The requests `http-sum-inproc.sh` counts (`--toggle-collect` on this function).
+#[inline(never)]
+fn measured(runtime: &tokio::runtime::Runtime, client: &mut DuplexStream, calls: usize) {
+    runtime.block_on(exchange(client, calls));
 }
 
 /// Sends `calls` requests one after the other, checking every answer.
-async fn exchange(mut pipe: DuplexStream, calls: usize) {
+async fn exchange(pipe: &mut DuplexStream, calls: usize) {
     let mut buf = Vec::with_capacity(4096);
     for _ in 0..calls {
         pipe.write_all(REQUEST).await.expect("the server reads");

@@ -70,6 +70,7 @@ pub struct App {
     listeners: Vec<Listener>,
     signal: Option<BoxFuture<()>>,
     registrars: Option<MakeRegistrars>,
+    log_format: kit_tracing::Format,
 }
 
 /// The listeners a service has bound: each one's transport name and address.
@@ -115,6 +116,7 @@ impl App {
             listeners: Vec::new(),
             signal: None,
             registrars: None,
+            log_format: kit_tracing::Format::Logfmt,
         }
     }
 
@@ -128,6 +130,19 @@ impl App {
     /// and `GET /ready` (`503` once the stop begins).
     pub fn debug(self, addr: ListenAddr) -> App {
         let router = debug_router(&self.shutdown);
+        self.http("debug", addr, router)
+    }
+
+    /// Adds the debug listener as [`debug`](App::debug) does, with `GET /metrics`
+    /// (Prometheus) and `GET /debug/vars` (expvar-style JSON) of `prometheus` too
+    /// ([`metrics_routes`](crate::metrics_routes)).
+    #[cfg(feature = "metrics")]
+    pub fn debug_with_metrics(
+        self,
+        addr: ListenAddr,
+        prometheus: &kit_metrics::prometheus::Prometheus,
+    ) -> App {
+        let router = crate::metrics_routes(debug_router(&self.shutdown), prometheus);
         self.http("debug", addr, router)
     }
 
@@ -160,8 +175,15 @@ impl App {
     ) -> App {
         self.listen(transport, addr, move |listener, stop| {
             Box::pin(async move {
-                let routes = services.into_routes(&stop.shutdown).await?;
-                stop.serve(kit_grpc::serve(listener, routes)).await;
+                match services.into_routes(&stop.shutdown).await? {
+                    crate::grpc::Served::Checked(routes) => {
+                        stop.serve(kit_grpc::serve(listener, routes)).await;
+                    }
+                    #[cfg(feature = "metrics")]
+                    crate::grpc::Served::Metered(routes) => {
+                        stop.serve(kit_grpc::serve(listener, routes)).await;
+                    }
+                }
                 Ok(())
             })
         })
@@ -202,6 +224,13 @@ impl App {
         self
     }
 
+    /// Logs in `format` (default logfmt) once [`run`](App::run) sets up logging; the
+    /// [`LogFlags`](crate::LogFlags) `--log-format` flag gives it.
+    pub fn log_format(mut self, format: kit_tracing::Format) -> App {
+        self.log_format = format;
+        self
+    }
+
     /// Stops when `signal` completes instead of on SIGINT or SIGTERM: to stop from a test,
     /// or on another event.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> App {
@@ -218,7 +247,7 @@ impl App {
     /// If `RUST_LOG` is set to directives that do not parse (see [`kit_tracing::init`]).
     pub fn run(self) -> ExitCode {
         if !tracing::dispatcher::has_been_set() {
-            kit_tracing::init("info");
+            kit_tracing::init_with(self.log_format, "info");
         }
         let name = self.name;
         let result = match kit::runtime::build() {

@@ -76,3 +76,30 @@ pub struct LimitFlags {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub breaker_timeout: Duration,
 }
+
+/// How the service logs: `--log-format logfmt|json` (default `logfmt`, Go kit's). Flatten it
+/// into the service's arguments and hand the format to [`App::log_format`](crate::App::log_format):
+///
+/// ```
+/// use clap::Parser;
+/// use kit_app::LogFlags;
+/// use kit_tracing::Format;
+///
+/// #[derive(Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     log: LogFlags,
+/// }
+///
+/// assert_eq!(Args::parse_from(["svc"]).log.log_format, Format::Logfmt);
+/// assert_eq!(Args::parse_from(["svc", "--log-format", "json"]).log.log_format, Format::Json);
+/// assert!(Args::try_parse_from(["svc", "--log-format", "xml"]).is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct LogFlags {
+    /// Format of the log lines on standard error: `logfmt` or `json`. Levels come from
+    /// `RUST_LOG` (default `info`) and can be changed while running with `POST /log/level`
+    /// on the debug listener.
+    #[arg(long, value_name = "FORMAT", default_value = "logfmt")]
+    pub log_format: kit_tracing::Format,
+}

@@ -40,6 +40,17 @@ pub struct GrpcServices {
     routes: Routes,
     names: Vec<&'static str>,
     descriptor_sets: Vec<&'static [u8]>,
+    #[cfg(feature = "metrics")]
+    metrics: Option<kit_http::metrics::ServerMetrics>,
+}
+
+/// The routes of a gRPC listener, ready to serve.
+pub(crate) enum Served {
+    /// Behind the request checks.
+    Checked(RequestChecks<Routes>),
+    /// Behind the request checks and the transport metrics.
+    #[cfg(feature = "metrics")]
+    Metered(kit_grpc::metrics::Metered<RequestChecks<Routes>>),
 }
 
 impl GrpcServices {
@@ -75,12 +86,19 @@ impl GrpcServices {
         self
     }
 
+    /// Records every call of the listener in the transport metrics `names` (feature
+    /// `metrics`; see [`kit_grpc::metrics`]): the methods of the descriptor sets, health's
+    /// and reflection's under their paths, any other path as `route="other"`, the calls the
+    /// request checks refuse included.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, names: &kit_http::metrics::ServerMetrics) -> GrpcServices {
+        self.metrics = Some(names.clone());
+        self
+    }
+
     /// The routes to serve: the services, health following `shutdown`, reflection, all
-    /// behind the request checks.
-    pub(crate) async fn into_routes(
-        self,
-        shutdown: &Shutdown,
-    ) -> Result<RequestChecks<Routes>, Error> {
+    /// behind the request checks (and the transport metrics, when turned on).
+    pub(crate) async fn into_routes(self, shutdown: &Shutdown) -> Result<Served, Error> {
         let (_reporter, health) =
             kit_grpc::health::service_with_shutdown(shutdown, &self.names).await;
         let routes = self.routes.add_service(health);
@@ -88,6 +106,24 @@ impl GrpcServices {
             .map_err(|e| Error::internal(format!("building gRPC reflection: {e}")))?;
         let checks = RequestChecksLayer::from_descriptor_sets(&self.descriptor_sets)
             .map_err(|e| Error::internal(format!("reading the gRPC descriptors: {e}")))?;
-        Ok(checks.layer(routes))
+        let checked = checks.layer(routes);
+        #[cfg(feature = "metrics")]
+        if let Some(names) = &self.metrics {
+            let known: Vec<&[u8]> = self
+                .descriptor_sets
+                .iter()
+                .copied()
+                .chain([
+                    kit_grpc::health::FILE_DESCRIPTOR_SET,
+                    kit_grpc::reflection::FILE_DESCRIPTOR_SET_V1,
+                    kit_grpc::reflection::FILE_DESCRIPTOR_SET_V1ALPHA,
+                ])
+                .collect();
+            let layer = kit_grpc::metrics::MetricsLayer::new(names)
+                .descriptor_sets(&known)
+                .map_err(|e| Error::internal(format!("reading the gRPC descriptors: {e}")))?;
+            return Ok(Served::Metered(layer.layer(checked)));
+        }
+        Ok(Served::Checked(checked))
     }
 }

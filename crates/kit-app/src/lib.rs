@@ -12,12 +12,14 @@
 //!   `:PORT`, port `0` for a free port, or `off`); durations as Go writes them
 //!   ([`parse_duration`]: `10s`, `1m30s`, `250ms`).
 //! - **Flag groups** shared by every service, flattened into its arguments:
-//!   [`ShutdownFlags`] (`--drain-delay`, `--shutdown-grace`).
+//!   [`ShutdownFlags`] (`--drain-delay`, `--shutdown-grace`), [`LogFlags`]
+//!   (`--log-format logfmt|json`).
 //! - **Running** ([`App`]): logging, the runtime, the signals, every listener bound (and
 //!   logged as `msg=listening transport=NAME addr=BOUND`) and served until one
 //!   [shutdown](kit::shutdown) stops them all in its phases: readiness off at once, the
 //!   drain delay, a bounded drain; then exit status 0, or 1 on failure. The
-//!   [debug listener](debug_router) answers `/health` and `/ready`; gRPC listeners
+//!   [debug listener](debug_router) answers `/health`, `/ready` and `/log/level` (the log
+//!   filter, changeable while running); gRPC listeners
 //!   ([`GrpcServices`]) get health following the stop, reflection and request checks.
 //! - **Clients** ([`run_client`]): a command-line client's runtime and Go kit's
 //!   `error: <message>` with exit status 1.
@@ -90,9 +92,11 @@ pub use addr::ListenAddr;
 pub use app::{App, Bound, Running};
 pub use args::{go_style_args, parse};
 pub use client::run_client;
-pub use debug::debug_router;
+#[cfg(feature = "metrics")]
+pub use debug::metrics_routes;
+pub use debug::{LOG_LEVEL_PATH, debug_router};
 pub use duration::parse_duration;
-pub use flags::{LimitFlags, ShutdownFlags};
+pub use flags::{LimitFlags, LogFlags, ShutdownFlags};
 #[cfg(feature = "grpc")]
 pub use grpc::GrpcServices;
 pub use registry::{DiscoveryFlags, RegistryFlags};

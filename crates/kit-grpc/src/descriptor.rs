@@ -128,3 +128,28 @@ fn json_name(name: &str) -> String {
     }
     out
 }
+
+/// The methods of every service in `descriptor_sets` (encoded `FileDescriptorSet`s): each
+/// one's path (`/package.Service/Method`) and whether its client streams.
+pub(crate) fn method_paths(
+    descriptor_sets: &[&[u8]],
+) -> Result<Vec<(String, bool)>, prost::DecodeError> {
+    let mut paths = Vec::new();
+    for encoded in descriptor_sets {
+        let set = FileDescriptorSet::decode(*encoded)?;
+        for file in &set.file {
+            let package = file.package();
+            for service in &file.service {
+                let service_name = match package {
+                    "" => service.name().to_owned(),
+                    package => format!("{package}.{}", service.name()),
+                };
+                for method in &service.method {
+                    let path = format!("/{service_name}/{}", method.name());
+                    paths.push((path, method.client_streaming()));
+                }
+            }
+        }
+    }
+    Ok(paths)
+}

@@ -59,6 +59,7 @@
 //! |---|---|---|
 //! | `gzip` | off | gzip compression of messages ([`CompressionEncoding::Gzip`](client::CompressionEncoding)): tonic's `gzip` feature, pulling in flate2 |
 //! | `zstd` | off | zstd compression of messages (`CompressionEncoding::Zstd`): tonic's `zstd` feature, pulling in the zstd C library |
+//! | `metrics` | off | `metrics::MetricsLayer`: every call recorded in kit-http's transport metrics by method and status, unknown methods as `route="other"`; kit's and kit-http's `metrics` features (the `metrics` facade) |
 //!
 //! Compression is set per client ([`Client::send_compressed`], [`Client::accept_compressed`])
 //! and per generated server (`AddServer::new(add).send_compressed(..).accept_compressed(..)`);
@@ -250,6 +251,8 @@ pub mod client;
 pub mod descriptor;
 pub mod health;
 pub mod methods;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod reflection;
 mod serve;
 pub mod server;

@@ -32,6 +32,13 @@ use tonic_reflection::server::{Builder, v1, v1alpha};
 
 pub use tonic_reflection::server::Error;
 
+/// The encoded `FileDescriptorSet` of the v1 reflection service itself, to know its
+/// methods (as the transport metrics do).
+pub use tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET as FILE_DESCRIPTOR_SET_V1;
+
+/// The encoded `FileDescriptorSet` of the v1alpha reflection service itself.
+pub use tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET as FILE_DESCRIPTOR_SET_V1ALPHA;
+
 /// The v1 reflection service, describing every service in `descriptor_sets` (encoded
 /// `FileDescriptorSet`s) and the reflection service itself.
 ///

@@ -120,8 +120,10 @@ where
 
 /// When a request's headers arrived, in its extensions: a [`Server`](crate::Server) counts
 /// the request's `grpc-timeout` from then rather than from when the message had been read.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ReceivedAt(pub(crate) Instant);
+/// With it, the request's path (`/pkg.Service/Method`), for its log span (a clone of the
+/// request's, shared, not copied).
+#[derive(Clone, Debug)]
+pub(crate) struct ReceivedAt(pub(crate) Instant, pub(crate) http::Uri);
 
 /// Puts the connection's addresses in every request's extensions, where tonic's
 /// `Request::remote_addr` and `local_addr` look for them, and the time the request arrived.
@@ -144,8 +146,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let received = ReceivedAt(Instant::now(), request.uri().clone());
         let extensions = request.extensions_mut();
-        extensions.insert(ReceivedAt(Instant::now()));
+        extensions.insert(received);
         extensions.insert(self.info.clone());
         self.inner.call(request)
     }

@@ -20,6 +20,10 @@
 //!   know ([`kit::error::Delivery`]).
 //! - [`json`] has the JSON codecs for both sides, standard or Go-compatible
 //!   ([`json::go`]: case-insensitive keys, as Go kit clients send them).
+//! - `metrics` (feature `metrics`) records every request the transport answers, those that
+//!   never reach an endpoint included (unknown paths, refused methods, bodies that do not
+//!   parse, unknown JSON-RPC methods), by route and outcome, with whatever a client names
+//!   that the service does not know collapsed into one `route="other"`.
 //! - [`jsonrpc`] serves a table of endpoints as JSON-RPC 2.0 methods (a [`Server`] too, with
 //!   the same hooks and limits) and calls remote methods as endpoints (on the [`Client`]).
 //!
@@ -43,6 +47,15 @@
 //! ends. Response metadata that the endpoint or middleware sets through it becomes response
 //! headers, and an [`http::StatusCode`] hint becomes the status of a successful answer
 //! (`201 Created`); both apply before the `after` hooks run.
+//!
+//! Every request has an id ([`kit::request_id`]): its `X-Request-Id` header when that is at
+//! most 128 bytes of visible ASCII, else a new one. It is in the context as propagated
+//! metadata (so kit clients called with the context send it on) and echoed in the
+//! response's `X-Request-Id` header. The request is served in a
+//! [request scope](kit::request_scope) with the fields `request_id`, `transport` (`http`,
+//! or `jsonrpc` for a JSON-RPC server), `route` (`POST /sum`: method and path) and `peer`
+//! (the client's address), which kit-tracing adds to every line logged while it is served,
+//! without the service passing anything.
 //!
 //! ## Limits and answers
 //!
@@ -108,6 +121,9 @@ mod document;
 mod graceful;
 pub mod json;
 pub mod jsonrpc;
+mod meter;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod query;
 mod router;
 mod serve;
@@ -122,7 +138,9 @@ pub use router::{AlwaysReady, PathParams, Router};
 pub use serve::{
     ConnectionBudget, DEFAULT_GRACE_PERIOD, Http, Protocol, Serve, serve, shutdown_signal,
 };
-pub use server::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, Server, TIMEOUT_HEADER};
+pub use server::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, REQUEST_ID_HEADER, Server, TIMEOUT_HEADER,
+};
 pub use status::{HttpStatus, code_for, status_for, status_of};
 
 /// The body of every response kit writes and every request its client sends: one buffer.

@@ -14,6 +14,7 @@ use kit::{Context, Error};
 use tower_service::Service;
 
 use crate::Body;
+use crate::meter::{Slot, outcome};
 use crate::server::{BoxFuture, Config, Server, Summary, sealed};
 use crate::status::method_not_allowed;
 
@@ -80,6 +81,12 @@ struct Inner<B> {
     paths: Vec<PathRoutes<B>>,
     fallback: Option<Route<B>>,
     config: Config,
+    /// The metrics of the requests no route answers: the router's own answers and the
+    /// fallback's.
+    other: Slot,
+    /// The names of the transport metrics, once turned on.
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::ServerMetrics>,
 }
 
 impl<B> Inner<B> {
@@ -98,7 +105,7 @@ impl<B> Inner<B> {
 /// The routes of one path pattern, by method.
 struct PathRoutes<B> {
     pattern: Box<str>,
-    methods: Vec<(Method, Route<B>)>,
+    methods: Vec<(Method, Route<B>, Slot)>,
     /// The `Allow` header of the path: its methods, `HEAD` if it has `GET`, and `OPTIONS`.
     allow: HeaderValue,
 }
@@ -160,7 +167,6 @@ impl PathParams {
 /// ready: kit's [`Server`] and [`Router`].
 pub trait AlwaysReady: sealed::Sealed {}
 
-impl<H> sealed::Sealed for Server<H> {}
 impl<H> AlwaysReady for Server<H> {}
 impl<B> sealed::Sealed for Router<B> {}
 impl<B> AlwaysReady for Router<B> {}
@@ -194,10 +200,14 @@ impl<B: Send + 'static> Router<B> {
             + Sync
             + 'static,
     {
+        let slot = Slot::default();
+        let mut service = service;
+        service.attach_metrics(slot.clone());
         self.add(
             method,
             path,
             Arc::new(move |request| service.clone().call(request)),
+            slot,
         )
     }
 
@@ -216,7 +226,8 @@ impl<B: Send + 'static> Router<B> {
             + 'static,
         S::Future: Send + 'static,
     {
-        self.add(method, path, ready_then_call(service))
+        let slot = Slot::default();
+        self.add(method, path, ready_then_call(service, slot.clone()), slot)
     }
 
     /// Hands requests for paths no route matches to `service` (default: a `404` JSON error).
@@ -229,11 +240,12 @@ impl<B: Send + 'static> Router<B> {
             + 'static,
         S::Future: Send + 'static,
     {
-        self.inner_mut().fallback = Some(ready_then_call(service));
+        let inner = self.inner_mut();
+        inner.fallback = Some(ready_then_call(service, inner.other.clone()));
         self
     }
 
-    fn add(mut self, method: Method, path: &str, route: Route<B>) -> Self {
+    fn add(mut self, method: Method, path: &str, route: Route<B>, slot: Slot) -> Self {
         let inner = self.inner_mut();
         let index = match inner.paths.iter().position(|p| *p.pattern == *path) {
             Some(index) => index,
@@ -254,12 +266,17 @@ impl<B: Send + 'static> Router<B> {
                 index
             }
         };
-        let routes = &mut inner.paths[index];
+        let routes = &inner.paths[index];
         assert!(
-            !routes.methods.iter().any(|(m, _)| *m == method),
+            !routes.methods.iter().any(|(m, ..)| *m == method),
             "{method} {path} is routed twice"
         );
-        routes.methods.push((method, route));
+        #[cfg(feature = "metrics")]
+        if let Some(names) = &inner.metrics {
+            slot.set(names.route("http", format!("{method} {path}")));
+        }
+        let routes = &mut inner.paths[index];
+        routes.methods.push((method, route, slot));
         routes.allow = allow_header(&routes.methods);
         self
     }
@@ -291,6 +308,33 @@ impl<B: Send + 'static> Router<B> {
         self
     }
 
+    /// Records every request the router answers in the transport metrics `names` (feature
+    /// `metrics`), as transport `http`: those of each route as its method and pattern
+    /// (`route="POST /sum"`), all others (unknown paths, refused methods, `OPTIONS`, the
+    /// fallback's) as `route="other"`. See [`metrics`](crate::metrics). Routes added later
+    /// are recorded too; the series are registered with the recorder installed now (or
+    /// when the route is added).
+    ///
+    /// A kit [`Server`] mounted with [`route`](Router::route) records its requests itself,
+    /// at no more cost than an atomic update or two; another service (mounted with
+    /// [`route_service`](Router::route_service), or the fallback) is recorded around its
+    /// future, by its answer's status. A nested router records nothing for the outer one.
+    ///
+    /// # Panics
+    /// If the router has been cloned already.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, names: &crate::metrics::ServerMetrics) -> Self {
+        let inner = self.inner_mut();
+        for routes in &inner.paths {
+            for (method, _, slot) in &routes.methods {
+                slot.set(names.route("http", format!("{method} {}", routes.pattern)));
+            }
+        }
+        inner.other.set(names.other("http"));
+        inner.metrics = Some(names.clone());
+        self
+    }
+
     fn inner_mut(&mut self) -> &mut Inner<B> {
         Arc::get_mut(&mut self.inner).expect("configure a Router before cloning it")
     }
@@ -302,7 +346,11 @@ impl<B: Send + 'static> Router<B> {
         result: Result<Response<Body>, Error>,
         allow: Option<&HeaderValue>,
     ) -> BoxFuture<Result<Response<Body>, Infallible>> {
+        let meter = self.inner.other.begin();
         let (parts, _body) = request.into_parts();
+        if let Some(meter) = meter {
+            meter.finish(outcome(&result));
+        }
         let response =
             self.inner
                 .config
@@ -311,8 +359,9 @@ impl<B: Send + 'static> Router<B> {
     }
 }
 
-/// A route that waits for `service`'s `poll_ready` (on a clone) before each call.
-fn ready_then_call<S, B>(service: S) -> Route<B>
+/// A route that waits for `service`'s `poll_ready` (on a clone) before each call, recorded
+/// in the metrics `slot` will hold by its answer's status.
+fn ready_then_call<S, B>(service: S, slot: Slot) -> Route<B>
 where
     S: Service<Request<B>, Response = Response<Body>, Error = Infallible>
         + Clone
@@ -324,16 +373,21 @@ where
 {
     Arc::new(move |request| {
         let mut service = service.clone();
+        let meter = slot.begin();
         Box::pin(async move {
             poll_fn(|cx| service.poll_ready(cx)).await?;
-            service.call(request).await
+            let response = service.call(request).await?;
+            if let Some(meter) = meter {
+                meter.finish(crate::meter::status_outcome(response.status()));
+            }
+            Ok(response)
         })
     })
 }
 
 /// The `Allow` value of a path with `methods`.
-fn allow_header<R>(methods: &[(Method, R)]) -> HeaderValue {
-    let mut names: Vec<&str> = methods.iter().map(|(m, _)| m.as_str()).collect();
+fn allow_header<R>(methods: &[(Method, R, Slot)]) -> HeaderValue {
+    let mut names: Vec<&str> = methods.iter().map(|(m, ..)| m.as_str()).collect();
     if names.contains(&"GET") && !names.contains(&"HEAD") {
         names.push("HEAD");
     }
@@ -383,6 +437,9 @@ impl<B: Send + 'static> Default for Router<B> {
                 paths: Vec::new(),
                 fallback: None,
                 config: Config::default(),
+                other: Slot::default(),
+                #[cfg(feature = "metrics")]
+                metrics: None,
             }),
         }
     }
@@ -421,11 +478,11 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
             }
         }
         let method = request.method();
-        if let Some((_, route)) = routes.methods.iter().find(|(m, _)| m == method) {
+        if let Some((_, route, _)) = routes.methods.iter().find(|(m, ..)| m == method) {
             return route(request);
         }
         if *method == Method::HEAD
-            && let Some((_, route)) = routes.methods.iter().find(|(m, _)| *m == Method::GET)
+            && let Some((_, route, _)) = routes.methods.iter().find(|(m, ..)| *m == Method::GET)
         {
             return Box::pin(without_body(route(request)));
         }
@@ -458,7 +515,7 @@ impl<B> fmt::Debug for Router<B> {
             .flat_map(|p| {
                 p.methods
                     .iter()
-                    .map(move |(m, _)| format!("{m} {}", p.pattern))
+                    .map(move |(m, ..)| format!("{m} {}", p.pattern))
             })
             .collect();
         routes.sort();

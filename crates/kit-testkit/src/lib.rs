@@ -29,6 +29,8 @@
 //!   [`http::Connection`].
 //! * **OpenAPI documents are checked by the tools other languages use**:
 //!   [`openapi`] validates a service's document and fuzzes its routes from it.
+//! * **Metrics are read back from the real collector**: [`prometheus`] starts Debian's
+//!   Prometheus scraping the service and queries what it stored.
 //! * **Registries run as themselves**: [`etcd`] starts Debian's etcd (stopped and
 //!   restarted with or without its data, with auth, with TLS and client certificates from a
 //!   CA made for the test), [`zookeeper`] Debian's ZooKeeper with
@@ -37,6 +39,9 @@
 //!   APIs in-process, for the tests of `kit-sd-consul` and `kit-sd-eureka`. They are
 //!   stand-ins, not the real servers; each module says where it is simpler than the real
 //!   thing.
+//! * **Metrics servers too**: [`statsd`] runs the npm StatsD daemon and returns what it
+//!   aggregated, [`influxdb`] Debian's InfluxDB 1.x with InfluxQL read-back, [`graphite`]
+//!   Debian's carbon-cache with its whisper files read back.
 //! * **Instancers are waited on the same way**: [`sd`] waits, bounded, for an instancer's
 //!   events, sets and errors.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
@@ -104,12 +109,16 @@ pub mod consul;
 pub mod dns;
 pub mod etcd;
 pub mod eureka;
+pub mod graphite;
 pub mod http;
+pub mod influxdb;
 pub mod openapi;
 mod process;
+pub mod prometheus;
 pub mod proxy;
 pub mod sd;
 mod stand_in;
+pub mod statsd;
 pub mod zookeeper;
 
 pub use process::{Process, ProcessBuilder, Signal};
@@ -128,6 +137,25 @@ pub fn log_events(output: &str) -> Vec<&str> {
         .lines()
         .filter_map(|line| line.strip_prefix("ts="))
         .map(|rest| rest.split_once(' ').map_or("", |(_, fields)| fields))
+        .collect()
+}
+
+/// The JSON log events in a process's output: its JSON lines (those starting with
+/// `{"ts":"`, as kit services write them with `--log-format json`) without the `ts` member,
+/// so that a test can compare them exactly. Other lines are left out.
+///
+/// ```
+/// let stderr = "running 1 test\n{\"ts\":\"2026-01-02T03:04:05Z\",\"level\":\"info\",\"msg\":\"stopped\"}\n";
+/// assert_eq!(kit_testkit::json_log_events(stderr), [r#"{"level":"info","msg":"stopped"}"#]);
+/// ```
+pub fn json_log_events(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter_map(|line| line.strip_prefix("{\"ts\":\""))
+        .map(|rest| match rest.split_once("\",") {
+            Some((_, members)) => format!("{{{members}"),
+            None => "{}".to_owned(),
+        })
         .collect()
 }
 

@@ -28,7 +28,9 @@
 //! `ts` (RFC 3339, UTC, nanoseconds with trailing zeros dropped), `level`
 //! (lowercase), then the event's fields in the order they were given (the
 //! macros put the message first), then the fields of the current span and of
-//! the spans it is in, outermost first. A value is quoted when it has a space,
+//! the spans it is in, outermost first, then, in a task serving a request, the
+//! request's `request_id`, `transport`, `route` and `peer` (see
+//! [`kit::request_scope`]). A value is quoted when it has a space,
 //! an ASCII control character, `=` or `"`, and written bare otherwise, even
 //! when empty (`key=`, as Go's logfmt encoder writes it). In quotes it is
 //! escaped as Rust's [`str::escape_debug`] does (`\"`, `\\`, `\n`, `\t`,
@@ -118,8 +120,16 @@
 //! [logfmt]: https://brandur.org/logfmt
 
 use std::error::Error;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io;
+
+use kit::request_scope::RequestScope;
+
+mod json;
+mod level;
+
+pub use json::{Json, JsonFields};
+pub use level::{LevelError, level, set_level};
 
 use tracing::{Event, Subscriber};
 use tracing_logfmt::{EventsFormatter, FieldsFormatter};
@@ -139,34 +149,111 @@ const MESSAGE_FIELD: &str = "message";
 /// Key Go kit writes the message under.
 const MESSAGE_KEY: &str = "msg";
 
-/// Installs the kit logfmt subscriber as the global default, or panics.
-///
-/// Events go to standard error, one logfmt line each, without ANSI colours.
-/// They are filtered by the directives in `RUST_LOG` when that variable is set
-/// and not empty, otherwise by `default_directive` (for example `"info"` or
-/// `"info,kit_http=debug"`).
+/// Installs the kit logfmt subscriber as the global default, or panics: the same as
+/// [`init_with`]`(Format::Logfmt, default_directive)`.
 ///
 /// # Panics
 ///
 /// When the directives do not parse or a global subscriber is already set;
 /// use [`try_init`] to handle those cases.
 pub fn init(default_directive: &str) {
-    if let Err(err) = try_init(default_directive) {
+    init_with(Format::Logfmt, default_directive);
+}
+
+/// Installs the kit logfmt subscriber as the global default: the same as
+/// [`try_init_with`]`(Format::Logfmt, default_directive)`.
+pub fn try_init(default_directive: &str) -> Result<(), InitError> {
+    try_init_with(Format::Logfmt, default_directive)
+}
+
+/// Installs kit's subscriber writing `format` lines as the global default, or panics.
+///
+/// Events go to standard error, one line each, without ANSI colours. They are filtered by
+/// the directives in `RUST_LOG` when that variable is set and not empty, otherwise by
+/// `default_directive` (for example `"info"` or `"info,kit_http=debug"`); the filter can
+/// be changed while the process runs with [`set_level`].
+///
+/// # Panics
+///
+/// When the directives do not parse or a global subscriber is already set;
+/// use [`try_init_with`] to handle those cases.
+pub fn init_with(format: Format, default_directive: &str) {
+    if let Err(err) = try_init_with(format, default_directive) {
         panic!("kit_tracing::init failed: {err}");
     }
 }
 
-/// Installs the kit logfmt subscriber as the global default.
+/// Installs kit's subscriber writing `format` lines as the global default.
 ///
-/// Same as [`init`] but returns an error instead of panicking when `RUST_LOG`
+/// Same as [`init_with`] but returns an error instead of panicking when `RUST_LOG`
 /// (or, if it is unset, `default_directive`) is not a valid filter, or when a
 /// global subscriber has already been installed.
-pub fn try_init(default_directive: &str) -> Result<(), InitError> {
+pub fn try_init_with(format: Format, default_directive: &str) -> Result<(), InitError> {
     let from_env = std::env::var(FILTER_ENV).ok();
     let filter = build_filter(from_env.as_deref(), default_directive)?;
-    let subscriber = tracing_subscriber::registry().with(filter).with(layer());
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|err| InitError(InitErrorKind::AlreadySet(err)))
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let registry = tracing_subscriber::registry().with(filter);
+    let installed = match format {
+        Format::Logfmt => tracing::subscriber::set_global_default(registry.with(layer())),
+        Format::Json => tracing::subscriber::set_global_default(registry.with(json_layer())),
+    };
+    installed.map_err(|err| InitError(InitErrorKind::AlreadySet(err)))?;
+    level::install(handle);
+    Ok(())
+}
+
+/// The layer that writes [`Format::Json`] lines on standard error: [`Json`] events with
+/// [`JsonFields`] span fields. `.with_writer(...)` on the result sends them elsewhere.
+pub fn json_layer<S>() -> tracing_subscriber::fmt::Layer<S, JsonFields, Json, fn() -> io::Stderr>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    tracing_subscriber::fmt::layer()
+        .fmt_fields(JsonFields::default())
+        .event_format(Json::default())
+        .with_writer(io::stderr as fn() -> io::Stderr)
+        .log_internal_errors(true)
+}
+
+/// How log lines are written: Go kit's logfmt or JSON lines.
+///
+/// Parses from (and displays as) `logfmt` and `json`, as a `--log-format` flag takes it.
+///
+/// ```
+/// use kit_tracing::Format;
+///
+/// assert_eq!("json".parse::<Format>(), Ok(Format::Json));
+/// assert_eq!(Format::Logfmt.to_string(), "logfmt");
+/// assert!("xml".parse::<Format>().is_err());
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `ts=… level=info msg=… key=value`, Go kit's format ([`Logfmt`]).
+    #[default]
+    Logfmt,
+    /// `{"ts":"…","level":"info","msg":"…","key":"value"}` ([`Json`]).
+    Json,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Logfmt => "logfmt",
+            Format::Json => "json",
+        })
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "logfmt" => Ok(Format::Logfmt),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown log format {s:?}: expected logfmt or json")),
+        }
+    }
 }
 
 /// A [`tracing_logfmt::Builder`] with kit's defaults: `ts`, `level` and the
@@ -303,7 +390,45 @@ where
         let mut line = String::new();
         self.inner
             .format_event(ctx, Writer::new(&mut line), event)?;
+        RequestScope::with_current(|request| append_request_fields(&mut line, request))
+            .unwrap_or(Ok(()))?;
         write_with_msg_key(&mut writer, &line)
+    }
+}
+
+/// Adds the fields of the request being served (see [`kit::request_scope`]) at the end of
+/// `line`, before its newline.
+fn append_request_fields(line: &mut String, request: &RequestScope) -> fmt::Result {
+    let newline = line.ends_with('\n');
+    if newline {
+        line.pop();
+    }
+    let mut value = String::new();
+    request.for_each_field(|name, shown| {
+        value.clear();
+        write!(value, "{shown}")?;
+        line.push(' ');
+        line.push_str(name);
+        line.push('=');
+        write_logfmt_value(line, &value)
+    })?;
+    if newline {
+        line.push('\n');
+    }
+    Ok(())
+}
+
+/// `value` as tracing-logfmt writes values (see [the format](crate#the-format)): bare, or
+/// quoted and escaped when it has a space, a control character, `=` or `"`.
+fn write_logfmt_value(out: &mut String, value: &str) -> fmt::Result {
+    if value
+        .chars()
+        .any(|c| c == ' ' || c == '=' || c == '"' || c.is_ascii_control())
+    {
+        write!(out, "\"{}\"", value.escape_debug())
+    } else {
+        out.push_str(value);
+        Ok(())
     }
 }
 
@@ -393,6 +518,23 @@ mod tests {
             let expected = line.replace("\" message=z", "\" msg=z");
             assert_eq!(renamed(line), expected, "{line:?}");
         }
+    }
+
+    #[test]
+    fn request_fields_go_before_the_newline_quoted_as_values_are() {
+        let peer = "10.0.0.7:5000".parse().unwrap();
+        let request = RequestScope::new("a=b\"c".into(), "http", "GET /x y".into(), Some(peer));
+        let mut line = String::from("level=info message=hi\n");
+        append_request_fields(&mut line, &request).unwrap();
+        assert_eq!(
+            line,
+            "level=info message=hi request_id=\"a=b\\\"c\" transport=http \
+             route=\"GET /x y\" peer=10.0.0.7:5000\n"
+        );
+        let request = RequestScope::new("plain".into(), "grpc", String::new(), None);
+        let mut line = String::from("level=info");
+        append_request_fields(&mut line, &request).unwrap();
+        assert_eq!(line, "level=info request_id=plain transport=grpc");
     }
 
     #[test]

@@ -25,8 +25,8 @@
 //! - **[Middleware](middleware)**: a [`tower_layer::Layer`] from endpoint to endpoint,
 //!   composed with [`middleware::chain`]. kit ships [`middleware::timeout`],
 //!   [`middleware::logging`], [`middleware::circuit_breaker`], [`middleware::retry`],
-//!   [`middleware::hedge`], [`middleware::concurrency`] and (feature `rate-limit`)
-//!   `middleware::rate_limit` here.
+//!   [`middleware::hedge`], [`middleware::concurrency`] and (features `rate-limit`,
+//!   `metrics`) `middleware::rate_limit` and `middleware::metrics` here.
 //! - **[Service discovery](sd)**: instancers that stream a service's instances from a
 //!   registry, an endpointer that keeps an endpoint per instance, and balancers (round
 //!   robin, random, power of two choices over peak-EWMA, with outlier ejection) that are
@@ -34,6 +34,7 @@
 //!   crates.
 //! - **[Shutdown](shutdown)**: the order a service stops in (not ready, drain delay, drain),
 //!   watched by every listener and probe.
+//! - **[Request ids](request_id)**: taken from callers, made when absent, propagated on.
 //! - **[Drop guards](guard)** that notice calls abandoned mid-way (for finalizers, metrics).
 //! - **[The runtime](runtime)** a service runs on, chosen by the CPUs it may use.
 //! - **[Wire formats](wire)** shared by transports, such as the deadline header syntax.
@@ -45,6 +46,7 @@
 //! | feature | default | what it adds |
 //! |---|---|---|
 //! | `rate-limit` | no | `middleware::rate_limit`, on [governor](https://docs.rs/governor) |
+//! | `metrics` | no | `middleware::metrics` (request metrics, label-checked metric families), on the [metrics](https://docs.rs/metrics) facade |
 //!
 //! ## Example
 //!
@@ -141,6 +143,8 @@ pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod middleware;
+pub mod request_id;
+pub mod request_scope;
 pub mod runtime;
 pub mod schema;
 pub mod sd;

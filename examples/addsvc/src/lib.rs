@@ -62,11 +62,16 @@
 //! has passed and a probe call succeeds. The limits are on the endpoints, so every transport
 //! shares them; `--no-limits` turns them off (benchmarks do).
 
+pub mod instrumenting;
 pub mod service;
 
+pub use instrumenting::Instrumenting;
 pub use service::{Add, BasicService, add};
 
-/// The endpoints of `service` with the middleware every transport shares: logging, and,
+/// The endpoints of `service` with the middleware every transport shares: metrics (the
+/// service's counters, see [`Instrumenting`], and per method `example_addsvc_requests_total`,
+/// `example_addsvc_request_duration_seconds` and `example_addsvc_requests_in_flight`
+/// labelled `method` and `success`, registered with the recorder installed now), logging, and,
 /// unless `limits.no_limits`, Go kit's addsvc limits (CONTRACTS.md): Sum at most 1 call per
 /// second (burst 1), Concat 100 per second (burst 100), each limit inside a circuit breaker
 /// with gobreaker's defaults (it opens after more than 5 failures in a row, refusals of the
@@ -74,10 +79,15 @@ pub use service::{Add, BasicService, add};
 pub fn endpoints(service: impl Add, limits: &kit_app::LimitFlags) -> add::Set {
     use kit::middleware::chain;
     use kit::middleware::circuit_breaker::{CircuitBreaker, Counting};
+    use kit::middleware::metrics::RequestMetrics;
     use kit::middleware::rate_limit::RateLimit;
 
+    let service = Instrumenting::new(service);
+    let names = RequestMetrics::new("example_addsvc");
     if limits.no_limits {
-        return add::Set::with_middleware(service, |method| chain().logging(method));
+        return add::Set::with_middleware(service, |method| {
+            chain().instrument(&names, method).logging(method)
+        });
     }
     add::Set::with_middleware(service, |method| {
         let rate = match method {
@@ -86,6 +96,7 @@ pub fn endpoints(service: impl Add, limits: &kit_app::LimitFlags) -> add::Set {
         };
         let breaker = CircuitBreaker::new(Counting::default().timeout(limits.breaker_timeout));
         chain()
+            .instrument(&names, method)
             .logging(method)
             .circuit_breaker(breaker)
             .rate_limit(rate)

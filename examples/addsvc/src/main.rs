@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use addsvc::{BasicService, add};
 use clap::Parser;
 use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, ShutdownFlags};
+use kit_http::metrics::ServerMetrics;
+use kit_metrics::prometheus::Prometheus;
 
 /// addsvc: sums integers and concatenates strings over HTTP/JSON, JSON-RPC 2.0 and gRPC
 /// (Go kit compatible), each transport on its own listener.
@@ -16,7 +18,7 @@ use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, Shutdown
 #[command(name = "addsvc", version)]
 struct Args {
     /// Debug listener: `GET /health` (alive), `GET /ready` (ready for calls: 503 once
-    /// shutdown has begun).
+    /// shutdown has begun), `GET /metrics` (Prometheus), `GET /debug/vars` (expvar JSON).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     debug_addr: ListenAddr,
     /// HTTP/JSON listener: `POST /sum`, `POST /concat`.
@@ -38,16 +40,36 @@ struct Args {
 
 fn main() -> ExitCode {
     let args: Args = kit_app::parse();
+    // Before the endpoints, whose metric handles bind to the recorder installed then.
+    let prometheus = match Prometheus::install() {
+        Ok(prometheus) => prometheus,
+        Err(err) => {
+            eprintln!("addsvc: metrics: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let set = addsvc::endpoints(BasicService, &args.limits);
+    // Every request each transport answers, those that reach no endpoint included, by
+    // route and outcome (unknown paths and methods as route="other").
+    let transport = ServerMetrics::new("example_addsvc");
     let grpc = GrpcServices::new()
         .add_service(add::grpc::server(&set))
-        .descriptor_set(add::grpc::file_descriptor_set());
+        .descriptor_set(add::grpc::file_descriptor_set())
+        .metrics(&transport);
     let registry = args.registry;
     App::new("addsvc", args.shutdown)
         .register(move |bound| registry.registrars("addsvc", bound))
-        .debug(args.debug_addr)
-        .http("http", args.http_addr, add::http::router_with_openapi(&set))
+        .debug_with_metrics(args.debug_addr, &prometheus)
+        .http(
+            "http",
+            args.http_addr,
+            add::http::router_with_openapi(&set).metrics(&transport),
+        )
         .grpc("grpc", args.grpc_addr, grpc)
-        .http("jsonrpc", args.jsonrpc_addr, add::jsonrpc::server(&set))
+        .http(
+            "jsonrpc",
+            args.jsonrpc_addr,
+            add::jsonrpc::server(&set).metrics(&transport),
+        )
         .run()
 }

@@ -3,5 +3,6 @@
 
 mod app;
 mod flags;
+mod logging;
 mod process;
 mod support;

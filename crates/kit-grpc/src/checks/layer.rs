@@ -3,8 +3,6 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use prost::Message;
-use prost_types::FileDescriptorSet;
 use tower_layer::Layer;
 
 use super::RequestChecks;
@@ -42,24 +40,9 @@ impl RequestChecksLayer {
     /// If a descriptor set does not decode.
     pub fn from_descriptor_sets(descriptor_sets: &[&[u8]]) -> Result<Self, prost::DecodeError> {
         let mut layer = RequestChecksLayer::new();
-        for encoded in descriptor_sets {
-            let set = FileDescriptorSet::decode(*encoded)?;
-            for file in &set.file {
-                let package = file.package();
-                for service in &file.service {
-                    let service_name = match package {
-                        "" => service.name().to_owned(),
-                        package => format!("{package}.{}", service.name()),
-                    };
-                    for method in &service.method {
-                        if !method.client_streaming() {
-                            layer = layer.single_message_method(format!(
-                                "/{service_name}/{}",
-                                method.name()
-                            ));
-                        }
-                    }
-                }
+        for (path, client_streaming) in crate::descriptor::method_paths(descriptor_sets)? {
+            if !client_streaming {
+                layer = layer.single_message_method(path);
             }
         }
         Ok(layer)

@@ -39,6 +39,15 @@
 //!   replaced by their code's description by default
 //!   ([`redact_private_errors`](Server::redact_private_errors)).
 //!
+//! - **The request id** ([`kit::request_id`]): the call's `x-request-id` metadata when it
+//!   is at most 128 bytes of visible ASCII, else a new one; it is in the context as
+//!   propagated metadata (kit clients called with the context send it on) and echoed in the
+//!   answer's metadata (headers on success, trailers-only metadata on error).
+//! - **The request scope** ([`kit::request_scope`]): the call is served in a scope with
+//!   its `request_id`, `transport` (`grpc`), `route` (`/pkg.Service/Method`, under
+//!   [`serve`](crate::serve())) and `peer`, which kit-tracing adds to every line logged
+//!   while it is served.
+//!
 //! ## Response metadata
 //!
 //! What an endpoint or middleware sets with [`Context::set_response_metadata`] (or
@@ -97,9 +106,10 @@ pub use propagate::propagate_metadata;
 use std::sync::Arc;
 
 use kit::context::{CallHandle, Peer};
-use kit::{Context, Endpoint, Error};
+use kit::request_scope::RequestScope;
+use kit::{Context, Endpoint, Error, request_id};
 use tokio::time::Instant;
-use tonic::metadata::MetadataMap;
+use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
 
@@ -199,25 +209,45 @@ impl<E, D, C> Server<E, D, C> {
         C: Fn(E::Response) -> Result<Q, Error>,
     {
         let (metadata, extensions, message) = request.into_parts();
-        let received = extensions.get::<ReceivedAt>().map(|r| r.0);
-        let (deadline, refused) = match request_deadline(&metadata, received) {
-            Ok(deadline) => (deadline, None),
-            Err(err) => (None, Some(err)),
+        let received = extensions.get::<ReceivedAt>();
+        let peer = peer_of(&extensions);
+        let (id, echo) = request_id(&metadata);
+        let scope = RequestScope::new(
+            id.clone(),
+            "grpc",
+            received.map_or_else(String::new, |r| r.1.path().to_owned()),
+            peer.as_ref().map(|p| p.remote_addr),
+        );
+        let received = received.map(|r| r.0);
+        let answer = async move {
+            let (deadline, refused) = match request_deadline(&metadata, received) {
+                Ok(deadline) => (deadline, None),
+                Err(err) => (None, Some(err)),
+            };
+            // `call` lives until this future ends, completed or dropped: then it cancels
+            // `ctx`.
+            let (ctx, call) = Context::served(peer, deadline);
+            let ctx = ctx.with_propagated(request_id::KEY, id);
+            if let Some(err) = refused {
+                return self.finish(&ctx, &call, Err(err));
+            }
+            let ctx = self.hooks.before(ctx, &metadata);
+            let abandoned = self.hooks.finalize_if_abandoned(&ctx);
+            let result = self.core.respond(&ctx, message).await;
+            abandoned.disarm();
+            let answer = self.finish(&ctx, &call, result);
+            // The context first: a call no context refers to any more ends without a
+            // cancellation to signal.
+            drop(ctx);
+            drop(call);
+            answer
         };
-        // `call` lives until this future ends, completed or dropped: then it cancels `ctx`.
-        let (ctx, call) = Context::served(peer_of(&extensions), deadline);
-        if let Some(err) = refused {
-            return self.finish(&ctx, &call, Err(err));
-        }
-        let ctx = self.hooks.before(ctx, &metadata);
-        let abandoned = self.hooks.finalize_if_abandoned(&ctx);
-        let result = self.core.respond(&ctx, message).await;
-        abandoned.disarm();
-        let answer = self.finish(&ctx, &call, result);
-        // The context first: a call no context refers to any more ends without a
-        // cancellation to signal.
-        drop(ctx);
-        drop(call);
+        let mut answer = scope.scope(answer).await;
+        let metadata = match &mut answer {
+            Ok(response) => response.metadata_mut(),
+            Err(status) => status.metadata_mut(),
+        };
+        metadata.insert(request_id::KEY, echo);
         answer
     }
 
@@ -292,6 +322,20 @@ fn request_deadline(
             Error::invalid_argument(format!("malformed {TIMEOUT_METADATA}: {value:?}"))
         })?;
     Ok(received.unwrap_or_else(Instant::now).checked_add(timeout))
+}
+
+/// The call's request id (see [`kit::request_id`]): its `x-request-id` metadata when that
+/// is acceptable, else a new one; and the metadata value that echoes it on the answer.
+fn request_id(metadata: &MetadataMap) -> (String, MetadataValue<Ascii>) {
+    if let Some(value) = metadata.get(request_id::KEY)
+        && let Ok(id) = value.to_str()
+        && request_id::is_acceptable(id)
+    {
+        return (id.to_owned(), value.clone());
+    }
+    let id = request_id::generate();
+    let echo = MetadataValue::try_from(id.as_str()).expect("a generated request id is ASCII");
+    (id, echo)
 }
 
 /// The connection the request came in on: the one [`serve`](crate::serve()) recorded (no

@@ -115,9 +115,10 @@ async fn propagated_metadata_arrives_as_grpc_metadata() {
     let reply = echo.call(ctx, echo_request("hi")).await.unwrap();
     assert_eq!((&*reply.request_id, &*reply.tenant), ("req-42", ""));
 
+    // Without one, the server makes a request id of its own (kit::request_id::generate).
     let ctx = Context::background().with_propagated("tenant", "green");
     let reply = echo.call(ctx, echo_request("hi")).await.unwrap();
-    assert_eq!((&*reply.request_id, &*reply.tenant), ("", "green"));
+    assert_eq!((reply.request_id.len(), &*reply.tenant), (32, "green"));
 }
 
 #[tokio::test]
@@ -132,7 +133,8 @@ async fn metadata_that_grpc_cannot_carry_is_skipped() {
         .call(ctx, echo_request("hi"))
         .await
         .unwrap();
-    assert_eq!((&*reply.request_id, &*reply.tenant), ("", "kept"));
+    // The request id was not sent, so the server made one.
+    assert_eq!((reply.request_id.len(), &*reply.tenant), (32, "kept"));
 }
 
 #[tokio::test]

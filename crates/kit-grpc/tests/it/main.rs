@@ -9,6 +9,7 @@ mod context;
 mod deadlines;
 mod delivery;
 mod health;
+mod metrics;
 mod reflection;
 mod serve;
 mod server;

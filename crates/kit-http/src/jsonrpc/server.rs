@@ -11,12 +11,13 @@ use futures_util::stream::FuturesOrdered;
 use http::header::CONTENT_TYPE;
 use http::{Method, Response, StatusCode, request};
 use http_body::Body as HttpBody;
-use kit::{BoxError, Context, Endpoint, Error};
+use kit::{BoxError, Code, Context, Endpoint, Error};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::wire::{Answer, ErrorObject, Request};
 use crate::json::{CONTENT_TYPE_JSON, to_bytes};
+use crate::meter::Slot;
 use crate::server::{Handler, sealed};
 use crate::{Body, RequestBody, Server};
 
@@ -38,9 +39,16 @@ type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Box<RawValue>, Error>> 
 /// runs), of which at most [`batch_concurrency`](Methods::batch_concurrency) run at a time
 /// (default [`DEFAULT_BATCH_CONCURRENCY`]), yielding to the server's other work as they go.
 pub struct Methods {
-    table: HashMap<Box<str>, Box<dyn Callable>>,
+    /// Each method, with where its transport metrics go.
+    table: HashMap<Box<str>, (Box<dyn Callable>, Slot)>,
     max_batch: usize,
     batch_concurrency: usize,
+    /// The metrics of what is no known method's call: unknown methods, invalid requests,
+    /// messages that fail whole, requests refused at the HTTP level.
+    other: Slot,
+    /// The names of the transport metrics, once turned on.
+    #[cfg(feature = "metrics")]
+    metrics: Option<crate::metrics::ServerMetrics>,
 }
 
 impl Default for Methods {
@@ -49,6 +57,9 @@ impl Default for Methods {
             table: HashMap::new(),
             max_batch: DEFAULT_MAX_BATCH,
             batch_concurrency: DEFAULT_BATCH_CONCURRENCY,
+            other: Slot::default(),
+            #[cfg(feature = "metrics")]
+            metrics: None,
         }
     }
 }
@@ -115,7 +126,12 @@ impl Methods {
             decode,
             encode,
         };
-        self.table.insert(name, Box::new(bound));
+        let slot = Slot::default();
+        #[cfg(feature = "metrics")]
+        if let Some(names) = &self.metrics {
+            slot.set(names.route("jsonrpc", String::from(name.clone())));
+        }
+        self.table.insert(name, (Box::new(bound), slot));
         self
     }
 
@@ -146,9 +162,14 @@ impl Methods {
 
     /// The answer to a request body: `None` when it asks for none (notifications only).
     async fn answer(&self, ctx: &Context, body: &[u8]) -> Result<Option<Bytes>, Error> {
+        let start = self.other.start();
+        let fail = |error: ErrorObject| {
+            self.other.record(start, Some(Code::InvalidArgument));
+            message_error(error)
+        };
         let message: &RawValue = match serde_json::from_slice(body) {
             Ok(message) => message,
-            Err(err) => return message_error(ErrorObject::parse_error(err)),
+            Err(err) => return fail(ErrorObject::parse_error(err)),
         };
         if !message.get().starts_with('[') {
             return match self.call(ctx, message).await {
@@ -165,12 +186,12 @@ impl Methods {
             Ok(Some(batch)) => batch,
             Ok(None) => {
                 let why = format!("batch exceeds the limit of {} requests", self.max_batch);
-                return message_error(ErrorObject::invalid_request(why));
+                return fail(ErrorObject::invalid_request(why));
             }
-            Err(err) => return message_error(ErrorObject::parse_error(err)),
+            Err(err) => return fail(ErrorObject::parse_error(err)),
         };
         if batch.is_empty() {
-            return message_error(ErrorObject::invalid_request("empty batch"));
+            return fail(ErrorObject::invalid_request("empty batch"));
         }
         // A bounded number of calls at a time, answers in the order of the requests; each
         // call first spends from the task's cooperative budget, so that a batch of calls
@@ -209,16 +230,22 @@ impl Methods {
             Ok(request) => request,
             // Invalid requests are answered even without an id: with `null` then.
             Err((id, invalid)) => {
+                self.other
+                    .record(self.other.start(), Some(Code::InvalidArgument));
                 return Some(Answer::error(id.unwrap_or(RawValue::NULL), invalid));
             }
         };
-        let outcome = match self.table.get(request.method.as_str()) {
-            Some(method) => ctx.run(method.call(ctx, request.params)).await,
-            None => Err(Error::unimplemented(format!(
-                "method not found: {}",
-                request.method
-            ))),
+        let (outcome, slot, start) = match self.table.get(request.method.as_str()) {
+            Some((method, slot)) => {
+                let start = slot.start();
+                (ctx.run(method.call(ctx, request.params)).await, slot, start)
+            }
+            None => {
+                let err = Error::unimplemented(format!("method not found: {}", request.method));
+                (Err(err), &self.other, self.other.start())
+            }
         };
+        slot.record(start, outcome.as_ref().err().map(Error::code));
         match request.id {
             Some(id) => Some(Answer::new(id, outcome)),
             None => {
@@ -234,7 +261,11 @@ impl Methods {
 impl sealed::Sealed for Methods {}
 
 impl Handler for Methods {
+    const TRANSPORT: &'static str = "jsonrpc";
+
     const METHOD: Option<Method> = Some(Method::POST);
+
+    const RECORDS_CALLS: bool = true;
 
     async fn handle<B>(
         &self,
@@ -267,7 +298,31 @@ impl Server<Methods> {
     /// in its body (any other HTTP method is answered `405`). See the
     /// [`jsonrpc`](crate::jsonrpc) module.
     pub fn jsonrpc(methods: Methods) -> Self {
-        Server::with_handler(methods)
+        let other = methods.other.clone();
+        let mut server = Server::with_handler(methods);
+        crate::server::sealed::Sealed::attach_metrics(&mut server, other);
+        server
+    }
+
+    /// Records the server's calls in the transport metrics `names` (feature `metrics`), as
+    /// transport `jsonrpc`: each call of a method in the table under the method's name
+    /// (`route="sum"`), with its outcome; everything else as `route="other"`: calls of
+    /// unknown methods (`UNIMPLEMENTED`), invalid requests and messages that are not JSON
+    /// (`INVALID_ARGUMENT`), and requests refused before any call is read (`405`, a body
+    /// over the limit). See [`metrics`](crate::metrics). The series are registered with
+    /// the recorder installed now.
+    ///
+    /// # Panics
+    /// If the server has been cloned already.
+    #[cfg(feature = "metrics")]
+    pub fn metrics(mut self, names: &crate::metrics::ServerMetrics) -> Self {
+        let methods = self.handler_mut();
+        for (name, (_, slot)) in &methods.table {
+            slot.set(names.route("jsonrpc", String::from(name.clone())));
+        }
+        methods.other.set(names.other("jsonrpc"));
+        methods.metrics = Some(names.clone());
+        self
     }
 }
 

@@ -11,6 +11,7 @@ use kit::{Context, Error};
 
 use super::encode_error;
 use crate::Body;
+use crate::meter::Slot;
 
 pub(crate) type BeforeFn = Arc<dyn Fn(Context, &request::Parts) -> Context + Send + Sync>;
 pub(crate) type AfterFn = Arc<dyn Fn(&Context, &mut response::Parts) + Send + Sync>;
@@ -51,6 +52,8 @@ pub(crate) struct Config {
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) redact: bool,
+    /// The transport metrics of the route this server answers, once turned on.
+    pub(crate) route: Slot,
 }
 
 impl Default for Config {
@@ -63,6 +66,7 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             redact: true,
+            route: Slot::default(),
         }
     }
 }

@@ -30,6 +30,15 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
     /// its body is read. `None` serves every method.
     const METHOD: Option<Method> = None;
 
+    /// The transport named in the request's log span (`transport=http`).
+    const TRANSPORT: &'static str = "http";
+
+    /// Whether the handler records its calls in the transport metrics itself (as a
+    /// JSON-RPC server does, call by call), so that the server records only the requests
+    /// it answers with an error before or instead of the handler (see
+    /// [`metrics`](crate::metrics), feature `metrics`).
+    const RECORDS_CALLS: bool = false;
+
     /// Answers a request; an error goes through the server's error encoder.
     fn handle<B>(
         &self,
@@ -44,8 +53,15 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
 }
 
 pub(crate) mod sealed {
-    /// Keeps [`Handler`](super::Handler) implemented inside this crate only.
-    pub trait Sealed {}
+    use crate::meter::Slot;
+
+    /// Keeps [`Handler`](super::Handler) and [`AlwaysReady`](crate::AlwaysReady)
+    /// implemented inside this crate only.
+    pub trait Sealed {
+        /// Records the requests this service answers under the route whose handles `slot`
+        /// will hold (a router's route; nothing for a service that is not a server).
+        fn attach_metrics(&mut self, _slot: Slot) {}
+    }
 }
 
 /// The handler of a [`Server`](super::Server) made with [`Server::new`](super::Server::new):

@@ -80,7 +80,8 @@ use http::header::{HeaderName, HeaderValue, TRANSFER_ENCODING};
 use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
 use kit::context::Peer;
-use kit::{BoxError, Context, Endpoint, Error};
+use kit::request_scope::RequestScope;
+use kit::{BoxError, Context, Endpoint, Error, request_id};
 use tower_service::Service;
 
 use crate::status::{HttpStatus, method_not_allowed};
@@ -90,6 +91,10 @@ use crate::{Body, RequestBody};
 /// [`kit::wire`]): clients set it from their context's deadline, servers install it as the
 /// request context's deadline.
 pub const TIMEOUT_HEADER: HeaderName = HeaderName::from_static("kit-timeout");
+
+/// The header of a request's id ([`kit::request_id::KEY`]), read from requests and echoed on
+/// every response.
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static(request_id::KEY);
 
 /// The future of every kit service (servers and routers): boxed once, so that a
 /// [`Router`](crate::Router) can hold services of different types without boxing again.
@@ -129,6 +134,15 @@ impl<H> Server<H> {
             handler: Arc::new(handler),
             config: Arc::new(Config::default()),
         }
+    }
+
+    /// The handler, to configure it.
+    ///
+    /// # Panics
+    /// If the server has been cloned already.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn handler_mut(&mut self) -> &mut H {
+        Arc::get_mut(&mut self.handler).expect("configure a Server before cloning it")
     }
 
     fn config_mut(&mut self) -> &mut Config {
@@ -199,8 +213,12 @@ impl<H> Server<H> {
 }
 
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
-/// and its `kit-timeout` header as the deadline.
-fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle, Option<Error>) {
+/// its `kit-timeout` header as the deadline, and its request id.
+fn request_context(
+    parts: &request::Parts,
+    peer: Option<Arc<Peer>>,
+    request_id: String,
+) -> (Context, kit::context::CallHandle, Option<Error>) {
     let (deadline, refused) = match timeout_header(&parts.headers) {
         None => (None, None),
         Some(value) => match value.to_str().ok().and_then(kit::wire::parse_timeout) {
@@ -212,8 +230,45 @@ fn request_context(parts: &request::Parts) -> (Context, kit::context::CallHandle
             }
         },
     };
-    let (ctx, call) = Context::served(connection_peer(parts), deadline);
+    let (ctx, call) = Context::served(peer, deadline);
+    let ctx = ctx.with_propagated(request_id::KEY, request_id);
     (ctx, call, refused)
+}
+
+/// The request's id (see [`kit::request_id`]): its `X-Request-Id` header when that is
+/// acceptable, else a new one; and the header value that echoes it on the response.
+fn request_id(headers: &http::HeaderMap) -> (String, HeaderValue) {
+    let given = headers.get(REQUEST_ID_HEADER);
+    if let Some(value) = given
+        && let Ok(id) = value.to_str()
+        && request_id::is_acceptable(id)
+    {
+        return (id.to_owned(), value.clone());
+    }
+    let id = request_id::generate();
+    let echo = HeaderValue::from_str(&id).expect("a generated request id is a header value");
+    (id, echo)
+}
+
+/// The scope a request is served in: every line logged while it is served carries these
+/// fields (see [the crate docs](crate#the-request-context)).
+fn request_scope(
+    transport: &'static str,
+    parts: &request::Parts,
+    peer: Option<&Peer>,
+    request_id: &str,
+) -> RequestScope {
+    let (method, path) = (parts.method.as_str(), parts.uri.path());
+    let mut route = String::with_capacity(method.len() + 1 + path.len());
+    route.push_str(method);
+    route.push(' ');
+    route.push_str(path);
+    RequestScope::new(
+        request_id.to_owned(),
+        transport,
+        route,
+        peer.map(|p| p.remote_addr),
+    )
 }
 
 /// The request's `kit-timeout` header. An RPC request has a handful of headers, and comparing
@@ -277,10 +332,15 @@ where
         // Split before the future is made, so that it does not hold the request besides its
         // parts.
         let (mut parts, body) = request.into_parts();
-        Box::pin(async move {
+        let peer = connection_peer(&parts);
+        let (id, echo) = request_id(&parts.headers);
+        let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id);
+        let answer = async move {
+            // Dropped unfinished (the request abandoned), it records the request cancelled.
+            let meter = config.route.begin();
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
-            let (ctx, call, refused) = request_context(&parts);
+            let (ctx, call, refused) = request_context(&parts, peer, id);
             let ctx = config.before(ctx, &parts);
             // A handler that serves one method refuses the others before reading the body.
             let allow = H::METHOD.filter(|method| *method != parts.method);
@@ -298,8 +358,15 @@ where
                 guard.disarm();
                 result
             };
+            if let Some(meter) = meter {
+                if H::RECORDS_CALLS && result.is_ok() {
+                    meter.end_unrecorded();
+                } else {
+                    meter.finish(crate::meter::outcome(&result));
+                }
+            }
             let metadata = call.take_response();
-            let response = match result {
+            let mut response = match result {
                 // The common case, answered as it is, without moving it through `finish`.
                 Ok(response) if metadata.is_none() && config.answers_as_is() => response,
                 result => {
@@ -309,13 +376,21 @@ where
                     config.finish(&ctx, metadata, &parts, result, allow)
                 }
             };
+            response.headers_mut().insert(REQUEST_ID_HEADER, echo);
             // The context first: a call no context refers to any more ends without a
             // cancellation to signal.
             drop(ctx);
             drop(call);
             crate::spare::keep(parts.headers);
             Ok(response)
-        })
+        };
+        Box::pin(scope.scope(answer))
+    }
+}
+
+impl<H> sealed::Sealed for Server<H> {
+    fn attach_metrics(&mut self, slot: crate::meter::Slot) {
+        self.config_mut().route = slot;
     }
 }
 

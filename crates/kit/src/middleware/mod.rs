@@ -38,6 +38,9 @@
 //! - [`hedge`]: a backup request when a call is slow; the first answer wins.
 //! - [`concurrency`]: at most N calls in flight (a bulkhead), queueing within the deadline
 //!   or shedding load, with a fixed limit or one that adapts to latency (AIMD).
+//! - `metrics` (feature `metrics`): request count, duration histogram and in-flight gauge
+//!   per method through the `metrics` facade, and label-checked families for a service's
+//!   own metrics.
 //! - `rate_limit` (feature `rate-limit`): calls per unit of time, refused or delayed,
 //!   shared by several endpoints or kept per client.
 
@@ -46,6 +49,8 @@ pub mod circuit_breaker;
 pub mod concurrency;
 pub mod hedge;
 pub mod logging;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod retry;
@@ -60,6 +65,8 @@ pub use circuit_breaker::{CircuitBreaker, CircuitBreakerLayer};
 pub use concurrency::{ConcurrencyLimitLayer, ConcurrencyLimited};
 pub use hedge::{Hedge, HedgeLayer};
 pub use logging::{Logging, LoggingLayer};
+#[cfg(feature = "metrics")]
+pub use metrics::{InstrumentLayer, Instrumented};
 #[cfg(feature = "rate-limit")]
 pub use rate_limit::{RateLimitLayer, RateLimited};
 pub use retry::{Retry, RetryLayer, RetryPolicy};
@@ -94,6 +101,16 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds an [`InstrumentLayer`] recording the calls of `method` under `names`.
+    #[cfg(feature = "metrics")]
+    pub fn instrument(
+        self,
+        names: &metrics::RequestMetrics,
+        method: &'static str,
+    ) -> Chain<Stack<InstrumentLayer, L>> {
+        self.layer(InstrumentLayer::new(names, method))
     }
 
     /// Adds a [`CircuitBreakerLayer`] reporting to `breaker` (its errors are failures by

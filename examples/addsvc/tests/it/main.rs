@@ -9,6 +9,7 @@ mod flood;
 mod grpc;
 mod jsonrpc;
 mod limits;
+mod metrics;
 mod openapi;
 mod process;
 mod schema;

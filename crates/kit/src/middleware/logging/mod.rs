@@ -11,6 +11,13 @@
 //! | an error its [classifier](crate::error::Classifier) calls a failure (by default [by its code](crate::Code::class)) | `WARN` |
 //! | a call dropped before it finished (its client went away, a deadline or a cancellation ended it higher up) | `INFO`, `code=CANCELLED` |
 //!
+//! Every event carries the fields of the spans it is logged in and, through kit-tracing, of
+//! the [request being served](crate::request_scope): a call served by a kit server has the
+//! server's `request_id`, `transport`, `route` and `peer` on its line.
+//!
+//! When none of the levels it could log at is on (`WARN`, and the success level), a call
+//! goes straight to the endpoint: two cached interest checks, no clock read and no guard.
+//!
 //! ```
 //! use kit::{endpoint_fn, middleware::LoggingLayer, Context, Endpoint, Error};
 //! use tower_layer::Layer;

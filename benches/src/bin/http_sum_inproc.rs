@@ -41,12 +41,7 @@ fn main() {
         let io = TokioIo::new(server);
         match mode.as_str() {
             "kit" | "kit-uninstrumented" => {
-                // No upkeep during the run: its thread would add a count that varies with
-                // the run's length in wall-clock time.
-                kit_metrics::prometheus::Prometheus::builder()
-                    .upkeep_interval(Duration::from_secs(3600))
-                    .install()
-                    .expect("the only recorder");
+                kit_metrics::prometheus::Prometheus::install().expect("the only recorder");
                 kit_tracing::init("info");
                 let router = if mode == "kit" {
                     let no_limits = kit_app::LimitFlags {

@@ -48,6 +48,14 @@
 //! At exit, [`PushHandle::flush_and_stop`] takes and sends what is left and returns once it
 //! has been sent (or counted as dropped). Dropping the handle stops the task too, after the
 //! same last flush, if the runtime is still running.
+//!
+//! A push backend starts its task on a running tokio runtime, and its recorder must be
+//! installed before the endpoints are built (their handles bind to the recorder installed
+//! then). So a `kit-app` service that pushes runs its own runtime: build the backend and
+//! install its recorder, build the endpoints, then `App::start(..).await`,
+//! `Running::wait().await` (which returns once every listener has drained, so every answer
+//! has been recorded), and last `flush_and_stop().await`. kit-app's tests check, against the
+//! real StatsD daemon, that every request served before the stop is in that last flush.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};

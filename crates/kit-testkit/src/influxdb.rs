@@ -145,6 +145,31 @@ impl InfluxDb {
         }
     }
 
+    /// Freezes the server (`SIGSTOP`): connections are still accepted by the kernel, but no
+    /// request is answered until [`thaw`](InfluxDb::thaw).
+    ///
+    /// # Panics
+    ///
+    /// When it is not running.
+    pub fn freeze(&self) {
+        self.running().signal(Signal::Stop);
+    }
+
+    /// Lets a [frozen](InfluxDb::freeze) server run again (`SIGCONT`).
+    ///
+    /// # Panics
+    ///
+    /// When it is not running.
+    pub fn thaw(&self) {
+        self.running().signal(Signal::Cont);
+    }
+
+    fn running(&self) -> &Process {
+        self.process
+            .as_ref()
+            .unwrap_or_else(|| panic!("InfluxDB on {} is not running", self.addr))
+    }
+
     /// The HTTP address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -35,6 +35,12 @@ pub enum Signal {
     Int,
     /// `SIGKILL`: stop the process at once; it cannot be caught.
     Kill,
+    /// `SIGSTOP`: freeze the process (it cannot be caught): its sockets stay open and the
+    /// kernel still accepts connections into their backlogs, but nothing answers, as with
+    /// a server that hangs.
+    Stop,
+    /// `SIGCONT`: let a frozen process run again.
+    Cont,
 }
 
 impl Signal {
@@ -44,6 +50,8 @@ impl Signal {
             Signal::Term => "TERM",
             Signal::Int => "INT",
             Signal::Kill => "KILL",
+            Signal::Stop => "STOP",
+            Signal::Cont => "CONT",
         }
     }
 }
@@ -350,7 +358,7 @@ impl Process {
         }
         let result = match sig {
             Signal::Kill => child.kill().map_err(|err| err.to_string()),
-            Signal::Term | Signal::Int => send_signal(self.pid, sig),
+            Signal::Term | Signal::Int | Signal::Stop | Signal::Cont => send_signal(self.pid, sig),
         };
         drop(child);
         if let Err(err) = result {

@@ -4,5 +4,6 @@
 mod app;
 mod flags;
 mod logging;
+mod metrics;
 mod process;
 mod support;

@@ -1,5 +1,7 @@
 //! InfluxDB 1.x: points read back with InfluxQL.
 
+use std::time::Duration;
+
 use kit_metrics::influx::InfluxBuilder;
 use kit_testkit::influxdb::InfluxDb;
 use metrics::{counter, gauge, histogram, with_local_recorder};
@@ -210,4 +212,50 @@ async fn a_histogram_over_the_cap_keeps_its_count_sum_min_and_max_exact() {
             json!(64)
         ]
     );
+}
+
+#[tokio::test]
+async fn a_server_that_hangs_costs_a_bounded_wait_and_the_dropped_points() {
+    let influx = InfluxDb::start().await;
+    influx.create_database("kit").await;
+    let timeout = Duration::from_millis(300);
+    let (recorder, handle) = InfluxBuilder::new(influx.url(), "kit")
+        .interval(NEVER)
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let requests = with_local_recorder(&recorder, || counter!("kit_requests"));
+
+    // Frozen, the server accepts the connection and never answers: the write gives up at
+    // its timeout, and the exit does not wait for it longer than that.
+    influx.freeze();
+    requests.increment(1);
+    handle.flush().await;
+    assert_eq!(handle.dropped(), 1);
+    assert_eq!(
+        handle.last_error(),
+        Some(format!(
+            "POST {}/write?db=kit&precision=ms: no answer within 300ms",
+            influx.url()
+        ))
+    );
+
+    // Running again, it takes the next flush.
+    influx.thaw();
+    requests.increment(2);
+    assert_eq!(handle.flush_and_stop().await, 1);
+    let answer = influx
+        .query("kit", "SELECT \"count\" FROM kit_requests")
+        .await;
+    let (_, values) = series(&answer).expect("kit_requests written");
+    let counts: Vec<&Value> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row[1])
+        .collect();
+    // The write given up on was still in the frozen server's socket, and it applied it
+    // when it woke: `dropped` counts the points whose delivery was not confirmed, which is
+    // at least what was lost. Nothing is sent twice.
+    assert_eq!(counts, [&json!(1), &json!(2)]);
 }

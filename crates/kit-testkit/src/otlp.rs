@@ -226,8 +226,11 @@ fn accept_http(request: &Request<Bytes>) -> Result<Vec<Span>, (StatusCode, Strin
         ));
     }
     let headers = request.headers();
-    let content_type = headers.get(header::CONTENT_TYPE);
-    if content_type.is_none_or(|value| value != PROTOBUF) {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    if content_type != PROTOBUF {
         return Err((
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("the stand-in reads {PROTOBUF} bodies only, not {content_type:?}"),

@@ -42,6 +42,10 @@
 //! * **Metrics servers too**: [`statsd`] runs the npm StatsD daemon and returns what it
 //!   aggregated, [`influxdb`] Debian's InfluxDB 1.x with InfluxQL read-back, [`graphite`]
 //!   Debian's carbon-cache with its whisper files read back.
+//! * **Traces are received by stand-ins**: no Zipkin server or OpenTelemetry Collector can
+//!   be installed here, so [`zipkin`] serves Zipkin's span collector (HTTP API v2, JSON) and
+//!   [`otlp`] OTLP's trace service (gRPC and HTTP/protobuf) in-process, both recording what
+//!   they receive in the one model of [`trace`].
 //! * **Instancers are waited on the same way**: [`sd`] waits, bounded, for an instancer's
 //!   events, sets and errors.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
@@ -113,12 +117,15 @@ pub mod graphite;
 pub mod http;
 pub mod influxdb;
 pub mod openapi;
+pub mod otlp;
 mod process;
 pub mod prometheus;
 pub mod proxy;
 pub mod sd;
 mod stand_in;
 pub mod statsd;
+pub mod trace;
+pub mod zipkin;
 pub mod zookeeper;
 
 pub use process::{Process, ProcessBuilder, Signal};

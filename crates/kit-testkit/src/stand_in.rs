@@ -91,6 +91,20 @@ pub(crate) fn text(status: StatusCode, body: impl Into<String>) -> Response<Full
     response
 }
 
+/// Refuses (`415`, with the reason) a request whose body is compressed: the trace
+/// receivers read plain bodies only.
+pub(crate) fn uncompressed(request: &Request<Bytes>) -> Result<(), (StatusCode, String)> {
+    if let Some(encoding) = request.headers().get(header::CONTENT_ENCODING)
+        && encoding != "identity"
+    {
+        return Err((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("the stand-in does not decode Content-Encoding {encoding:?}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A `200` response with `body` as JSON.
 pub(crate) fn json(body: &serde_json::Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));

@@ -7,6 +7,7 @@ mod http;
 mod ports;
 mod process;
 mod proxy;
+mod traces;
 mod zookeeper;
 
 use std::any::Any;

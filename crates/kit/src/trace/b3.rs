@@ -26,7 +26,7 @@ impl Found {
 }
 
 /// A 64-bit (left-padded with zeros) or 128-bit trace id.
-fn parse_trace_id(digits: &[u8]) -> Option<TraceId> {
+pub(super) fn parse_trace_id(digits: &[u8]) -> Option<TraceId> {
     let id = match digits.len() {
         16 => {
             let mut bytes = [0; 16];
@@ -38,7 +38,7 @@ fn parse_trace_id(digits: &[u8]) -> Option<TraceId> {
     id.is_valid().then_some(id)
 }
 
-fn parse_span_id(digits: &[u8]) -> Option<SpanId> {
+pub(super) fn parse_span_id(digits: &[u8]) -> Option<SpanId> {
     Some(SpanId(parse_hex(digits)?)).filter(|id| id.is_valid())
 }
 

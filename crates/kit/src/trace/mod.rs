@@ -134,6 +134,12 @@ impl TraceId {
         TraceId(bytes)
     }
 
+    /// The id written as 32 lowercase hex digits (or 16, a 64-bit id, left-padded with
+    /// zeros as B3 does); `None` for anything else, or an invalid (all-zero) id.
+    pub fn from_hex(digits: &str) -> Option<TraceId> {
+        b3::parse_trace_id(digits.as_bytes())
+    }
+
     /// The id's bytes.
     pub const fn to_bytes(self) -> [u8; 16] {
         self.0
@@ -161,6 +167,12 @@ impl SpanId {
     /// The id made of `bytes` (big-endian, as written in hex).
     pub const fn from_bytes(bytes: [u8; 8]) -> SpanId {
         SpanId(bytes)
+    }
+
+    /// The id written as 16 lowercase hex digits; `None` for anything else, or an invalid
+    /// (all-zero) id.
+    pub fn from_hex(digits: &str) -> Option<SpanId> {
+        b3::parse_span_id(digits.as_bytes())
     }
 
     /// The id's bytes.

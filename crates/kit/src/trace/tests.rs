@@ -494,6 +494,21 @@ fn ids_and_their_hex() {
         format!("{:?}", SpanId::from_bytes([1, 2, 3, 4, 5, 6, 7, 0xff])),
         "01020304050607ff"
     );
+    assert_eq!(TraceId::from_hex(&"ab".repeat(16)), Some(id));
+    assert_eq!(
+        TraceId::from_hex("a3ce929d0e0e4736").map(TraceId::to_bytes),
+        Some([
+            0, 0, 0, 0, 0, 0, 0, 0, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36
+        ])
+    );
+    assert_eq!(
+        SpanId::from_hex("01020304050607ff"),
+        Some(SpanId::from_bytes([1, 2, 3, 4, 5, 6, 7, 0xff]))
+    );
+    for bad in ["", "0000000000000000", "01020304050607FF", "0102030405060"] {
+        assert_eq!(SpanId::from_hex(bad), None, "{bad:?}");
+        assert_eq!(TraceId::from_hex(bad), None, "{bad:?}");
+    }
     assert!(!TraceId::from_bytes([0; 16]).is_valid());
     assert_eq!(
         TraceContext::new(TraceId::from_bytes([0; 16]), SpanId::random()),

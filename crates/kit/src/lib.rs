@@ -143,6 +143,7 @@ pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod middleware;
+mod random;
 pub mod request_id;
 pub mod request_scope;
 pub mod runtime;
@@ -150,6 +151,7 @@ pub mod schema;
 pub mod sd;
 pub mod service;
 pub mod shutdown;
+pub mod trace;
 pub mod wire;
 
 pub use context::{CancelHandle, Context};

@@ -21,10 +21,6 @@
 //! assert_eq!(request_id::generate().len(), 32);
 //! ```
 
-use std::hash::{BuildHasher, RandomState};
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use crate::Context;
 
 /// The header (HTTP) and metadata key (gRPC) of the request id, and its key in the context.
@@ -42,33 +38,12 @@ pub fn is_acceptable(id: &str) -> bool {
 /// A new request id: 32 lowercase hex digits, unique within the process (a counter) and
 /// unpredictable across processes (keyed by the process's random hash keys).
 pub fn generate() -> String {
-    static KEYS: OnceLock<RandomState> = OnceLock::new();
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let keys = KEYS.get_or_init(RandomState::new);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let high = keys.hash_one(n);
-    let low = mix(high ^ n);
     let mut digits = [0u8; 32];
-    let bytes = ((u128::from(high) << 64) | u128::from(low)).to_be_bytes();
-    for (pair, byte) in digits.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(byte >> 4)];
-        pair[1] = HEX[usize::from(byte & 0xf)];
-    }
+    crate::random::write_hex(&crate::random::next_u128().to_be_bytes(), &mut digits);
     std::str::from_utf8(&digits)
         .expect("hex digits are ASCII")
         .to_owned()
 }
-
-/// SplitMix64's finalizer: spreads `x`'s bits over the whole word (one keyed hash per id is
-/// enough to make them unpredictable; this stretches it to 128 bits).
-fn mix(mut x: u64) -> u64 {
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// The digits of [`generate`]'s ids (written by hand: `format!` cost ten times as much).
-const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// The request id of the call `ctx` belongs to, if a server (or the caller) set one.
 pub fn of(ctx: &Context) -> Option<&str> {

@@ -83,6 +83,7 @@ use std::sync::{Arc, LazyLock};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use kit::error::Delivery;
+use kit::trace::Propagation;
 use kit::{BoxError, Context, Endpoint, Error};
 use tonic::Request;
 use tonic::body::Body;
@@ -116,6 +117,7 @@ pub struct Client<Enc, Dec, Reply, T = Channel> {
     after: Vec<AfterFn>,
     idempotent: bool,
     max_encoding: Option<usize>,
+    trace_formats: Propagation,
     reply: PhantomData<fn(Reply)>,
 }
 
@@ -145,6 +147,7 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
             after: Vec::new(),
             idempotent: false,
             max_encoding: None,
+            trace_formats: Propagation::DEFAULT_INJECT,
             reply: PhantomData,
         }
     }
@@ -209,6 +212,15 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
         self
     }
 
+    /// The trace metadata formats sent with calls whose context has a trace (default
+    /// [`Propagation::DEFAULT_INJECT`]: W3C `traceparent`/`tracestate` and B3's `x-b3-*`;
+    /// [`Propagation::NONE`] sends none). Each call carries a child of the context's trace:
+    /// the same trace, a new span id, the context's span as parent (see [`kit::trace`]).
+    pub fn trace_propagation(mut self, formats: Propagation) -> Self {
+        self.trace_formats = formats;
+        self
+    }
+
     /// The request for one call, before the `before` functions run.
     fn request<P>(&self, ctx: &Context, message: P) -> Request<P> {
         let mut request = Request::new(message);
@@ -227,6 +239,15 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
                 }
                 _ => tracing::debug!(key, "metadata not sendable as gRPC metadata: skipped"),
             }
+        }
+        if let Some(trace) = ctx.trace()
+            && !self.trace_formats.is_empty()
+        {
+            trace.child().inject(self.trace_formats, |key, value| {
+                // Trace header values are visible ASCII (the tracestate was checked).
+                let value = AsciiMetadataValue::try_from(value).expect("a trace header is ASCII");
+                metadata.insert(AsciiMetadataKey::from_static(key), value);
+            });
         }
         if let Some(remaining) = ctx.remaining() {
             let timeout = Bytes::from(kit::wire::format_timeout(remaining));
@@ -349,6 +370,7 @@ impl<Enc: Clone, Dec: Clone, Reply, T: Clone> Clone for Client<Enc, Dec, Reply, 
             after: self.after.clone(),
             idempotent: self.idempotent,
             max_encoding: self.max_encoding,
+            trace_formats: self.trace_formats,
             reply: PhantomData,
         }
     }

@@ -107,9 +107,10 @@ use std::sync::Arc;
 
 use kit::context::{CallHandle, Peer};
 use kit::request_scope::RequestScope;
+use kit::trace::{Incoming, Propagation, TraceContext};
 use kit::{Context, Endpoint, Error, request_id};
 use tokio::time::Instant;
-use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
+use tonic::metadata::{Ascii, KeyAndValueRef, MetadataMap, MetadataValue};
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
 
@@ -124,6 +125,7 @@ pub struct Server<E, D, C> {
     core: Arc<Core<E, D, C>>,
     hooks: Arc<Hooks>,
     redact: bool,
+    trace_formats: Propagation,
 }
 
 struct Core<E, D, C> {
@@ -152,6 +154,7 @@ impl<E, D, C> Server<E, D, C> {
             }),
             hooks: Arc::new(Hooks::default()),
             redact: true,
+            trace_formats: Propagation::DEFAULT_EXTRACT,
         }
     }
 
@@ -193,6 +196,15 @@ impl<E, D, C> Server<E, D, C> {
         self
     }
 
+    /// The trace metadata formats read from calls (default
+    /// [`Propagation::DEFAULT_EXTRACT`]: W3C `traceparent`/`tracestate`, `b3` and `x-b3-*`,
+    /// in that precedence; [`Propagation::NONE`] reads none). A call's trace goes in its
+    /// context ([`Context::trace`]); see [`kit::trace`].
+    pub fn trace_extraction(mut self, formats: Propagation) -> Self {
+        self.trace_formats = formats;
+        self
+    }
+
     /// Handles one call of the method: what a tonic service's method delegates to, in one
     /// line (`self.sum.serve(request).await`; see the [crate docs](crate) for a whole
     /// service).
@@ -228,6 +240,10 @@ impl<E, D, C> Server<E, D, C> {
             // `ctx`.
             let (ctx, call) = Context::served(peer, deadline);
             let ctx = ctx.with_propagated(request_id::KEY, id);
+            let ctx = match call_trace(&metadata, self.trace_formats) {
+                Some(trace) => ctx.with_trace(trace),
+                None => ctx,
+            };
             if let Some(err) = refused {
                 return self.finish(&ctx, &call, Err(err));
             }
@@ -338,6 +354,21 @@ fn request_id(metadata: &MetadataMap) -> (String, MetadataValue<Ascii>) {
     (id, echo)
 }
 
+/// The trace the call's metadata carries in `formats` (see [`kit::trace`]): one pass over
+/// the metadata, allocating nothing when no key is a trace header's.
+fn call_trace(metadata: &MetadataMap, formats: Propagation) -> Option<TraceContext> {
+    if formats.is_empty() {
+        return None;
+    }
+    let mut incoming = Incoming::default();
+    for entry in metadata.iter() {
+        if let KeyAndValueRef::Ascii(key, value) = entry {
+            incoming.offer(key.as_str(), value.as_encoded_bytes());
+        }
+    }
+    incoming.extract(formats)
+}
+
 /// The connection the request came in on: the one [`serve`](crate::serve()) recorded (no
 /// allocation per call), else kit's [`Peer`] if the server put one in the extensions, else
 /// one made from tonic's `TcpConnectInfo` (which tonic's own server puts there).
@@ -361,6 +392,7 @@ impl<E, D, C> Clone for Server<E, D, C> {
         Server {
             core: self.core.clone(),
             hooks: self.hooks.clone(),
+            trace_formats: self.trace_formats,
             redact: self.redact,
         }
     }

@@ -15,6 +15,7 @@ mod serve;
 mod server;
 mod service_macro;
 mod support;
+mod trace;
 
 /// The code generated from tests/proto/echo.proto; see [`codegen`].
 #[allow(unreachable_pub, clippy::all)]

@@ -59,6 +59,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri, request, response};
 use kit::error::Delivery;
+use kit::trace::Propagation;
 use kit::{Context, Endpoint, Error};
 
 use crate::Body;
@@ -84,6 +85,7 @@ pub struct Client<Enc, Dec> {
     error_decoder: ErrorDecoderFn,
     response_limit: usize,
     idempotent: bool,
+    trace_formats: Propagation,
 }
 
 impl<Enc, Dec> Client<Enc, Dec> {
@@ -108,6 +110,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
             after: Vec::new(),
             error_decoder: Arc::new(decode_error),
             response_limit: DEFAULT_RESPONSE_LIMIT,
+            trace_formats: Propagation::DEFAULT_INJECT,
         }
     }
 
@@ -157,6 +160,15 @@ impl<Enc, Dec> Client<Enc, Dec> {
         self
     }
 
+    /// The trace header formats sent with calls whose context has a trace (default
+    /// [`Propagation::DEFAULT_INJECT`]: W3C `traceparent`/`tracestate` and B3's `X-B3-*`;
+    /// [`Propagation::NONE`] sends none). Each call carries a child of the context's trace:
+    /// the same trace, a new span id, the context's span as parent (see [`kit::trace`]).
+    pub fn trace_propagation(mut self, formats: Propagation) -> Self {
+        self.trace_formats = formats;
+        self
+    }
+
     /// The request head for one call, before the encoder and hooks run.
     fn head(&self, ctx: &Context) -> request::Parts {
         let (mut parts, ()) = Request::new(()).into_parts();
@@ -182,6 +194,15 @@ impl<Enc, Dec> Client<Enc, Dec> {
                 }
                 _ => tracing::debug!(%key, "metadata not sendable as an HTTP header: skipped"),
             }
+        }
+        if let Some(trace) = ctx.trace()
+            && !self.trace_formats.is_empty()
+        {
+            trace.child().inject(self.trace_formats, |name, value| {
+                // Trace header values are visible ASCII (the tracestate was checked).
+                let value = HeaderValue::from_str(value).expect("a trace header is a value");
+                parts.headers.insert(HeaderName::from_static(name), value);
+            });
         }
         parts
     }

@@ -102,6 +102,13 @@ impl<Enc, Dec> Client<Enc, Dec> {
         self.http = self.http.response_limit(limit);
         self
     }
+
+    /// The trace header formats sent with calls whose context has a trace; see
+    /// [`Client::trace_propagation`](crate::Client::trace_propagation).
+    pub fn trace_propagation(mut self, formats: kit::trace::Propagation) -> Self {
+        self.http = self.http.trace_propagation(formats);
+        self
+    }
 }
 
 fn encode_call(call: Outgoing, parts: &mut request::Parts) -> Result<Bytes, Error> {

@@ -7,6 +7,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode, request, response};
 use http_body::Body as _;
 use kit::context::ResponseMetadata;
+use kit::trace::Propagation;
 use kit::{Context, Error};
 
 use super::encode_error;
@@ -52,6 +53,8 @@ pub(crate) struct Config {
     pub(crate) body_limit: usize,
     pub(crate) body_timeout: Option<Duration>,
     pub(crate) redact: bool,
+    /// The trace header formats read from requests.
+    pub(crate) trace_formats: Propagation,
     /// The transport metrics of the route this server answers, once turned on.
     pub(crate) route: Slot,
 }
@@ -66,6 +69,7 @@ impl Default for Config {
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: Some(DEFAULT_BODY_TIMEOUT),
             redact: true,
+            trace_formats: Propagation::DEFAULT_EXTRACT,
             route: Slot::default(),
         }
     }

@@ -30,13 +30,13 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
     /// its body is read. `None` serves every method.
     const METHOD: Option<Method> = None;
 
-    /// The transport named in the request's log span (`transport=http`).
+    /// The transport named in the request's scope, on its log lines (`transport=http`).
     const TRANSPORT: &'static str = "http";
 
     /// Whether the handler records its calls in the transport metrics itself (as a
     /// JSON-RPC server does, call by call), so that the server records only the requests
-    /// it answers with an error before or instead of the handler (see
-    /// [`metrics`](crate::metrics), feature `metrics`).
+    /// it answers with an error before or instead of the handler (see the `metrics`
+    /// module, feature `metrics`).
     const RECORDS_CALLS: bool = false;
 
     /// Answers a request; an error goes through the server's error encoder.

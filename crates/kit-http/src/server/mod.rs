@@ -81,6 +81,7 @@ use http::{Request, Response, StatusCode, request, response};
 use http_body::Body as HttpBody;
 use kit::context::Peer;
 use kit::request_scope::RequestScope;
+use kit::trace::{Incoming, Propagation, TraceContext};
 use kit::{BoxError, Context, Endpoint, Error, request_id};
 use tower_service::Service;
 
@@ -210,14 +211,25 @@ impl<H> Server<H> {
         self.config_mut().redact = redact;
         self
     }
+
+    /// The trace header formats read from requests (default
+    /// [`Propagation::DEFAULT_EXTRACT`]: W3C `traceparent`/`tracestate`, `b3` and `X-B3-*`,
+    /// in that precedence; [`Propagation::NONE`] reads none). A request's trace goes in its
+    /// context ([`Context::trace`]); see [`kit::trace`].
+    pub fn trace_extraction(mut self, formats: Propagation) -> Self {
+        self.config_mut().trace_formats = formats;
+        self
+    }
 }
 
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
-/// its `kit-timeout` header as the deadline, and its request id.
+/// its `kit-timeout` header as the deadline, its request id, and its trace (read in
+/// `trace_formats`).
 fn request_context(
     parts: &request::Parts,
     peer: Option<Arc<Peer>>,
     request_id: String,
+    trace_formats: Propagation,
 ) -> (Context, kit::context::CallHandle, Option<Error>) {
     let (deadline, refused) = match timeout_header(&parts.headers) {
         None => (None, None),
@@ -232,7 +244,24 @@ fn request_context(
     };
     let (ctx, call) = Context::served(peer, deadline);
     let ctx = ctx.with_propagated(request_id::KEY, request_id);
+    let ctx = match request_trace(&parts.headers, trace_formats) {
+        Some(trace) => ctx.with_trace(trace),
+        None => ctx,
+    };
     (ctx, call, refused)
+}
+
+/// The trace the request's headers carry in `formats` (see [`kit::trace`]): one pass over
+/// the headers, allocating nothing when none is a trace header.
+fn request_trace(headers: &http::HeaderMap, formats: Propagation) -> Option<TraceContext> {
+    if formats.is_empty() {
+        return None;
+    }
+    let mut incoming = Incoming::default();
+    for (name, value) in headers {
+        incoming.offer(name.as_str(), value.as_bytes());
+    }
+    incoming.extract(formats)
 }
 
 /// The request's id (see [`kit::request_id`]): its `X-Request-Id` header when that is
@@ -340,7 +369,7 @@ where
             let meter = config.route.begin();
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
-            let (ctx, call, refused) = request_context(&parts, peer, id);
+            let (ctx, call, refused) = request_context(&parts, peer, id, config.trace_formats);
             let ctx = config.before(ctx, &parts);
             // A handler that serves one method refuses the others before reading the body.
             let allow = H::METHOD.filter(|method| *method != parts.method);

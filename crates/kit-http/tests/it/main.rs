@@ -14,3 +14,4 @@ mod server;
 mod service_macro;
 mod shutdown;
 mod support;
+mod trace;

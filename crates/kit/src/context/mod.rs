@@ -1,5 +1,5 @@
-//! Request-scoped state, both ways: deadline, cancellation, metadata, connection info and
-//! typed values in; response metadata out.
+//! Request-scoped state, both ways: deadline, cancellation, metadata, connection info, the
+//! distributed trace and typed values in; response metadata out.
 //!
 //! A [`Context`] travels with every call, from the transport that received it, through the
 //! middleware chain, into the service and on to the clients it calls. Its request side is
@@ -71,6 +71,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::Error;
+use crate::trace::TraceContext;
 use call::Call;
 use chain::Chain;
 
@@ -87,6 +88,7 @@ pub struct Context {
     peer: Option<Arc<Peer>>,
     metadata: Chain<MetadataEntry>,
     values: Chain<ValueEntry>,
+    trace: Option<Arc<TraceContext>>,
 }
 
 struct MetadataEntry {
@@ -233,6 +235,7 @@ impl Context {
             peer,
             metadata: Chain::default(),
             values: Chain::default(),
+            trace: None,
         };
         (ctx, CallHandle { call })
     }
@@ -247,6 +250,7 @@ impl Context {
             peer: self.peer.clone(),
             metadata: self.metadata.clone(),
             values: self.values.clone(),
+            trace: self.trace.clone(),
         }
     }
 
@@ -477,6 +481,19 @@ impl Context {
         child
     }
 
+    /// A child in the distributed trace `trace` (see [`trace`](crate::trace)): servers put
+    /// the trace a request came with here, and clients send a child of it.
+    pub fn with_trace(&self, trace: TraceContext) -> Context {
+        let mut child = self.clone();
+        child.trace = Some(Arc::new(trace));
+        child
+    }
+
+    /// The distributed trace this context belongs to, if any.
+    pub fn trace(&self) -> Option<&TraceContext> {
+        self.trace.as_deref()
+    }
+
     /// The newest value of type `T`, if any.
     pub fn value<T: Send + Sync + 'static>(&self) -> Option<&T> {
         self.values
@@ -492,6 +509,7 @@ impl fmt::Debug for Context {
             .field("remaining", &self.remaining())
             .field("cancelled", &self.is_cancelled())
             .field("peer", &self.peer)
+            .field("trace", &self.trace)
             .field(
                 "metadata",
                 &self

@@ -120,8 +120,8 @@ where
 
 /// When a request's headers arrived, in its extensions: a [`Server`](crate::Server) counts
 /// the request's `grpc-timeout` from then rather than from when the message had been read.
-/// With it, the request's path (`/pkg.Service/Method`), for its log span (a clone of the
-/// request's, shared, not copied).
+/// With it, the request's URI (a clone of the request's, sharing its bytes), whose path
+/// (`/pkg.Service/Method`) becomes the `route` of the call's request scope.
 #[derive(Clone, Debug)]
 pub(crate) struct ReceivedAt(pub(crate) Instant, pub(crate) http::Uri);
 

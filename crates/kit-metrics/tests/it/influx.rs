@@ -16,6 +16,20 @@ fn series(answer: &Value) -> Option<(Value, Value)> {
     Some((series["columns"].clone(), series["values"].clone()))
 }
 
+/// The `count` of each `kit_requests` point in database `kit`, oldest first.
+async fn request_counts(influx: &InfluxDb) -> Vec<Value> {
+    let answer = influx
+        .query("kit", "SELECT \"count\" FROM kit_requests")
+        .await;
+    let (_, values) = series(&answer).expect("kit_requests written");
+    values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[1].clone())
+        .collect()
+}
+
 #[tokio::test]
 async fn counters_gauges_and_histogram_summaries_read_back() {
     let influx = InfluxDb::start().await;
@@ -163,17 +177,8 @@ async fn a_server_down_at_start_or_going_away_costs_only_dropped_points() {
     requests.increment(8);
     handle.flush().await;
     assert_eq!(handle.flush_and_stop().await, 2);
-    let answer = influx
-        .query("kit", "SELECT \"count\" FROM kit_requests")
-        .await;
-    let (_, values) = series(&answer).expect("kit_requests written");
-    let counts: Vec<&Value> = values
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| &row[1])
-        .collect();
-    assert_eq!(counts, [&json!(2), &json!(8)]);
+    let counts = request_counts(&influx).await;
+    assert_eq!(counts, [json!(2), json!(8)]);
 }
 
 #[tokio::test]
@@ -244,18 +249,9 @@ async fn a_server_that_hangs_costs_a_bounded_wait_and_the_dropped_points() {
     influx.thaw();
     requests.increment(2);
     assert_eq!(handle.flush_and_stop().await, 1);
-    let answer = influx
-        .query("kit", "SELECT \"count\" FROM kit_requests")
-        .await;
-    let (_, values) = series(&answer).expect("kit_requests written");
-    let counts: Vec<&Value> = values
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|row| &row[1])
-        .collect();
+    let counts = request_counts(&influx).await;
     // The write given up on was still in the frozen server's socket, and it applied it
     // when it woke: `dropped` counts the points whose delivery was not confirmed, which is
     // at least what was lost. Nothing is sent twice.
-    assert_eq!(counts, [&json!(1), &json!(2)]);
+    assert_eq!(counts, [json!(1), json!(2)]);
 }

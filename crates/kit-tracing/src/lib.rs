@@ -127,6 +127,8 @@ use kit::request_scope::RequestScope;
 
 mod json;
 mod level;
+#[cfg(feature = "otel")]
+pub mod otel;
 
 pub use json::{Json, JsonFields};
 pub use level::{LevelError, level, set_level};

@@ -1,9 +1,10 @@
 //! The request a task is serving, for its log lines.
 //!
-//! kit's servers run each call inside a [`RequestScope`]: the request id, the transport, the
-//! route and the peer address of the request, set for the task while the call's future is
-//! polled. `kit-tracing`'s formatters (logfmt and JSON) append them to every line logged in
-//! that task, as `request_id`, `transport`, `route` and `peer`, so a line logged anywhere in
+//! kit's servers run each call inside a [`RequestScope`]: the request id, the trace id (when
+//! the request is part of a distributed trace, see [`trace`](crate::trace)), the transport,
+//! the route and the peer address of the request, set for the task while the call's future
+//! is polled. `kit-tracing`'s formatters (logfmt and JSON) append them to every line logged
+//! in that task, as `request_id`, `trace_id`, `transport`, `route` and `peer`, so a line logged anywhere in
 //! the service's code while it serves a request says which request it was, without the
 //! service passing anything.
 //!
@@ -37,6 +38,8 @@ use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 
+use crate::trace::TraceId;
+
 tokio::task_local! {
     static CURRENT: RequestScope;
 }
@@ -45,6 +48,7 @@ tokio::task_local! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestScope {
     request_id: String,
+    trace_id: Option<TraceId>,
     transport: &'static str,
     route: String,
     peer: Option<SocketAddr>,
@@ -61,10 +65,22 @@ impl RequestScope {
     ) -> RequestScope {
         RequestScope {
             request_id,
+            trace_id: None,
             transport,
             route,
             peer,
         }
+    }
+
+    /// This scope with the id of the distributed trace the request is part of.
+    pub fn with_trace_id(mut self, trace_id: Option<TraceId>) -> RequestScope {
+        self.trace_id = trace_id;
+        self
+    }
+
+    /// The id of the distributed trace the request is part of, if any.
+    pub fn trace_id(&self) -> Option<TraceId> {
+        self.trace_id
     }
 
     /// The request's id (see [`request_id`](crate::request_id)).
@@ -89,12 +105,15 @@ impl RequestScope {
     }
 
     /// Each field as a name and a displayable value, in the order log lines show them;
-    /// a route or a peer that is not known (empty, `None`) is left out.
+    /// a trace id, a route or a peer that is not known (`None`, empty) is left out.
     pub fn for_each_field<E>(
         &self,
         mut f: impl FnMut(&'static str, &dyn fmt::Display) -> Result<(), E>,
     ) -> Result<(), E> {
         f("request_id", &self.request_id)?;
+        if let Some(trace_id) = &self.trace_id {
+            f("trace_id", trace_id)?;
+        }
         f("transport", &self.transport)?;
         if !self.route.is_empty() {
             f("route", &self.route)?;
@@ -172,6 +191,17 @@ mod tests {
         assert_eq!(
             names(&without),
             ["request_id=r", "transport=jsonrpc", "route=POST /rpc"]
+        );
+        let trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736");
+        let traced = without.with_trace_id(trace_id);
+        assert_eq!(
+            names(&traced),
+            [
+                "request_id=r",
+                "trace_id=4bf92f3577b34da6a3ce929d0e0e4736",
+                "transport=jsonrpc",
+                "route=POST /rpc"
+            ]
         );
     }
 }

@@ -79,6 +79,12 @@
 //! assert_eq!(sent[3], ("x-b3-parentspanid", "b7ad6b7169203331".to_owned()));
 //! ```
 //!
+//! ## Spans
+//!
+//! With a [`span::SpanBridge`] installed (kit-tracing's OpenTelemetry setup installs one),
+//! servers and clients also open a `tracing` span per request and per call, and the trace
+//! in a served call's context is the server span's own position: see [`span`].
+//!
 //! **Cost.** A server reads the trace headers in one pass over the request's headers,
 //! allocating nothing when there are none: on addsvc's HTTP `POST /sum` without trace
 //! headers (`benches/http-sum-inproc.sh`, callgrind) a request went from 22,306 to 22,512
@@ -92,6 +98,7 @@
 //! [`Context::trace`]: crate::Context::trace
 
 mod b3;
+pub mod span;
 mod w3c;
 
 use std::fmt;

@@ -1,0 +1,141 @@
+//! Request tracing: kit's server and client spans (and the service's own `tracing` spans
+//! inside them) exported as OpenTelemetry spans.
+//!
+//! [`layer`] is tracing-opentelemetry's layer on an OpenTelemetry tracer, with kit's
+//! [`Bridge`] installed, which turns on the spans of kit's transports (see
+//! [`kit::trace::span`]): one server span per request, one client span per call, the
+//! service's own spans nested inside them, and the trace carried on to the next process.
+//!
+//! ```
+//! use opentelemetry::trace::TracerProvider as _;
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//!
+//! let provider = SdkTracerProvider::builder().build();
+//! let subscriber = tracing_subscriber::registry()
+//!     .with(kit_tracing::otel::layer(provider.tracer("svc"), 1.0));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let span = tracing::info_span!("work");
+//!     let bridge = kit::trace::span::bridge().expect("layer installs kit's bridge");
+//!     let position = bridge.context(&span).expect("the span is traced");
+//!     assert_eq!(position.sampled(), Some(true));
+//! });
+//! ```
+
+mod bridge;
+
+pub use bridge::Bridge;
+
+use opentelemetry::trace::Tracer;
+use tracing::Subscriber;
+use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::registry::LookupSpan;
+
+/// tracing-opentelemetry's layer recording spans with `tracer`, after installing kit's
+/// [`Bridge`] (sampling traces whose caller deferred the decision at `sample_ratio`) unless
+/// a bridge is installed already.
+pub fn layer<S, T>(tracer: T, sample_ratio: f64) -> OpenTelemetryLayer<S, T>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+    T: Tracer + 'static,
+    T::Span: Send + Sync,
+{
+    if kit::trace::span::bridge().is_none() {
+        kit::trace::span::install_bridge(Box::leak(Box::new(Bridge::new(sample_ratio))));
+    }
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_location(false)
+        .with_threads(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use kit::Context;
+    use kit::trace::span::{SpanBridge as _, start_client, start_server};
+    use kit::trace::{SpanId, TraceContext, TraceId};
+    use opentelemetry::trace::TracerProvider as _;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    fn traced<R>(f: impl FnOnce() -> R) -> R {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(super::layer(provider.tracer("t"), 1.0));
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    fn caller() -> TraceContext {
+        TraceContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
+            SpanId::from_hex("b7ad6b7169203331").unwrap(),
+        )
+        .unwrap()
+        .with_sampled(Some(true))
+    }
+
+    #[test]
+    fn a_server_span_is_a_child_of_the_caller_and_clients_are_children_of_it() {
+        traced(|| {
+            let server = tracing::info_span!("server");
+            let own = start_server(&server, Some(caller())).unwrap();
+            assert_eq!(own.trace_id(), caller().trace_id());
+            assert_eq!(own.parent_span_id(), Some(caller().span_id()));
+            assert_ne!(own.span_id(), caller().span_id());
+            let ctx = Context::background().with_trace(own.clone());
+
+            // Inside the server span: the client span is its child.
+            let inside = server.in_scope(|| {
+                let client = tracing::info_span!("client");
+                start_client(&client, &Context::background()).unwrap()
+            });
+            assert_eq!(inside.trace_id(), own.trace_id());
+            assert_eq!(inside.parent_span_id(), Some(own.span_id()));
+
+            // Inside a span of the service's own: a child of that one.
+            let (user, in_user) = server.in_scope(|| {
+                let user = tracing::info_span!("lookup");
+                let user_id = super::Bridge::new(1.0).context(&user).unwrap().span_id();
+                let client = user.in_scope(|| {
+                    start_client(&tracing::info_span!("client"), &Context::background()).unwrap()
+                });
+                (user_id, client)
+            });
+            assert_eq!(in_user.trace_id(), own.trace_id());
+            assert_eq!(in_user.parent_span_id(), Some(user));
+
+            // Outside any span, with the server's context (a task spawned without the
+            // span): a child of the context's trace.
+            let outside = start_client(&tracing::info_span!("client"), &ctx).unwrap();
+            assert_eq!(outside.trace_id(), own.trace_id());
+            assert_eq!(outside.parent_span_id(), Some(own.span_id()));
+
+            // Outside any span, with no trace at all: a new trace.
+            let root =
+                start_client(&tracing::info_span!("client"), &Context::background()).unwrap();
+            assert_ne!(root.trace_id(), own.trace_id());
+            assert_eq!(root.parent_span_id(), None);
+        });
+    }
+
+    #[test]
+    fn without_a_caller_a_server_span_starts_a_trace() {
+        traced(|| {
+            let own = start_server(&tracing::info_span!("server"), None).unwrap();
+            assert_eq!(own.parent_span_id(), None);
+            assert_eq!(own.sampled(), Some(true));
+        });
+    }
+
+    #[test]
+    fn a_disabled_server_span_passes_the_callers_trace_on() {
+        // Installs the bridge, then serves with no subscriber: every span is disabled.
+        traced(|| ());
+        let passed = start_server(&tracing::Span::none(), Some(caller()));
+        assert_eq!(passed, Some(caller()));
+        assert_eq!(
+            start_client(&tracing::Span::none(), &Context::background()),
+            None
+        );
+    }
+}

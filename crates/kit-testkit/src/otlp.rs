@@ -41,6 +41,10 @@
 //! assert!(collector.received().spans().is_empty());
 //! # }
 //! ```
+//!
+//! For a test of spans inside one process, [`record_spans`] records them without a socket:
+//! the SDK's spans converted to OTLP messages by `opentelemetry-proto`'s own conversion and
+//! decoded as the receiver decodes them.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -253,6 +257,63 @@ fn protobuf(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROTOBUF));
     response
+}
+
+/// Installs, as the process's global `tracing` subscriber, kit-tracing's OpenTelemetry layer
+/// (with kit's span bridge) on a tracer that samples every span and hands each one, as it
+/// ends, to the returned record: spans of service `service_name`, decoded as the receiver
+/// decodes an export. For tests of the spans kit's transports open (one test per process,
+/// as nextest runs them).
+///
+/// # Panics
+///
+/// If a global subscriber is already installed.
+pub fn record_spans(service_name: &'static str) -> Received {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    let received = Received::default();
+    let resource = opentelemetry_sdk::Resource::builder_empty()
+        .with_service_name(service_name)
+        .build();
+    let exporter = Recorder {
+        received: received.clone(),
+        resource: (&resource).into(),
+    };
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_simple_exporter(exporter)
+        .build();
+    let layer = kit_tracing::otel::layer(provider.tracer("kit-testkit"), 1.0);
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        .expect("record_spans installs the global subscriber");
+    received
+}
+
+/// The exporter of [`record_spans`].
+#[derive(Debug)]
+struct Recorder {
+    received: Received,
+    resource: opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema,
+}
+
+impl opentelemetry_sdk::trace::SpanExporter for Recorder {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        let resource_spans =
+            opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope(
+                batch,
+                &self.resource,
+            );
+        let request = ExportTraceServiceRequest { resource_spans };
+        match decode_request(request) {
+            Ok(spans) => self.received.add_spans(spans),
+            Err(reason) => self.received.reject("record_spans", &reason),
+        }
+        Ok(())
+    }
 }
 
 /// The spans of `request` in kit-testkit's model, or why it is refused.

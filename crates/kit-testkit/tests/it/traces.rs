@@ -438,3 +438,30 @@ async fn waiting_for_spans_that_do_not_come_panics_with_what_was_received() {
         "timed out after 50ms waiting for 2 spans; received 1:\n?: only (Internal)\nspans: [";
     assert!(message.starts_with(head), "{message}");
 }
+
+#[test]
+fn record_spans_records_spans_as_they_end_with_kind_attributes_and_parents() {
+    let received = kit_testkit::otlp::record_spans("recorded");
+    {
+        let outer = tracing::info_span!(
+            "outer",
+            otel.name = "GET /x",
+            otel.kind = "server",
+            n = 3_i64
+        );
+        let _inner = outer.in_scope(|| tracing::info_span!("inner"));
+    }
+    let spans = received.spans();
+    assert_eq!(spans.len(), 2, "{spans:#?}");
+    let (inner, outer) = (&spans[0], &spans[1]);
+    assert_eq!(outer.name, "GET /x");
+    assert_eq!(outer.kind, SpanKind::Server);
+    assert_eq!(outer.service_name.as_deref(), Some("recorded"));
+    assert_eq!(outer.attributes.get("n"), Some(&AttrValue::Int(3)));
+    assert_eq!(outer.parent_span_id, None);
+    assert_eq!(inner.name, "inner");
+    assert_eq!(inner.kind, SpanKind::Internal);
+    assert_eq!(inner.trace_id, outer.trace_id);
+    assert_eq!(inner.parent_span_id.as_ref(), Some(&outer.span_id));
+    assert!(received.rejections().is_empty());
+}

@@ -138,4 +138,49 @@ mod tests {
             None
         );
     }
+
+    /// The one test of this binary with a global subscriber (the others set theirs per
+    /// thread).
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_span_middleware_nests_inside_the_current_span_and_records_errors() {
+        use kit::{Code, Endpoint as _, Error, endpoint_fn, middleware};
+        use kit_testkit::trace::{AttrValue, SpanKind, Status};
+        use tracing::Instrument as _;
+
+        let received = kit_testkit::otlp::record_spans("svc");
+        let lookup = middleware::chain().span("lookup").endpoint(endpoint_fn(
+            |_ctx: Context, fail: bool| async move {
+                if fail {
+                    Err(Error::not_found("no such key"))
+                } else {
+                    Ok(1)
+                }
+            },
+        ));
+        let server = tracing::info_span!("request", otel.kind = "server");
+        async {
+            assert_eq!(lookup.call(Context::background(), false).await.unwrap(), 1);
+            let err = lookup.call(Context::background(), true).await.unwrap_err();
+            assert_eq!(err.code(), Code::NotFound);
+        }
+        .instrument(server.clone())
+        .await;
+        drop(server);
+        let spans = received.spans();
+        assert_eq!(spans.len(), 3, "{spans:#?}");
+        let (ok, failed, request) = (&spans[0], &spans[1], &spans[2]);
+        for span in [ok, failed] {
+            assert_eq!(span.name, "lookup");
+            assert_eq!(span.kind, SpanKind::Internal);
+            assert_eq!(span.trace_id, request.trace_id);
+            assert_eq!(span.parent_span_id.as_ref(), Some(&request.span_id));
+        }
+        assert_eq!(ok.status, Status::Unset);
+        assert_eq!(ok.attributes.get("error.type"), None);
+        assert_eq!(failed.status, Status::Error("no such key".into()));
+        assert_eq!(
+            failed.attributes.get("error.type"),
+            Some(&AttrValue::String("NOT_FOUND".into()))
+        );
+    }
 }

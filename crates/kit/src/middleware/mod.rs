@@ -31,6 +31,7 @@
 //! - [`timeout`]: gives each call a deadline and ends it promptly when the deadline passes
 //!   or the context is cancelled.
 //! - [`logging`]: one structured `tracing` event per call (method, duration, error).
+//! - [`span`]: an internal span per call, where asked, while request tracing is on.
 //! - [`circuit_breaker`]: fails fast while a callee keeps failing, then probes it (gobreaker's,
 //!   Hystrix's and Finagle's policies).
 //! - [`retry`]: retries of failed calls that may be retried, with backoff, one deadline
@@ -54,6 +55,7 @@ pub mod metrics;
 #[cfg(feature = "rate-limit")]
 pub mod rate_limit;
 pub mod retry;
+pub mod span;
 pub mod timeout;
 
 use std::time::Duration;
@@ -70,6 +72,7 @@ pub use metrics::{InstrumentLayer, Instrumented};
 #[cfg(feature = "rate-limit")]
 pub use rate_limit::{RateLimitLayer, RateLimited};
 pub use retry::{Retry, RetryLayer, RetryPolicy};
+pub use span::{SpanLayer, Spanned};
 pub use timeout::{Timeout, TimeoutLayer};
 
 /// A chain of middleware under construction; start one with [`chain`].
@@ -101,6 +104,12 @@ impl<L> Chain<L> {
     /// Adds a [`LoggingLayer`] for the method named `method`.
     pub fn logging(self, method: &'static str) -> Chain<Stack<LoggingLayer, L>> {
         self.layer(LoggingLayer::new(method))
+    }
+
+    /// Adds a [`SpanLayer`]: an internal span named `name` per call while request tracing
+    /// is on.
+    pub fn span(self, name: &'static str) -> Chain<Stack<SpanLayer, L>> {
+        self.layer(SpanLayer::new(name))
     }
 
     /// Adds an [`InstrumentLayer`] recording the calls of `method` under `names`.

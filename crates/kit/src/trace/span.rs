@@ -29,6 +29,10 @@ pub const SERVER_TARGET: &str = "kit::server";
 /// The `tracing` target of the spans kit's clients open for calls.
 pub const CLIENT_TARGET: &str = "kit::client";
 
+/// The `tracing` target of the internal spans of kit's [`span`](crate::middleware::span)
+/// middleware.
+pub const INTERNAL_TARGET: &str = "kit::internal";
+
 /// What kit needs from the `tracing` layer that turns spans into a distributed trace: see
 /// the [module docs](self).
 pub trait SpanBridge: Send + Sync + 'static {

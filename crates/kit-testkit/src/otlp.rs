@@ -260,8 +260,9 @@ fn protobuf(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
 }
 
 /// Installs, as the process's global `tracing` subscriber, kit-tracing's OpenTelemetry layer
-/// (with kit's span bridge) on a tracer that samples every span and hands each one, as it
-/// ends, to the returned record: spans of service `service_name`, decoded as the receiver
+/// (with kit's span bridge) on a tracer that samples every span at level INFO or above (not
+/// the debug and trace spans of hyper and h2) and hands each one, as it ends, to the returned
+/// record: spans of service `service_name`, decoded as the receiver
 /// decodes an export. For tests of the spans kit's transports open (one test per process,
 /// as nextest runs them).
 ///
@@ -285,7 +286,10 @@ pub fn record_spans(service_name: &'static str) -> Received {
         .with_simple_exporter(exporter)
         .build();
     let layer = kit_tracing::otel::layer(provider.tracer("kit-testkit"), 1.0);
-    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(layer);
+    tracing::subscriber::set_global_default(subscriber)
         .expect("record_spans installs the global subscriber");
     received
 }

@@ -465,3 +465,14 @@ fn record_spans_records_spans_as_they_end_with_kind_attributes_and_parents() {
     assert_eq!(inner.parent_span_id.as_ref(), Some(&outer.span_id));
     assert!(received.rejections().is_empty());
 }
+
+#[test]
+fn record_spans_leaves_out_debug_spans_and_tracing_opentelemetrys_extra_attributes() {
+    let received = kit_testkit::otlp::record_spans("recorded");
+    drop(tracing::debug_span!("h2 internals"));
+    drop(tracing::info_span!("kept", k = "v"));
+    let spans = received.spans();
+    assert_eq!(spans.len(), 1, "{spans:#?}");
+    assert_eq!(spans[0].name, "kept");
+    assert_eq!(spans[0].attributes, strings(&[("k", "v")]));
+}

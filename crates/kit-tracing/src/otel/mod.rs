@@ -34,6 +34,10 @@ use tracing_subscriber::registry::LookupSpan;
 /// tracing-opentelemetry's layer recording spans with `tracer`, after installing kit's
 /// [`Bridge`] (sampling traces whose caller deferred the decision at `sample_ratio`) unless
 /// a bridge is installed already.
+///
+/// Spans carry their fields as attributes and nothing else: not the source location,
+/// thread, `tracing` target or busy and idle times that tracing-opentelemetry can add
+/// (attributes the semantic conventions do not name, on every span).
 pub fn layer<S, T>(tracer: T, sample_ratio: f64) -> OpenTelemetryLayer<S, T>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
@@ -47,6 +51,8 @@ where
         .with_tracer(tracer)
         .with_location(false)
         .with_threads(false)
+        .with_target(false)
+        .with_tracked_inactivity(false)
 }
 
 #[cfg(test)]

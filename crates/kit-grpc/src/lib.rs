@@ -239,6 +239,38 @@
 //! side noticed first. The server's context is cancelled, besides, when the call ends or
 //! its client goes away (see [`server`]).
 //!
+//! ## Spans
+//!
+//! While a span bridge is installed ([`kit::trace::span`]; kit-tracing's `otel` layer installs
+//! one), each call served by a [`Server`] runs in a server span (target `kit::server`) and
+//! each call of a [`Client`] in a client span (target `kit::client`): one span per call
+//! (kit's servers and clients are unary). They follow OpenTelemetry's semantic conventions
+//! v1.27.0 for gRPC:
+//!
+//! - the name is the method's full name, `package.Service/Method` (the request path
+//!   without its leading `/`); `rpc.system` is `grpc`, `rpc.service` and `rpc.method` the
+//!   two halves of the name;
+//! - `rpc.grpc.status_code` is the answer's status code, as an integer;
+//! - a server span has `server.address`/`server.port` (the connection's local address),
+//!   and `client.address`/`client.port` and `network.peer.address`/`network.peer.port` (the
+//!   connection's remote address; kit reads no forwarding header for gRPC, so both are the
+//!   peer); a client span has `server.address`/`server.port` when the client was told them
+//!   ([`Client::server_address`]);
+//! - the span is in error (with `error.type` the code's name, `DEADLINE_EXCEEDED`, and the
+//!   status message as the description) for every code but `OK` on a client, and on a
+//!   server only for the codes the conventions count as the server's fault: `UNKNOWN`,
+//!   `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE` and `DATA_LOSS`.
+//!
+//! A call whose path is not `/service/method` gets a span named after the whole path,
+//! without `rpc.service` and `rpc.method`; a server span whose path the server does not know
+//! (under tonic's own server, which does not pass it on; [`serve()`] does) is
+//! named `grpc`. A call dropped before its answer (the client went away) ends its span
+//! without a status code.
+//!
+//! A call of a method the service does not have is answered `UNIMPLEMENTED` by tonic's router
+//! or the generated service before any kit [`Server`] sees it: it has no server
+//! span (the client's span records the `UNIMPLEMENTED` answer).
+//!
 //! ## Runtime
 //!
 //! Everything here runs on either tokio runtime flavour. tonic's HTTP/2 was measured to lose
@@ -256,6 +288,7 @@ pub mod metrics;
 pub mod reflection;
 mod serve;
 pub mod server;
+mod span;
 mod status;
 
 pub use client::Client;

@@ -24,6 +24,13 @@
 //!    status's metadata), then decodes the reply, or turns the status into an [`Error`]:
 //!    the code, message and details the server's error had ([`error_of`](crate::error_of)).
 //!
+//! While a span bridge is installed ([`kit::trace::span`]), each call runs inside a client
+//! span (target `kit::client`, named after the method, in error for any status but `OK`;
+//! see [its fields](crate#spans)), child of the current `tracing` span (a span the caller
+//! opened, or the server span of the call being served), else of the context's trace; the
+//! call sends the span's own position as its trace metadata. Without a bridge, it sends a
+//! child of the context's trace, if it has one.
+//!
 //! ## Failures and retry safety
 //!
 //! A failed call's error says how far its request got ([`Delivery`]), so that retries never
@@ -83,13 +90,14 @@ use std::sync::{Arc, LazyLock};
 use bytes::Bytes;
 use http::uri::PathAndQuery;
 use kit::error::Delivery;
-use kit::trace::Propagation;
+use kit::trace::{Propagation, TraceContext};
 use kit::{BoxError, Context, Endpoint, Error};
 use tonic::Request;
 use tonic::body::Body;
 use tonic::client::{Grpc, GrpcService};
 use tonic::metadata::{AsciiMetadataKey, AsciiMetadataValue, MetadataMap};
 use tonic_prost::ProstCodec;
+use tracing::Instrument as _;
 
 use crate::server::TIMEOUT_METADATA;
 
@@ -118,6 +126,7 @@ pub struct Client<Enc, Dec, Reply, T = Channel> {
     idempotent: bool,
     max_encoding: Option<usize>,
     trace_formats: Propagation,
+    server: Option<(String, u16)>,
     reply: PhantomData<fn(Reply)>,
 }
 
@@ -148,6 +157,7 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
             idempotent: false,
             max_encoding: None,
             trace_formats: Propagation::DEFAULT_INJECT,
+            server: None,
             reply: PhantomData,
         }
     }
@@ -221,8 +231,17 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
         self
     }
 
-    /// The request for one call, before the `before` functions run.
-    fn request<P>(&self, ctx: &Context, message: P) -> Request<P> {
+    /// The server's host name (or IP address) and port, as the spans of calls report them
+    /// (`server.address` and `server.port`; see [`kit::trace::span`]): the transport does
+    /// not tell the client where it connects. Without it, the spans have neither.
+    pub fn server_address(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.server = Some((host.into(), port));
+        self
+    }
+
+    /// The request for one call, with `trace` as its trace metadata, before the `before`
+    /// functions run.
+    fn request<P>(&self, ctx: &Context, message: P, trace: Option<&TraceContext>) -> Request<P> {
         let mut request = Request::new(message);
         let metadata = request.metadata_mut();
         for (key, value) in ctx.propagated() {
@@ -240,10 +259,8 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
                 _ => tracing::debug!(key, "metadata not sendable as gRPC metadata: skipped"),
             }
         }
-        if let Some(trace) = ctx.trace()
-            && !self.trace_formats.is_empty()
-        {
-            trace.child().inject(self.trace_formats, |key, value| {
+        if let Some(trace) = trace {
+            trace.inject(self.trace_formats, |key, value| {
                 // Trace header values are visible ASCII (the tracestate was checked).
                 let value = AsciiMetadataValue::try_from(value).expect("a trace header is ASCII");
                 metadata.insert(AsciiMetadataKey::from_static(key), value);
@@ -264,6 +281,7 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
         &self,
         ctx: &Context,
         req: Req,
+        trace: Option<&TraceContext>,
         sent: &AtomicBool,
     ) -> Result<Resp, Error>
     where
@@ -284,7 +302,7 @@ impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
                 )));
             }
         }
-        let mut request = self.request(ctx, message);
+        let mut request = self.request(ctx, message, trace);
         for before in &self.before {
             before(ctx, request.metadata_mut());
         }
@@ -336,9 +354,48 @@ where
     type Response = Resp;
 
     async fn call(&self, ctx: Context, req: Req) -> Result<Resp, Error> {
+        if kit::trace::span::bridge().is_none() {
+            let trace = match ctx.trace() {
+                Some(trace) if !self.trace_formats.is_empty() => Some(trace.child()),
+                _ => None,
+            };
+            return self.call_with(&ctx, req, trace.as_ref()).await;
+        }
+        let span = crate::span::client(self.path.path(), self.server.as_ref());
+        // The client span's own position, else (the span is not traced) a child of the
+        // context's trace, as without spans.
+        let trace = kit::trace::span::start_client(&span, &ctx)
+            .or_else(|| ctx.trace().map(TraceContext::child))
+            .filter(|_| !self.trace_formats.is_empty());
+        let result = self
+            .call_with(&ctx, req, trace.as_ref())
+            .instrument(span.clone())
+            .await;
+        crate::span::record_client_status(&span, result.as_ref().err());
+        result
+    }
+}
+
+impl<Enc, Dec, Reply, T> Client<Enc, Dec, Reply, T> {
+    /// One call under the context's deadline and cancellation, sending `trace`.
+    async fn call_with<Req, P, Resp>(
+        &self,
+        ctx: &Context,
+        req: Req,
+        trace: Option<&TraceContext>,
+    ) -> Result<Resp, Error>
+    where
+        Enc: Fn(Req) -> P,
+        Dec: Fn(Reply) -> Result<Resp, Error>,
+        P: prost::Message + 'static,
+        Reply: prost::Message + Default + 'static,
+        T: GrpcService<Body> + Clone,
+        T::ResponseBody: Send + 'static,
+        <T::ResponseBody as http_body::Body>::Error: Into<BoxError>,
+    {
         let sent = AtomicBool::new(false);
         let result = ctx
-            .run(self.exchange(&ctx, req, &sent))
+            .run(self.exchange(ctx, req, trace, &sent))
             .await
             .map_err(|err| match ctx.err() {
                 // The context's error wins: a deadline is DeadlineExceeded whoever noticed.
@@ -371,6 +428,7 @@ impl<Enc: Clone, Dec: Clone, Reply, T: Clone> Clone for Client<Enc, Dec, Reply, 
             idempotent: self.idempotent,
             max_encoding: self.max_encoding,
             trace_formats: self.trace_formats,
+            server: self.server.clone(),
             reply: PhantomData,
         }
     }

@@ -48,6 +48,15 @@
 //!   [`serve`](crate::serve())) and `peer`, which kit-tracing adds to every line logged
 //!   while it is served.
 //!
+//! - **The span** (only while a span bridge is installed, see [`kit::trace::span`]): the
+//!   call runs inside a server span (target `kit::server`, named after the method, with
+//!   OpenTelemetry's gRPC attributes; see [its fields](crate#spans)), child of the trace the
+//!   call came with; the context's trace is the span's own position, so calls made with the
+//!   context, and spans the endpoint opens, are its children. Without a bridge no span is
+//!   opened (one atomic load per call) and the context's trace is the one the call came with.
+//!   Either way, the request scope's `trace_id` is the call's trace, so lines logged while it
+//!   is served carry it.
+//!
 //! ## Response metadata
 //!
 //! What an endpoint or middleware sets with [`Context::set_response_metadata`] (or
@@ -108,11 +117,12 @@ use std::sync::Arc;
 use kit::context::{CallHandle, Peer};
 use kit::request_scope::RequestScope;
 use kit::trace::{Incoming, Propagation, TraceContext};
-use kit::{Context, Endpoint, Error, request_id};
+use kit::{Code, Context, Endpoint, Error, request_id};
 use tokio::time::Instant;
 use tonic::metadata::{Ascii, KeyAndValueRef, MetadataMap, MetadataValue};
 use tonic::transport::server::TcpConnectInfo;
 use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
 
 use crate::serve::ReceivedAt;
 use hooks::Hooks;
@@ -224,12 +234,28 @@ impl<E, D, C> Server<E, D, C> {
         let received = extensions.get::<ReceivedAt>();
         let peer = peer_of(&extensions);
         let (id, echo) = request_id(&metadata);
+        let path = received.map(|r| r.1.path());
+        let incoming = call_trace(&metadata, self.trace_formats);
+        // The call's span, only with a bridge: without one, the call's trace is the one it
+        // came with.
+        let span = kit::trace::span::bridge().map(|_| {
+            crate::span::server(
+                path,
+                peer.as_ref().and_then(|p| p.local_addr),
+                peer.as_ref().map(|p| p.remote_addr),
+            )
+        });
+        let trace = match &span {
+            Some(span) => kit::trace::span::start_server(span, incoming),
+            None => incoming,
+        };
         let scope = RequestScope::new(
             id.clone(),
             "grpc",
-            received.map_or_else(String::new, |r| r.1.path().to_owned()),
+            path.map_or_else(String::new, str::to_owned),
             peer.as_ref().map(|p| p.remote_addr),
-        );
+        )
+        .with_trace_id(trace.as_ref().map(TraceContext::trace_id));
         let received = received.map(|r| r.0);
         let answer = async move {
             let (deadline, refused) = match request_deadline(&metadata, received) {
@@ -240,7 +266,7 @@ impl<E, D, C> Server<E, D, C> {
             // `ctx`.
             let (ctx, call) = Context::served(peer, deadline);
             let ctx = ctx.with_propagated(request_id::KEY, id);
-            let ctx = match call_trace(&metadata, self.trace_formats) {
+            let ctx = match trace {
                 Some(trace) => ctx.with_trace(trace),
                 None => ctx,
             };
@@ -258,7 +284,18 @@ impl<E, D, C> Server<E, D, C> {
             drop(call);
             answer
         };
-        let mut answer = scope.scope(answer).await;
+        let mut answer = match span {
+            None => scope.scope(answer).await,
+            Some(span) => {
+                let answer = scope.scope(answer).instrument(span.clone()).await;
+                let status = answer.as_ref().err().map(|status| {
+                    let code = Code::from_number(status.code() as i32).unwrap_or(Code::Unknown);
+                    (code, status.message())
+                });
+                crate::span::record_server_status(&span, status);
+                answer
+            }
+        };
         let metadata = match &mut answer {
             Ok(response) => response.metadata_mut(),
             Err(status) => status.metadata_mut(),

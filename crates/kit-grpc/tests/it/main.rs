@@ -14,6 +14,7 @@ mod reflection;
 mod serve;
 mod server;
 mod service_macro;
+mod spans;
 mod support;
 mod trace;
 

@@ -24,26 +24,9 @@ use crate::support::{EchoClient, channel, echo_client, echo_request, sum_client}
 /// How long the spans of a few calls may take to be recorded.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Waits until `n` of the spans the tests look at (kit's, and the handler's `work`) have
-/// been recorded, and returns them: the recorder takes every span, h2's and hyper's
-/// trace-level ones included.
+/// Waits until `n` spans have been recorded and returns them.
 async fn wait_for_spans(received: &Received, n: usize) -> Vec<Span> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let ours: Vec<Span> = received
-            .spans()
-            .into_iter()
-            .filter(|span| span.kind != SpanKind::Internal || span.name == "work")
-            .collect();
-        if ours.len() >= n {
-            return ours.into_iter().map(without_layer_attributes).collect();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{n} spans expected, got {ours:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    received.wait_for_spans(n, WAIT).await
 }
 
 /// `test.Echo` for span tests: `Echo` fails with `fail_code` and `message` when asked, calls
@@ -124,15 +107,6 @@ fn raw_client(addr: SocketAddr, pairs: &'static [(&'static str, &'static str)]) 
                 metadata.insert(*key, AsciiMetadataValue::from_static(value));
             }
         })
-}
-
-/// `span` without the attributes tracing-opentelemetry's layer adds to every span (its
-/// `tracing` target, its busy and idle times).
-fn without_layer_attributes(mut span: Span) -> Span {
-    for key in ["target", "busy_ns", "idle_ns"] {
-        span.attributes.remove(key);
-    }
-    span
 }
 
 /// The only span of `kind` named `name` among `spans`.

@@ -309,6 +309,8 @@ impl Handler for Methods {
 
     const RECORDS_CALLS: bool = true;
 
+    const OPENS_SPANS: bool = true;
+
     async fn handle<B>(
         &self,
         ctx: &Context,

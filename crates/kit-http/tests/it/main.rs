@@ -13,5 +13,6 @@ mod router;
 mod server;
 mod service_macro;
 mod shutdown;
+mod spans;
 mod support;
 mod trace;

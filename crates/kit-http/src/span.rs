@@ -24,21 +24,27 @@
 //! - The HTTP client opens one client span per call, named `{method}`:
 //!   `http.request.method`, `server.address`, `server.port`, `url.full`,
 //!   `http.response.status_code`; a `4xx` or `5xx` answer is an error with `error.type` the
-//!   status code, a call that gets no answer an error with `error.type` the kit code
-//!   (`UNAVAILABLE`, `DEADLINE_EXCEEDED`).
+//!   status code (whatever error the error decoder made of it), a call that fails
+//!   otherwise (no answer, a deadline, a `2xx` answer that does not decode) an error with
+//!   `error.type` the kit code (`UNAVAILABLE`, `DEADLINE_EXCEEDED`); `error.type` is
+//!   recorded once, when the call ends.
 //! - The JSON-RPC client opens one client span per call, named after the method, with the
 //!   server's attributes (without the HTTP ones) plus `server.address` and `server.port`;
-//!   every error is an error status, and an error answer records its code
+//!   every error is an error status, a failed HTTP exchange records `error.type` as the
+//!   HTTP client does, and a JSON-RPC error answer records its code
 //!   ([`error_code`](crate::jsonrpc::error_code) of the code read back) and message.
 //!
 //! Spans are created once their name is known: tracing-opentelemetry 0.34 applies an
 //! `otel.name` recorded later only while the OpenTelemetry span is not built yet, and kit
 //! builds it at once (to put the span's position in the call's context).
 
+use std::sync::atomic::{AtomicU16, Ordering};
+
 use http::{Method, StatusCode, Uri, Version, request};
 use kit::context::Peer;
+use kit::trace::TraceContext;
 use kit::trace::span::{CLIENT_TARGET, SERVER_TARGET};
-use kit::{Code, Error};
+use kit::{Code, Context, Error};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -121,8 +127,68 @@ pub(crate) fn http_server_answered(span: &Span, status: StatusCode, error: Optio
     }
 }
 
-/// The client span of an HTTP call of `method` to `uri`.
-pub(crate) fn http_client(method: &Method, uri: &Uri) -> Span {
+/// A client call's span and the status of the answer, once one came: a failed call's
+/// `error.type` is that status when it is `4xx` or `5xx`, else the kit code, whichever error
+/// the error decoder (the default or a custom one) made of the answer. It is recorded once,
+/// when the call ends.
+pub(crate) struct ClientSpan {
+    span: Span,
+    /// The span's position in its trace (what the call's trace headers carry), when traced.
+    trace: Option<TraceContext>,
+    /// The answer's status code; 0 until one came.
+    status: AtomicU16,
+}
+
+impl ClientSpan {
+    /// Starts `span` in the trace of the call made with `ctx`. Done before the span is
+    /// entered: the parent [`start_client`](kit::trace::span::start_client) finds is the
+    /// span current when the call is made.
+    fn start(span: Span, ctx: &Context) -> ClientSpan {
+        let trace = kit::trace::span::start_client(&span, ctx);
+        ClientSpan {
+            span,
+            trace,
+            status: AtomicU16::new(0),
+        }
+    }
+
+    /// The span's position in its trace, when it is traced.
+    pub(crate) fn trace(&self) -> Option<&TraceContext> {
+        self.trace.as_ref()
+    }
+
+    /// The span itself.
+    pub(crate) fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Records the answer's status; a `4xx` or `5xx` makes the span an error.
+    pub(crate) fn answered(&self, status: StatusCode) {
+        self.status.store(status.as_u16(), Ordering::Relaxed);
+        self.span
+            .record("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_client_error() || status.is_server_error() {
+            self.span.record("otel.status_code", "ERROR");
+        }
+    }
+
+    /// Records a call that failed with `err`: `error.type` (see the [type docs](Self)) and
+    /// the error's message as the status message.
+    pub(crate) fn failed(&self, err: &Error) {
+        match StatusCode::from_u16(self.status.load(Ordering::Relaxed)) {
+            Ok(status) if status.is_client_error() || status.is_server_error() => {
+                self.span.record("error.type", status.as_str())
+            }
+            _ => self
+                .span
+                .record("error.type", tracing::field::display(err.code())),
+        };
+        failed(&self.span, Some(err.message()));
+    }
+}
+
+/// The client span of an HTTP call of `method` to `uri` made with `ctx`.
+pub(crate) fn http_client(method: &Method, uri: &Uri, ctx: &Context) -> ClientSpan {
     let known = known_method(method);
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
@@ -143,27 +209,7 @@ pub(crate) fn http_client(method: &Method, uri: &Uri) -> Span {
         span.record("http.request.method_original", method.as_str());
     }
     record_port(&span, uri);
-    span
-}
-
-/// Records the answer of a client's call on its span: the status, an error for `4xx` and
-/// `5xx`.
-pub(crate) fn http_client_answered(span: &Span, status: StatusCode) {
-    span.record("http.response.status_code", i64::from(status.as_u16()));
-    if status.is_client_error() || status.is_server_error() {
-        span.record("error.type", status.as_str());
-        span.record("otel.status_code", "ERROR");
-    }
-}
-
-/// Records on an HTTP client's span a call that failed with `err`: the error's message as
-/// the status message, and for a call that got no answer (a transport failure, a deadline)
-/// the kit code as `error.type` (an answer's status is already recorded as one).
-pub(crate) fn client_failed(span: &Span, err: &Error) {
-    if err.hint::<crate::HttpStatus>().is_none() {
-        span.record("error.type", tracing::field::display(err.code()));
-    }
-    failed(span, Some(err.message()));
+    ClientSpan::start(span, ctx)
 }
 
 /// The server span of a JSON-RPC call of `method` with `id` (raw JSON; `None` for a
@@ -207,8 +253,8 @@ pub(crate) fn jsonrpc_server_failed(span: &Span, err: &Error) {
     }
 }
 
-/// The client span of a JSON-RPC call of `method` to the server at `uri`.
-pub(crate) fn jsonrpc_client(method: &str, uri: &Uri, id: u64) -> Span {
+/// The client span of a JSON-RPC call of `method` to the server at `uri` made with `ctx`.
+pub(crate) fn jsonrpc_client(method: &str, uri: &Uri, id: u64, ctx: &Context) -> ClientSpan {
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
         "JSON-RPC call",
@@ -227,18 +273,14 @@ pub(crate) fn jsonrpc_client(method: &str, uri: &Uri, id: u64) -> Span {
         error.type = Empty,
     );
     record_port(&span, uri);
-    span
+    ClientSpan::start(span, ctx)
 }
 
-/// Records a JSON-RPC client's failed call on its span: an error answer's code and message
-/// (`answered`), or a call that got no answer.
-pub(crate) fn jsonrpc_client_failed(span: &Span, err: &Error, answered: bool) {
-    if answered {
-        record_jsonrpc_error(span, err);
-    } else {
-        span.record("error.type", tracing::field::display(err.code()));
-    }
-    failed(span, Some(err.message()));
+/// Records on a JSON-RPC client's span the error answer `err` read back: its code and
+/// message (no `error.type`: the call got an answer).
+pub(crate) fn jsonrpc_client_error_answer(span: &ClientSpan, err: &Error) {
+    record_jsonrpc_error(span.span(), err);
+    failed(span.span(), Some(err.message()));
 }
 
 fn record_jsonrpc_error(span: &Span, err: &Error) {

@@ -177,7 +177,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
 
     /// The request head for one call, before the encoder and hooks run; `span` is the call's
     /// span, when there is a span bridge.
-    fn head(&self, ctx: &Context, span: Option<&tracing::Span>) -> request::Parts {
+    fn head(&self, ctx: &Context, span: Option<&crate::span::ClientSpan>) -> request::Parts {
         let (mut parts, ()) = Request::new(()).into_parts();
         parts.method = self.method.clone();
         parts.uri = self.uri.clone();
@@ -207,7 +207,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         }
         // The span's own position when it is traced, else a child of the context's trace.
         let trace = span
-            .and_then(|span| kit::trace::span::start_client(span, ctx))
+            .and_then(|span| span.trace().cloned())
             .or_else(|| ctx.trace().map(TraceContext::child));
         if let Some(trace) = trace {
             trace.inject(self.trace_formats, |name, value| {
@@ -223,7 +223,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         &self,
         ctx: &Context,
         req: Req,
-        span: Option<&tracing::Span>,
+        span: Option<&crate::span::ClientSpan>,
     ) -> Result<Resp, Error>
     where
         Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
@@ -235,13 +235,14 @@ impl<Enc, Dec> Client<Enc, Dec> {
             before(ctx, &mut parts);
         }
         if let Some(span) = span {
-            span.record("url.full", tracing::field::display(&parts.uri));
+            span.span()
+                .record("url.full", tracing::field::display(&parts.uri));
         }
         let request = Request::from_parts(parts, Body::new(body));
         let response: Response<_> = self.pool.send(request).await?;
         let (parts, body) = response.into_parts();
         if let Some(span) = span {
-            crate::span::http_client_answered(span, parts.status);
+            span.answered(parts.status);
         }
         let body = read_limited(body, self.response_limit, response_too_large).await?;
         for after in &self.after {
@@ -259,7 +260,7 @@ impl<Enc, Dec> Client<Enc, Dec> {
         &self,
         ctx: &Context,
         req: Req,
-        span: Option<&tracing::Span>,
+        span: Option<&crate::span::ClientSpan>,
     ) -> Result<Resp, Error>
     where
         Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
@@ -297,13 +298,13 @@ where
         if kit::trace::span::bridge().is_none() {
             return self.send(&ctx, req, None).await;
         }
-        let span = crate::span::http_client(&self.method, &self.uri);
+        let span = crate::span::http_client(&self.method, &self.uri, &ctx);
         let result = self
             .send(&ctx, req, Some(&span))
-            .instrument(span.clone())
+            .instrument(span.span().clone())
             .await;
         if let Err(err) = &result {
-            crate::span::client_failed(&span, err);
+            span.failed(err);
         }
         result
     }

@@ -143,18 +143,18 @@ where
             let result = self.http.call(ctx, call).await?.into_result(id)?;
             return (self.decode)(&result);
         }
-        let span = crate::span::jsonrpc_client(&self.method, self.http.uri(), id);
+        let span = crate::span::jsonrpc_client(&self.method, self.http.uri(), id, &ctx);
         let reply = self
             .http
             .send(&ctx, call, Some(&span))
-            .instrument(span.clone())
+            .instrument(span.span().clone())
             .await;
         let result = match reply {
             Ok(reply) => reply.into_result(id).inspect_err(|err| {
-                crate::span::jsonrpc_client_failed(&span, err, true);
+                crate::span::jsonrpc_client_error_answer(&span, err);
             }),
             Err(err) => {
-                crate::span::jsonrpc_client_failed(&span, &err, false);
+                span.failed(&err);
                 Err(err)
             }
         }?;

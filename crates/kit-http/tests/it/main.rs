@@ -6,6 +6,7 @@ mod context;
 mod h2raw;
 mod jsonrpc;
 mod limits;
+mod logs;
 mod metrics;
 mod openapi;
 mod peer;

@@ -128,6 +128,7 @@ mod query;
 mod router;
 mod serve;
 pub mod server;
+mod span;
 mod spare;
 mod status;
 

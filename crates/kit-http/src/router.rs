@@ -203,6 +203,7 @@ impl<B: Send + 'static> Router<B> {
         let slot = Slot::default();
         let mut service = service;
         service.attach_metrics(slot.clone());
+        service.attach_route(path);
         self.add(
             method,
             path,
@@ -345,16 +346,34 @@ impl<B: Send + 'static> Router<B> {
         request: Request<B>,
         result: Result<Response<Body>, Error>,
         allow: Option<&HeaderValue>,
+        route: Option<&str>,
     ) -> BoxFuture<Result<Response<Body>, Infallible>> {
         let meter = self.inner.other.begin();
         let (parts, _body) = request.into_parts();
         if let Some(meter) = meter {
             meter.finish(outcome(&result));
         }
+        // With a span bridge, the router's own answers have server spans too, named after
+        // the route when a path matched (the method was refused).
+        let span = kit::trace::span::bridge().map(|_| {
+            let peer = crate::server::connection_peer(&parts);
+            let span = crate::span::http_server(&parts, route, peer.as_deref());
+            let incoming =
+                crate::server::request_trace(&parts.headers, self.inner.config.trace_formats);
+            kit::trace::span::start_server(&span, incoming);
+            span
+        });
+        let failure = span
+            .as_ref()
+            .and(result.as_ref().err())
+            .map(|err| err.message().to_owned());
         let response =
             self.inner
                 .config
                 .finish(&Context::background(), None, &parts, result, allow.cloned());
+        if let Some(span) = span {
+            crate::span::http_server_answered(&span, response.status(), failure.as_deref());
+        }
         Box::pin(std::future::ready(Ok(response)))
     }
 }
@@ -462,7 +481,7 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
                 None => {
                     let path = request.uri().path().to_owned();
                     let err = Error::not_found(format!("no route for {path}"));
-                    self.own_answer(request, Err(err), None)
+                    self.own_answer(request, Err(err), None, None)
                 }
             };
         };
@@ -474,7 +493,7 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
             }
             Some(None) => {
                 let err = Error::invalid_argument("path parameter is not valid UTF-8");
-                return self.own_answer(request, Err(err), None);
+                return self.own_answer(request, Err(err), None, Some(&routes.pattern));
             }
         }
         let method = request.method();
@@ -490,11 +509,11 @@ impl<B: Send + 'static> Service<Request<B>> for Router<B> {
             let mut response = Response::new(Body::default());
             *response.status_mut() = StatusCode::NO_CONTENT;
             response.headers_mut().insert(ALLOW, routes.allow.clone());
-            return self.own_answer(request, Ok(response), None);
+            return self.own_answer(request, Ok(response), None, Some(&routes.pattern));
         }
         let err = method_not_allowed(method, request.uri().path());
         let allow = routes.allow.clone();
-        self.own_answer(request, Err(err), Some(&allow))
+        self.own_answer(request, Err(err), Some(&allow), Some(&routes.pattern))
     }
 }
 

@@ -59,8 +59,9 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{Method, Request, Response, Uri, request, response};
 use kit::error::Delivery;
-use kit::trace::Propagation;
+use kit::trace::{Propagation, TraceContext};
 use kit::{Context, Endpoint, Error};
+use tracing::Instrument as _;
 
 use crate::Body;
 use crate::body::{read_limited, response_too_large};
@@ -169,8 +170,14 @@ impl<Enc, Dec> Client<Enc, Dec> {
         self
     }
 
-    /// The request head for one call, before the encoder and hooks run.
-    fn head(&self, ctx: &Context) -> request::Parts {
+    /// The URI calls are sent to (before the encoder changes it).
+    pub(crate) fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// The request head for one call, before the encoder and hooks run; `span` is the call's
+    /// span, when there is a span bridge.
+    fn head(&self, ctx: &Context, span: Option<&crate::span::ClientSpan>) -> request::Parts {
         let (mut parts, ()) = Request::new(()).into_parts();
         parts.method = self.method.clone();
         parts.uri = self.uri.clone();
@@ -195,10 +202,15 @@ impl<Enc, Dec> Client<Enc, Dec> {
                 _ => tracing::debug!(%key, "metadata not sendable as an HTTP header: skipped"),
             }
         }
-        if let Some(trace) = ctx.trace()
-            && !self.trace_formats.is_empty()
-        {
-            trace.child().inject(self.trace_formats, |name, value| {
+        if self.trace_formats.is_empty() {
+            return parts;
+        }
+        // The span's own position when it is traced, else a child of the context's trace.
+        let trace = span
+            .and_then(|span| span.trace().cloned())
+            .or_else(|| ctx.trace().map(TraceContext::child));
+        if let Some(trace) = trace {
+            trace.inject(self.trace_formats, |name, value| {
                 // Trace header values are visible ASCII (the tracestate was checked).
                 let value = HeaderValue::from_str(value).expect("a trace header is a value");
                 parts.headers.insert(HeaderName::from_static(name), value);
@@ -207,19 +219,31 @@ impl<Enc, Dec> Client<Enc, Dec> {
         parts
     }
 
-    async fn exchange<Req, Resp>(&self, ctx: &Context, req: Req) -> Result<Resp, Error>
+    async fn exchange<Req, Resp>(
+        &self,
+        ctx: &Context,
+        req: Req,
+        span: Option<&crate::span::ClientSpan>,
+    ) -> Result<Resp, Error>
     where
         Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
         Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error>,
     {
-        let mut parts = self.head(ctx);
+        let mut parts = self.head(ctx, span);
         let body = (self.encode)(req, &mut parts)?;
         for before in &self.before {
             before(ctx, &mut parts);
         }
+        if let Some(span) = span {
+            span.span()
+                .record("url.full", tracing::field::display(&parts.uri));
+        }
         let request = Request::from_parts(parts, Body::new(body));
         let response: Response<_> = self.pool.send(request).await?;
         let (parts, body) = response.into_parts();
+        if let Some(span) = span {
+            span.answered(parts.status);
+        }
         let body = read_limited(body, self.response_limit, response_too_large).await?;
         for after in &self.after {
             after(ctx, &parts);
@@ -228,6 +252,35 @@ impl<Enc, Dec> Client<Enc, Dec> {
             (self.decode)(parts, body)
         } else {
             Err((self.error_decoder)(&parts, &body))
+        }
+    }
+
+    /// One call, inside `span` when there is one (which the caller entered).
+    pub(crate) async fn send<Req, Resp>(
+        &self,
+        ctx: &Context,
+        req: Req,
+        span: Option<&crate::span::ClientSpan>,
+    ) -> Result<Resp, Error>
+    where
+        Enc: Fn(Req, &mut request::Parts) -> Result<Bytes, Error>,
+        Dec: Fn(response::Parts, Bytes) -> Result<Resp, Error>,
+    {
+        let result = match ctx.err() {
+            // Never sent: the caller had already given up.
+            Some(err) => Err(err.with_delivery(Delivery::NotSent)),
+            None => ctx.run(self.exchange(ctx, req, span)).await.map_err(|err| {
+                // The context ended while the call was under way: its error wins, and
+                // the request may have reached the server.
+                match ctx.err() {
+                    Some(ended) => ended.with_delivery(Delivery::MaybeExecuted),
+                    None => err,
+                }
+            }),
+        };
+        match result {
+            Err(err) if self.idempotent => Err(err.idempotent_call()),
+            result => result,
         }
     }
 }
@@ -242,22 +295,18 @@ where
     type Response = Resp;
 
     async fn call(&self, ctx: Context, req: Req) -> Result<Resp, Error> {
-        let result = match ctx.err() {
-            // Never sent: the caller had already given up.
-            Some(err) => Err(err.with_delivery(Delivery::NotSent)),
-            None => ctx.run(self.exchange(&ctx, req)).await.map_err(|err| {
-                // The context ended while the call was under way: its error wins, and the
-                // request may have reached the server.
-                match ctx.err() {
-                    Some(ended) => ended.with_delivery(Delivery::MaybeExecuted),
-                    None => err,
-                }
-            }),
-        };
-        match result {
-            Err(err) if self.idempotent => Err(err.idempotent_call()),
-            result => result,
+        if kit::trace::span::bridge().is_none() {
+            return self.send(&ctx, req, None).await;
         }
+        let span = crate::span::http_client(&self.method, &self.uri, &ctx);
+        let result = self
+            .send(&ctx, req, Some(&span))
+            .instrument(span.span().clone())
+            .await;
+        if let Err(err) = &result {
+            span.failed(err);
+        }
+        result
     }
 }
 

@@ -9,6 +9,7 @@ use http::header::CONTENT_TYPE;
 use http::{Method, Uri, request, response};
 use kit::{Context, Endpoint, Error};
 use serde_json::value::RawValue;
+use tracing::Instrument as _;
 
 use super::wire::{Call, Reply};
 use crate::Pool;
@@ -138,7 +139,25 @@ where
             params,
             id,
         };
-        let result = self.http.call(ctx, call).await?.into_result(id)?;
+        if kit::trace::span::bridge().is_none() {
+            let result = self.http.call(ctx, call).await?.into_result(id)?;
+            return (self.decode)(&result);
+        }
+        let span = crate::span::jsonrpc_client(&self.method, self.http.uri(), id, &ctx);
+        let reply = self
+            .http
+            .send(&ctx, call, Some(&span))
+            .instrument(span.span().clone())
+            .await;
+        let result = match reply {
+            Ok(reply) => reply.into_result(id).inspect_err(|err| {
+                crate::span::jsonrpc_client_error_answer(&span, err);
+            }),
+            Err(err) => {
+                span.failed(&err);
+                Err(err)
+            }
+        }?;
         (self.decode)(&result)
     }
 }

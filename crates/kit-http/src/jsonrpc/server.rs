@@ -11,9 +11,11 @@ use futures_util::stream::FuturesOrdered;
 use http::header::CONTENT_TYPE;
 use http::{Method, Response, StatusCode, request};
 use http_body::Body as HttpBody;
+use kit::request_scope::RequestScope;
 use kit::{BoxError, Code, Context, Endpoint, Error};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use serde_json::value::RawValue;
+use tracing::Instrument as _;
 
 use super::wire::{Answer, ErrorObject, Request};
 use crate::json::{CONTENT_TYPE_JSON, to_bytes};
@@ -224,6 +226,29 @@ impl Methods {
         self.call(ctx, raw).await
     }
 
+    /// Calls the method `request` names (with the metrics slot it is recorded in and when it
+    /// started).
+    async fn run(
+        &self,
+        ctx: &Context,
+        request: &Request<'_>,
+    ) -> (
+        Result<Box<RawValue>, Error>,
+        &Slot,
+        Option<std::time::Instant>,
+    ) {
+        match self.table.get(request.method.as_str()) {
+            Some((method, slot)) => {
+                let start = slot.start();
+                (ctx.run(method.call(ctx, request.params)).await, slot, start)
+            }
+            None => {
+                let err = Error::unimplemented(format!("method not found: {}", request.method));
+                (Err(err), &self.other, self.other.start())
+            }
+        }
+    }
+
     /// Runs one request of a message; `None` for a notification, which is never answered.
     async fn call<'a>(&self, ctx: &Context, raw: &'a RawValue) -> Option<Answer<'a>> {
         let request = match Request::parse(raw) {
@@ -235,14 +260,31 @@ impl Methods {
                 return Some(Answer::error(id.unwrap_or(RawValue::NULL), invalid));
             }
         };
-        let (outcome, slot, start) = match self.table.get(request.method.as_str()) {
-            Some((method, slot)) => {
-                let start = slot.start();
-                (ctx.run(method.call(ctx, request.params)).await, slot, start)
-            }
-            None => {
-                let err = Error::unimplemented(format!("method not found: {}", request.method));
-                (Err(err), &self.other, self.other.start())
+        let (outcome, slot, start) = match kit::trace::span::bridge() {
+            None => self.run(ctx, &request).await,
+            Some(_) => {
+                let span = crate::span::jsonrpc_server(
+                    request.method.as_str(),
+                    request.id.map(RawValue::get),
+                );
+                let trace = kit::trace::span::start_server(&span, ctx.trace().cloned());
+                let (ctx, scope) = match trace {
+                    Some(trace) => {
+                        let scope = RequestScope::current()
+                            .map(|scope| scope.with_trace_id(Some(trace.trace_id())));
+                        (ctx.with_trace(trace), scope)
+                    }
+                    None => (ctx.clone(), None),
+                };
+                let run = self.run(&ctx, &request).instrument(span.clone());
+                let ran = match scope {
+                    Some(scope) => scope.scope(run).await,
+                    None => run.await,
+                };
+                if let Err(err) = &ran.0 {
+                    crate::span::jsonrpc_server_failed(&span, err);
+                }
+                ran
             }
         };
         slot.record(start, outcome.as_ref().err().map(Error::code));
@@ -266,6 +308,8 @@ impl Handler for Methods {
     const METHOD: Option<Method> = Some(Method::POST);
 
     const RECORDS_CALLS: bool = true;
+
+    const OPENS_SPANS: bool = true;
 
     async fn handle<B>(
         &self,

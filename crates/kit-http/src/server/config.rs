@@ -57,6 +57,8 @@ pub(crate) struct Config {
     pub(crate) trace_formats: Propagation,
     /// The transport metrics of the route this server answers, once turned on.
     pub(crate) route: Slot,
+    /// The pattern of the router's route this server answers, for its spans.
+    pub(crate) http_route: Option<Box<str>>,
 }
 
 impl Default for Config {
@@ -71,6 +73,7 @@ impl Default for Config {
             redact: true,
             trace_formats: Propagation::DEFAULT_EXTRACT,
             route: Slot::default(),
+            http_route: None,
         }
     }
 }

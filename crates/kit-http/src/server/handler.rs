@@ -39,6 +39,10 @@ pub trait Handler: sealed::Sealed + Send + Sync + 'static {
     /// module, feature `metrics`).
     const RECORDS_CALLS: bool = false;
 
+    /// Whether the handler opens the server spans itself (as a JSON-RPC server does, one per
+    /// call), so that the server opens none for the request (see `kit_http`'s spans).
+    const OPENS_SPANS: bool = false;
+
     /// Answers a request; an error goes through the server's error encoder.
     fn handle<B>(
         &self,
@@ -61,6 +65,10 @@ pub(crate) mod sealed {
         /// Records the requests this service answers under the route whose handles `slot`
         /// will hold (a router's route; nothing for a service that is not a server).
         fn attach_metrics(&mut self, _slot: Slot) {}
+
+        /// Names the route pattern this service answers (`/notes/{id}`), for its spans
+        /// (nothing for a service that is not a server).
+        fn attach_route(&mut self, _pattern: &str) {}
     }
 }
 

@@ -223,13 +223,12 @@ impl<H> Server<H> {
 }
 
 /// The context a request starts with: one served call (cancelled when it ends), its peer,
-/// its `kit-timeout` header as the deadline, its request id, and its trace (read in
-/// `trace_formats`).
+/// its `kit-timeout` header as the deadline, its request id, and its trace.
 fn request_context(
     parts: &request::Parts,
     peer: Option<Arc<Peer>>,
     request_id: String,
-    trace_formats: Propagation,
+    trace: Option<TraceContext>,
 ) -> (Context, kit::context::CallHandle, Option<Error>) {
     let (deadline, refused) = match timeout_header(&parts.headers) {
         None => (None, None),
@@ -244,7 +243,7 @@ fn request_context(
     };
     let (ctx, call) = Context::served(peer, deadline);
     let ctx = ctx.with_propagated(request_id::KEY, request_id);
-    let ctx = match request_trace(&parts.headers, trace_formats) {
+    let ctx = match trace {
         Some(trace) => ctx.with_trace(trace),
         None => ctx,
     };
@@ -253,7 +252,10 @@ fn request_context(
 
 /// The trace the request's headers carry in `formats` (see [`kit::trace`]): one pass over
 /// the headers, allocating nothing when none is a trace header.
-fn request_trace(headers: &http::HeaderMap, formats: Propagation) -> Option<TraceContext> {
+pub(crate) fn request_trace(
+    headers: &http::HeaderMap,
+    formats: Propagation,
+) -> Option<TraceContext> {
     if formats.is_empty() {
         return None;
     }
@@ -316,7 +318,7 @@ fn timeout_header(headers: &http::HeaderMap) -> Option<&HeaderValue> {
 /// The connection the request came in on: as kit's [`serve`](crate::serve) recorded it (no
 /// allocation per request), else an [`Arc<Peer>`] that another server put in the request's
 /// extensions.
-fn connection_peer(parts: &request::Parts) -> Option<Arc<Peer>> {
+pub(crate) fn connection_peer(parts: &request::Parts) -> Option<Arc<Peer>> {
     crate::accept::current_peer().or_else(|| parts.extensions.get::<Arc<Peer>>().cloned())
 }
 
@@ -363,13 +365,29 @@ where
         let (mut parts, body) = request.into_parts();
         let peer = connection_peer(&parts);
         let (id, echo) = request_id(&parts.headers);
-        let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id);
+        let incoming = request_trace(&parts.headers, config.trace_formats);
+        // The request's span, only with a span bridge (see `crate::span`).
+        let span = match kit::trace::span::bridge() {
+            Some(_) if !H::OPENS_SPANS => Some(crate::span::http_server(
+                &parts,
+                config.http_route.as_deref(),
+                peer.as_deref(),
+            )),
+            _ => None,
+        };
+        let trace = match &span {
+            Some(span) => kit::trace::span::start_server(span, incoming),
+            None => incoming,
+        };
+        let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id)
+            .with_trace_id(trace.as_ref().map(TraceContext::trace_id));
+        let answered = span.clone();
         let answer = async move {
             // Dropped unfinished (the request abandoned), it records the request cancelled.
             let meter = config.route.begin();
             // The call handle lives as long as this future: dropping it (answered, client
             // gone, grace period over) cancels the request's context.
-            let (ctx, call, refused) = request_context(&parts, peer, id, config.trace_formats);
+            let (ctx, call, refused) = request_context(&parts, peer, id, trace);
             let ctx = config.before(ctx, &parts);
             // A handler that serves one method refuses the others before reading the body.
             let allow = H::METHOD.filter(|method| *method != parts.method);
@@ -395,6 +413,11 @@ where
                 }
             }
             let metadata = call.take_response();
+            // What the span says of a failure: the error's own message (before redaction).
+            let failure = match (&answered, &result) {
+                (Some(_), Err(err)) => Some(err.message().to_owned()),
+                _ => None,
+            };
             let mut response = match result {
                 // The common case, answered as it is, without moving it through `finish`.
                 Ok(response) if metadata.is_none() && config.answers_as_is() => response,
@@ -406,6 +429,9 @@ where
                 }
             };
             response.headers_mut().insert(REQUEST_ID_HEADER, echo);
+            if let Some(span) = &answered {
+                crate::span::http_server_answered(span, response.status(), failure.as_deref());
+            }
             // The context first: a call no context refers to any more ends without a
             // cancellation to signal.
             drop(ctx);
@@ -413,13 +439,20 @@ where
             crate::spare::keep(parts.headers);
             Ok(response)
         };
-        Box::pin(scope.scope(answer))
+        match span {
+            None => Box::pin(scope.scope(answer)),
+            Some(span) => Box::pin(scope.scope(tracing::Instrument::instrument(answer, span))),
+        }
     }
 }
 
 impl<H> sealed::Sealed for Server<H> {
     fn attach_metrics(&mut self, slot: crate::meter::Slot) {
         self.config_mut().route = slot;
+    }
+
+    fn attach_route(&mut self, pattern: &str) {
+        self.config_mut().http_route = Some(pattern.into());
     }
 }
 

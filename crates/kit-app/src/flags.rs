@@ -115,7 +115,7 @@ pub struct LogFlags {
 /// use clap::Parser;
 /// use kit_app::TraceFlags;
 ///
-/// #[derive(Parser)]
+/// #[derive(Debug, Parser)]
 /// struct Args {
 ///     #[command(flatten)]
 ///     trace: TraceFlags,

@@ -299,9 +299,14 @@ impl App {
             return self.start().await?.wait().await;
         };
         let exporters = builder.destinations().join(",");
-        let traced = builder
-            .start()
-            .map_err(|e| Error::invalid_argument(format!("starting tracing: {e}")))?;
+        let traced = match builder.start() {
+            Ok(traced) => traced,
+            Err(e) => {
+                // Logging still, for the failure's line.
+                init_logs(self.log_format);
+                return Err(Error::invalid_argument(format!("starting tracing: {e}")));
+            }
+        };
         if tracing::dispatcher::has_been_set() {
             tracing::warn!(
                 exporters,

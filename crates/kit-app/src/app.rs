@@ -71,6 +71,8 @@ pub struct App {
     signal: Option<BoxFuture<()>>,
     registrars: Option<MakeRegistrars>,
     log_format: kit_tracing::Format,
+    #[cfg(feature = "otel")]
+    tracing: Option<crate::TraceFlags>,
 }
 
 /// The listeners a service has bound: each one's transport name and address.
@@ -117,6 +119,8 @@ impl App {
             signal: None,
             registrars: None,
             log_format: kit_tracing::Format::Logfmt,
+            #[cfg(feature = "otel")]
+            tracing: None,
         }
     }
 
@@ -231,6 +235,17 @@ impl App {
         self
     }
 
+    /// Traces requests as `flags` say (no tracing when they name no exporter) once
+    /// [`run`](App::run) sets up logging: it starts the exporters inside the runtime,
+    /// installs the subscriber with them ([`kit_tracing::try_init_traced`]), logs
+    /// `msg="tracing on" exporters=...`, and once the service has stopped exports the spans
+    /// still queued (waiting at most the export timeout) before it returns.
+    #[cfg(feature = "otel")]
+    pub fn tracing(mut self, flags: crate::TraceFlags) -> App {
+        self.tracing = Some(flags);
+        self
+    }
+
     /// Stops when `signal` completes instead of on SIGINT or SIGTERM: to stop from a test,
     /// or on another event.
     pub fn stop_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> App {
@@ -246,13 +261,13 @@ impl App {
     ///
     /// If `RUST_LOG` is set to directives that do not parse (see [`kit_tracing::init`]).
     pub fn run(self) -> ExitCode {
-        if !tracing::dispatcher::has_been_set() {
-            kit_tracing::init_with(self.log_format, "info");
-        }
         let name = self.name;
         let result = match kit::runtime::build() {
-            Ok(runtime) => runtime.block_on(async move { self.start().await?.wait().await }),
-            Err(e) => Err(Error::internal(format!("starting the runtime: {e}")).with_source(e)),
+            Ok(runtime) => runtime.block_on(self.run_inside()),
+            Err(e) => {
+                init_logs(self.log_format);
+                Err(Error::internal(format!("starting the runtime: {e}")).with_source(e))
+            }
         };
         match result {
             Ok(()) => ExitCode::SUCCESS,
@@ -261,6 +276,53 @@ impl App {
                 ExitCode::FAILURE
             }
         }
+    }
+
+    /// [`run`](App::run) inside the runtime: logging (and tracing), then the service.
+    #[cfg(not(feature = "otel"))]
+    async fn run_inside(self) -> Result<(), Error> {
+        init_logs(self.log_format);
+        self.start().await?.wait().await
+    }
+
+    /// [`run`](App::run) inside the runtime: logging and tracing, the service, then the
+    /// spans still queued.
+    #[cfg(feature = "otel")]
+    async fn run_inside(mut self) -> Result<(), Error> {
+        let name = self.name;
+        let builder = self.tracing.take().and_then(|flags| {
+            let sample = flags.trace_sample;
+            flags.builder(name).map(|builder| (builder, sample))
+        });
+        let Some((builder, sample)) = builder else {
+            init_logs(self.log_format);
+            return self.start().await?.wait().await;
+        };
+        let exporters = builder.destinations().join(",");
+        let traced = match builder.start() {
+            Ok(traced) => traced,
+            Err(e) => {
+                // Logging still, for the failure's line.
+                init_logs(self.log_format);
+                return Err(Error::invalid_argument(format!("starting tracing: {e}")));
+            }
+        };
+        if tracing::dispatcher::has_been_set() {
+            tracing::warn!(
+                exporters,
+                "a subscriber is installed already: tracing is off"
+            );
+        } else if let Err(err) = kit_tracing::try_init_traced(self.log_format, "info", &traced) {
+            panic!("kit_tracing::try_init_traced failed: {err}");
+        } else {
+            tracing::info!(exporters, sample, "tracing on");
+        }
+        let handle = traced.handle();
+        let result = async { self.start().await?.wait().await }.await;
+        if let Err(err) = handle.flush_and_stop().await {
+            tracing::warn!(error = %err, "spans left unexported");
+        }
+        result
     }
 
     /// Binds every listener and starts serving them, on the current runtime; the part of
@@ -443,5 +505,16 @@ impl Running {
         }
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Installs kit's subscriber writing `format` lines unless one is installed already.
+///
+/// # Panics
+///
+/// If `RUST_LOG` is set to directives that do not parse (see [`kit_tracing::init`]).
+fn init_logs(format: kit_tracing::Format) {
+    if !tracing::dispatcher::has_been_set() {
+        kit_tracing::init_with(format, "info");
     }
 }

@@ -103,3 +103,74 @@ pub struct LogFlags {
     #[arg(long, value_name = "FORMAT", default_value = "logfmt")]
     pub log_format: kit_tracing::Format,
 }
+
+/// Where the service's spans go: `--zipkin-url URL` (a Zipkin v2 spans endpoint,
+/// `http://host:9411/api/v2/spans`), `--otlp-endpoint URL` (`http://host:4317` over gRPC,
+/// `http://host:4318` over HTTP) with `--otlp-protocol grpc|http` (default `grpc`), and
+/// `--trace-sample RATIO` (the share of new traces recorded, 0 to 1, default 1). Without an
+/// exporter the service does not trace. Flatten it into the service's arguments and hand it
+/// to [`App::tracing`](crate::App::tracing):
+///
+/// ```
+/// use clap::Parser;
+/// use kit_app::TraceFlags;
+///
+/// #[derive(Debug, Parser)]
+/// struct Args {
+///     #[command(flatten)]
+///     trace: TraceFlags,
+/// }
+///
+/// let args = Args::parse_from(["svc", "--otlp-endpoint", "http://127.0.0.1:4317"]);
+/// let builder = args.trace.builder("svc").expect("an exporter is set");
+/// assert_eq!(builder.destinations(), ["otlp-grpc http://127.0.0.1:4317"]);
+/// assert!(Args::parse_from(["svc"]).trace.builder("svc").is_none());
+/// let err = Args::try_parse_from(["svc", "--trace-sample", "1.5"]).unwrap_err();
+/// assert!(err.to_string().contains("1.5 is not a ratio from 0 to 1"), "{err}");
+/// ```
+#[cfg(feature = "otel")]
+#[derive(Debug, Clone, PartialEq, Args)]
+pub struct TraceFlags {
+    /// Send spans to this Zipkin collector (API v2 spans URL).
+    #[arg(long, value_name = "URL")]
+    pub zipkin_url: Option<String>,
+    /// Send spans to this OpenTelemetry collector over OTLP.
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+    /// How OTLP is carried: `grpc` or `http` (protobuf bodies).
+    #[arg(long, value_name = "PROTOCOL", default_value = "grpc")]
+    pub otlp_protocol: kit_tracing::otel::OtlpProtocol,
+    /// The share of new traces recorded, from 0 to 1; a request that comes with a trace
+    /// follows the caller's decision.
+    #[arg(long, value_name = "RATIO", default_value = "1.0", value_parser = parse_ratio)]
+    pub trace_sample: f64,
+}
+
+#[cfg(feature = "otel")]
+impl TraceFlags {
+    /// A tracing builder for the spans of `service_name` with the flags' exporters and
+    /// ratio, or `None` when no exporter is set.
+    pub fn builder(&self, service_name: &str) -> Option<kit_tracing::otel::TracingBuilder> {
+        if self.zipkin_url.is_none() && self.otlp_endpoint.is_none() {
+            return None;
+        }
+        let mut builder =
+            kit_tracing::otel::Tracing::builder(service_name).sample_ratio(self.trace_sample);
+        if let Some(endpoint) = &self.otlp_endpoint {
+            builder = builder.otlp(endpoint.clone(), self.otlp_protocol);
+        }
+        if let Some(url) = &self.zipkin_url {
+            builder = builder.zipkin(url.clone());
+        }
+        Some(builder)
+    }
+}
+
+/// A `--trace-sample` value: a number from 0 to 1.
+#[cfg(feature = "otel")]
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(format!("{text} is not a ratio from 0 to 1")),
+    }
+}

@@ -96,6 +96,8 @@ pub use client::run_client;
 pub use debug::metrics_routes;
 pub use debug::{LOG_LEVEL_PATH, debug_router};
 pub use duration::parse_duration;
+#[cfg(feature = "otel")]
+pub use flags::TraceFlags;
 pub use flags::{LimitFlags, LogFlags, ShutdownFlags};
 #[cfg(feature = "grpc")]
 pub use grpc::GrpcServices;

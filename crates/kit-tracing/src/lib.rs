@@ -204,6 +204,60 @@ pub fn try_init_with(format: Format, default_directive: &str) -> Result<(), Init
     Ok(())
 }
 
+/// Installs kit's subscriber writing `format` lines, with request tracing, as the global
+/// default.
+///
+/// The same as [`try_init_with`] (the `RUST_LOG` or default filter, changeable with
+/// [`set_level`]) plus `tracing`'s layer ([`otel::Tracing::layer`]). The log lines do not
+/// show kit's server, client and internal spans (targets
+/// [`kit::trace::span::SERVER_TARGET`], [`CLIENT_TARGET`](kit::trace::span::CLIENT_TARGET)
+/// and [`INTERNAL_TARGET`](kit::trace::span::INTERNAL_TARGET)): a per-layer filter hides them from
+/// the formatter, so their fields (`http.request.method`, `url.path`...) are exported,
+/// not repeated on every line logged inside them, and are not formatted at all; the request
+/// scope's fields (`request_id`, `trace_id`...) are on the lines already.
+///
+/// # Errors
+///
+/// As [`try_init_with`].
+#[cfg(feature = "otel")]
+pub fn try_init_traced(
+    format: Format,
+    default_directive: &str,
+    tracing: &otel::Tracing,
+) -> Result<(), InitError> {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::filter::filter_fn;
+
+    let from_env = std::env::var(FILTER_ENV).ok();
+    let filter = build_filter(from_env.as_deref(), default_directive)?;
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    let not_kit_spans = || {
+        filter_fn(|meta| {
+            !(meta.is_span()
+                && matches!(
+                    meta.target(),
+                    kit::trace::span::SERVER_TARGET
+                        | kit::trace::span::CLIENT_TARGET
+                        | kit::trace::span::INTERNAL_TARGET
+                ))
+        })
+    };
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing.layer());
+    let installed = match format {
+        Format::Logfmt => tracing::subscriber::set_global_default(
+            registry.with(layer().with_filter(not_kit_spans())),
+        ),
+        Format::Json => tracing::subscriber::set_global_default(
+            registry.with(json_layer().with_filter(not_kit_spans())),
+        ),
+    };
+    installed.map_err(|err| InitError(InitErrorKind::AlreadySet(err)))?;
+    level::install(handle);
+    Ok(())
+}
+
 /// The layer that writes [`Format::Json`] lines on standard error: [`Json`] events with
 /// [`JsonFields`] span fields. `.with_writer(...)` on the result sends them elsewhere.
 pub fn json_layer<S>() -> tracing_subscriber::fmt::Layer<S, JsonFields, Json, fn() -> io::Stderr>

@@ -61,8 +61,56 @@ fn child() {
             // Nothing was installed, so a later valid call can still succeed.
             assert!(!tracing::dispatcher::has_been_set());
         }
+        "traced" => traced(),
         other => panic!("unknown scenario {other}"),
     }
+}
+
+/// `try_init_traced`: kit's server span is exported with its fields but hidden from the log
+/// lines, the service's own span is in both, and `set_level` still filters.
+fn traced() {
+    use kit_testkit::otlp::OtlpReceiver;
+    use kit_tracing::otel::{OtlpProtocol, Tracing};
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let collector = OtlpReceiver::start().await;
+        let tracing = Tracing::builder("svc")
+            .otlp(collector.grpc_endpoint(), OtlpProtocol::Grpc)
+            .start()
+            .unwrap();
+        kit_tracing::try_init_traced(kit_tracing::Format::Logfmt, "info", &tracing).unwrap();
+        let server = tracing::info_span!(
+            target: "kit::server",
+            "GET /x",
+            otel.kind = "server",
+            http.request.method = "GET",
+        );
+        server.in_scope(|| {
+            let _lookup = tracing::info_span!("lookup", user = 7).entered();
+            tracing::info!("inside");
+        });
+        drop(server);
+        kit_tracing::set_level("warn").unwrap();
+        tracing::info!("hidden");
+        tracing.handle().flush().await;
+        let spans = collector
+            .received()
+            .wait_for_spans(2, std::time::Duration::from_secs(10))
+            .await;
+        let names: Vec<_> = spans.iter().map(|span| span.name.as_str()).collect();
+        assert_eq!(names, ["lookup", "GET /x"]);
+        assert_eq!(spans[1].attributes["http.request.method"], "GET".into());
+    });
+}
+
+#[test]
+fn try_init_traced_exports_kit_spans_without_logging_their_fields() {
+    let output = run_scenario("traced", None);
+    assert_eq!(log_lines(&output), ["level=info msg=inside user=7"]);
 }
 
 #[test]

@@ -21,10 +21,67 @@
 //!     assert_eq!(position.sampled(), Some(true));
 //! });
 //! ```
+//!
+//! [`Tracing`] is the whole export side, started inside the service's tokio runtime:
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use kit_tracing::otel::{OtlpProtocol, Tracing};
+//!
+//! let tracing = Tracing::builder("addsvc")
+//!     .otlp("http://127.0.0.1:4317", OtlpProtocol::Grpc)
+//!     .zipkin("http://127.0.0.1:9411/api/v2/spans")
+//!     .sample_ratio(0.1)
+//!     .start()?;
+//! kit_tracing::try_init_traced(kit_tracing::Format::Logfmt, "info", &tracing)?;
+//! let handle = tracing.handle();
+//! // ... serve ...
+//! handle.flush_and_stop().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # The model
+//!
+//! - **Sampling**: a new trace is recorded at the builder's ratio
+//!   (`ParentBased(TraceIdRatioBased(ratio))`); a span with a parent, local or from the
+//!   caller's headers, follows the parent's decision, and a caller that deferred it gets the
+//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export.
+//! - **Resource**: `service.name` is the builder's service name, on every exporter.
+//! - **Export**: each exporter has kit's own batch processor. Ending a span puts it on a
+//!   bounded queue (`max_queue`, 2048) without ever waiting: when the queue is full the span
+//!   is dropped and counted ([`TraceHandle::dropped`]). A tokio task per exporter takes spans
+//!   off the queue and exports them `max_batch` (512) at a time, or what is there every
+//!   `interval` (1 s), one export at a time, each bounded by `export_timeout` (5 s). A failed
+//!   or timed-out export drops its spans (counted; one warning per exporter per 10 s at most);
+//!   nothing is retried, so a collector that is down costs a bounded amount of memory and
+//!   time. [`TraceHandle::flush`] exports what is queued; [`TraceHandle::flush_and_stop`],
+//!   called as the service exits, also stops the tasks.
+//! - **Exporters**: OTLP over gRPC (tonic, the workspace's version) or HTTP with protobuf
+//!   bodies (hyper, through opentelemetry-http's hyper client), both from
+//!   `opentelemetry-otlp` 0.33.1 without its default reqwest client and without TLS; Zipkin
+//!   API v2 JSON from kit's own small exporter on hyper's client, because
+//!   `opentelemetry-zipkin` 0.33.0 never writes the service name (`localEndpoint` holds only
+//!   an address), so Zipkin would file every span under no service.
+//!
+//! # Why not the SDK's `BatchSpanProcessor`
+//!
+//! opentelemetry_sdk 0.33.1's `BatchSpanProcessor` exports on a thread of its own
+//! (`OpenTelemetry.Traces.BatchProcessor`) and drives each export with
+//! `futures_executor::block_on`. The OTLP exporters over tonic and hyper need a tokio
+//! runtime (their connections and timers are tokio's), which that thread does not have, so
+//! they would fail or hang there; the SDK's answer is a blocking HTTP client (reqwest's,
+//! with its own runtime and TLS stack) or its experimental async-runtime processor. And it
+//! counts the spans it drops only internally (logged once at shutdown), while a service
+//! should be able to report them. kit's processor runs the export on the service's runtime
+//! and counts what it drops and exports.
 
 mod bridge;
+mod export;
+mod processor;
+mod zipkin;
 
 pub use bridge::Bridge;
+pub use export::{Error, ExportStackFilter, OtlpProtocol, TraceHandle, Tracing, TracingBuilder};
 
 use opentelemetry::trace::Tracer;
 use tracing::Subscriber;

@@ -322,6 +322,8 @@ impl App {
         if let Err(err) = handle.flush_and_stop().await {
             tracing::warn!(error = %err, "spans left unexported");
         }
+        let (exported, dropped) = (handle.exported(), handle.dropped());
+        tracing::info!(exported, dropped, "tracing stopped");
         result
     }
 

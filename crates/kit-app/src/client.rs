@@ -21,11 +21,42 @@ use std::process::ExitCode;
 /// }
 /// ```
 pub fn run_client<E: Display>(work: impl Future<Output = Result<(), E>>) -> ExitCode {
+    run_reported(async { work.await.map_err(|e| e.to_string()) })
+}
+
+/// [`run_client`] with request tracing per `flags` (when they name an exporter): the
+/// client's calls are spans of service `service_name`, the roots of their traces, exported
+/// before the process exits (waiting at most the export timeout). Log lines at `warn` and
+/// above (an exporter that cannot reach its collector) go to standard error.
+#[cfg(feature = "otel")]
+pub fn run_traced_client<E: Display>(
+    service_name: &str,
+    flags: &crate::TraceFlags,
+    work: impl Future<Output = Result<(), E>>,
+) -> ExitCode {
+    let Some(builder) = flags.builder(service_name) else {
+        return run_client(work);
+    };
+    run_reported(async {
+        let traced = builder
+            .start()
+            .map_err(|e| format!("starting tracing: {e}"))?;
+        kit_tracing::try_init_traced(kit_tracing::Format::Logfmt, "warn", &traced)
+            .map_err(|e| format!("starting tracing: {e}"))?;
+        let result = work.await.map_err(|e| e.to_string());
+        // What could not be delivered in time is counted and logged by the exporter.
+        let _ = traced.handle().flush_and_stop().await;
+        result
+    })
+}
+
+/// Runs `work` on a current-thread runtime and reports its result as the exit status.
+fn run_reported(work: impl Future<Output = Result<(), String>>) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
-        Ok(runtime) => runtime.block_on(work).map_err(|e| e.to_string()),
+        Ok(runtime) => runtime.block_on(work),
         Err(e) => Err(format!("starting the runtime: {e}")),
     };
     report(result, &mut std::io::stderr())

@@ -21,7 +21,7 @@
 //!   [debug listener](debug_router) answers `/health`, `/ready` and `/log/level` (the log
 //!   filter, changeable while running); gRPC listeners
 //!   ([`GrpcServices`]) get health following the stop, reflection and request checks.
-//! - **Clients** ([`run_client`]): a command-line client's runtime and Go kit's
+//! - **Clients** ([`run_client`], with tracing `run_traced_client`): a command-line client's runtime and Go kit's
 //!   `error: <message>` with exit status 1.
 //!
 //! A service's whole `main`, here with a debug, an HTTP and a gRPC listener:
@@ -92,6 +92,8 @@ pub use addr::ListenAddr;
 pub use app::{App, Bound, Running};
 pub use args::{go_style_args, parse};
 pub use client::run_client;
+#[cfg(feature = "otel")]
+pub use client::run_traced_client;
 #[cfg(feature = "metrics")]
 pub use debug::metrics_routes;
 pub use debug::{LOG_LEVEL_PATH, debug_router};

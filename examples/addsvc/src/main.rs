@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 use addsvc::{BasicService, add};
 use clap::Parser;
-use kit_app::{App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, ShutdownFlags};
+use kit_app::{
+    App, GrpcServices, LimitFlags, ListenAddr, RegistryFlags, ShutdownFlags, TraceFlags,
+};
 use kit_http::metrics::ServerMetrics;
 use kit_metrics::prometheus::Prometheus;
 
@@ -36,6 +38,8 @@ struct Args {
     limits: LimitFlags,
     #[command(flatten)]
     registry: RegistryFlags,
+    #[command(flatten)]
+    tracing: TraceFlags,
 }
 
 fn main() -> ExitCode {
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         .metrics(&transport);
     let registry = args.registry;
     App::new("addsvc", args.shutdown)
+        .tracing(args.tracing)
         .register(move |bound| registry.registrars("addsvc", bound))
         .debug_with_metrics(args.debug_addr, &prometheus)
         .http(

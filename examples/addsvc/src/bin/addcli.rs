@@ -9,6 +9,9 @@
 //! addsvc's instances; calls then go through a round-robin balancer
 //! with retries (3 attempts within 500 ms), so an instance that is down costs a retry,
 //! not the call.
+//!
+//! With `--otlp-endpoint` or `--zipkin-url`, the call is traced: its client span starts the
+//! trace that addsvc's spans join, exported before addcli exits.
 
 use std::process::ExitCode;
 
@@ -19,7 +22,7 @@ use clap::{ArgGroup, CommandFactory, Parser, ValueEnum};
 use kit::middleware::{self, retry::RetryPolicy};
 use kit::sd::{Balanced, Endpointer, Instance, RoundRobin};
 use kit::{Context, Error};
-use kit_app::DiscoveryFlags;
+use kit_app::{DiscoveryFlags, TraceFlags};
 
 /// Calls addsvc's Sum or Concat over one transport: give exactly one address, or a
 /// registry to find addsvc's instances in.
@@ -40,6 +43,8 @@ struct Args {
     jsonrpc_addr: Option<String>,
     #[command(flatten)]
     discovery: DiscoveryFlags,
+    #[command(flatten)]
+    tracing: TraceFlags,
     /// With a registry: the transport whose instances to call.
     #[arg(long, value_enum, default_value_t = Transport::Http)]
     transport: Transport,
@@ -87,7 +92,8 @@ enum Method {
 
 fn main() -> ExitCode {
     let args: Args = kit_app::parse();
-    kit_app::run_client(run(args))
+    let tracing = args.tracing.clone();
+    kit_app::run_traced_client("addcli", &tracing, run(args))
 }
 
 async fn run(args: Args) -> Result<(), Error> {

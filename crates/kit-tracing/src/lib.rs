@@ -207,14 +207,18 @@ pub fn try_init_with(format: Format, default_directive: &str) -> Result<(), Init
 /// Installs kit's subscriber writing `format` lines, with request tracing, as the global
 /// default.
 ///
-/// The same as [`try_init_with`] (the `RUST_LOG` or default filter, changeable with
-/// [`set_level`]) plus `tracing`'s layer ([`otel::Tracing::layer`]). The log lines do not
-/// show kit's server, client and internal spans (targets
+/// Log lines are as [`try_init_with`] writes them (the `RUST_LOG` or default filter,
+/// changeable with [`set_level`]), and spans are recorded by `tracing`'s layer
+/// ([`otel::Tracing::layer`]) with a filter of their own: the log level decides which lines
+/// are written, not which spans are traced, so a service logging at `warn` is traced as
+/// fully as one logging at `debug`.
+///
+/// The log lines do not show kit's server, client and internal spans (targets
 /// [`kit::trace::span::SERVER_TARGET`], [`CLIENT_TARGET`](kit::trace::span::CLIENT_TARGET)
-/// and [`INTERNAL_TARGET`](kit::trace::span::INTERNAL_TARGET)): a per-layer filter hides them from
-/// the formatter, so their fields (`http.request.method`, `url.path`...) are exported,
-/// not repeated on every line logged inside them, and are not formatted at all; the request
-/// scope's fields (`request_id`, `trace_id`...) are on the lines already.
+/// and [`INTERNAL_TARGET`](kit::trace::span::INTERNAL_TARGET)): the formatter never sees
+/// them, so their fields (`http.request.method`, `url.path`...) are exported, not repeated
+/// on every line logged inside them, and are not formatted at all; the request scope's
+/// fields (`request_id`, `trace_id`...) are on the lines already.
 ///
 /// # Errors
 ///
@@ -226,34 +230,29 @@ pub fn try_init_traced(
     tracing: &otel::Tracing,
 ) -> Result<(), InitError> {
     use tracing_subscriber::Layer as _;
-    use tracing_subscriber::filter::filter_fn;
+    use tracing_subscriber::filter::{FilterExt as _, filter_fn};
 
     let from_env = std::env::var(FILTER_ENV).ok();
     let filter = build_filter(from_env.as_deref(), default_directive)?;
     let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
-    let not_kit_spans = || {
-        filter_fn(|meta| {
-            !(meta.is_span()
-                && matches!(
-                    meta.target(),
-                    kit::trace::span::SERVER_TARGET
-                        | kit::trace::span::CLIENT_TARGET
-                        | kit::trace::span::INTERNAL_TARGET
-                ))
-        })
+    let not_kit_spans = filter_fn(|meta| {
+        !(meta.is_span()
+            && matches!(
+                meta.target(),
+                kit::trace::span::SERVER_TARGET
+                    | kit::trace::span::CLIENT_TARGET
+                    | kit::trace::span::INTERNAL_TARGET
+            ))
+    });
+    let lines = match format {
+        Format::Logfmt => layer().boxed(),
+        Format::Json => json_layer().boxed(),
     };
-    let registry = tracing_subscriber::registry()
-        .with(filter)
+    let subscriber = tracing_subscriber::registry()
+        .with(lines.with_filter(not_kit_spans.and(filter)))
         .with(tracing.layer());
-    let installed = match format {
-        Format::Logfmt => tracing::subscriber::set_global_default(
-            registry.with(layer().with_filter(not_kit_spans())),
-        ),
-        Format::Json => tracing::subscriber::set_global_default(
-            registry.with(json_layer().with_filter(not_kit_spans())),
-        ),
-    };
-    installed.map_err(|err| InitError(InitErrorKind::AlreadySet(err)))?;
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|err| InitError(InitErrorKind::AlreadySet(err)))?;
     level::install(handle);
     Ok(())
 }

@@ -459,7 +459,26 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
 /// # }
 /// ```
 pub fn lazy_channel(instance: &str) -> Result<Channel, Error> {
+    lazy_channel_to(&kit_http::client::Target::parse(instance)?, instance)
+}
+
+/// A [`lazy_channel`] to the gRPC server at `instance`, and the server's host and port for
+/// the spans of calls over it ([`Client::server_address`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let (channel, server) = kit_grpc::client::lazy_channel_with_server("127.0.0.1:8082").unwrap();
+/// assert_eq!(server, ("127.0.0.1".to_owned(), 8082));
+/// # drop(channel);
+/// # }
+/// ```
+pub fn lazy_channel_with_server(instance: &str) -> Result<(Channel, (String, u16)), Error> {
     let target = kit_http::client::Target::parse(instance)?;
+    Ok((lazy_channel_to(&target, instance)?, target.host_port()))
+}
+
+/// The channel of [`lazy_channel`] to `target`, given as `instance`.
+fn lazy_channel_to(target: &kit_http::client::Target, instance: &str) -> Result<Channel, Error> {
     let endpoint = tonic::transport::Endpoint::from_shared(target.to_string())
         .map_err(|e| Error::invalid_argument(format!("invalid address {instance:?}: {e}")))?;
     Ok(endpoint.tcp_nodelay(true).connect_lazy())

@@ -83,6 +83,27 @@ impl Target {
             .is_some()
     }
 
+    /// The server's host and port (80 when the address names none), as the spans of calls
+    /// report them (`server.address`, `server.port`).
+    ///
+    /// ```
+    /// use kit_http::client::Target;
+    ///
+    /// assert_eq!(Target::parse("127.0.0.1:8082").unwrap().host_port(), ("127.0.0.1".to_owned(), 8082));
+    /// assert_eq!(Target::parse("http://svc/rpc").unwrap().host_port(), ("svc".to_owned(), 80));
+    /// ```
+    pub fn host_port(&self) -> (String, u16) {
+        let uri: Uri = self
+            .base
+            .parse()
+            .expect("the base parsed when the target was made");
+        let authority = uri.authority().expect("the base has a host");
+        (
+            authority.host().to_owned(),
+            authority.port_u16().unwrap_or(80),
+        )
+    }
+
     /// The URL of `path_and_query` (which starts with `/`) under the base.
     pub fn uri(&self, path_and_query: &str) -> Result<Uri, Error> {
         format!("{}{path_and_query}", self.base)

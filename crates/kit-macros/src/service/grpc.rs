@@ -52,10 +52,14 @@ pub(super) fn module(service: &Service) -> TokenStream {
         };
         let idempotent = m.idempotent.then(|| quote!(.idempotent(true)));
         quote! {
-            #ident: ::kit::Endpoint::boxed(
-                ::kit_grpc::Client::new(channel.clone(), #path, |request: #request| request, #decode)
-                    #idempotent,
-            ),
+            #ident: ::kit::Endpoint::boxed({
+                let client = ::kit_grpc::Client::new(channel.clone(), #path, |request: #request| request, #decode)
+                    #idempotent;
+                match &server {
+                    ::core::option::Option::Some((host, port)) => client.server_address(host.clone(), *port),
+                    ::core::option::Option::None => client,
+                }
+            }),
         }
     });
     let name_doc = format!("Names the gRPC service: `{full_name}`.");
@@ -84,15 +88,24 @@ pub(super) fn module(service: &Service) -> TokenStream {
 
             /// A client of the service over `channel`.
             #nested fn client(channel: ::kit_grpc::__private::tonic::transport::Channel) -> Set {
-                Set {
-                    #(#clients)*
-                }
+                client_of(channel, ::core::option::Option::None)
             }
 
             /// A client of the service at `instance` (`host:port` or an `http://` URL),
-            /// connecting on its first call.
+            /// connecting on its first call; its calls' spans name the server.
             #nested fn connect_lazy(instance: &str) -> ::core::result::Result<Set, ::kit::Error> {
-                ::core::result::Result::Ok(client(::kit_grpc::client::lazy_channel(instance)?))
+                let (channel, server) = ::kit_grpc::client::lazy_channel_with_server(instance)?;
+                ::core::result::Result::Ok(client_of(channel, ::core::option::Option::Some(server)))
+            }
+
+            /// The clients over `channel` to `server` (host and port), when known.
+            fn client_of(
+                channel: ::kit_grpc::__private::tonic::transport::Channel,
+                server: ::core::option::Option<(::std::string::String, u16)>,
+            ) -> Set {
+                Set {
+                    #(#clients)*
+                }
             }
 
             /// The service's encoded `FileDescriptorSet`, for reflection and request checks

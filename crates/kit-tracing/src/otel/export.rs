@@ -29,6 +29,17 @@ const EXPORT_STACK: [&str; 6] = [
     "opentelemetry",
 ];
 
+/// Whether `meta` is recorded: a span at level INFO or above, or an event at WARN or above
+/// (attached to the span it happens in), from outside the crates that carry exports.
+fn recorded(meta: &Metadata<'_>) -> bool {
+    let level = if meta.is_span() {
+        tracing::Level::INFO
+    } else {
+        tracing::Level::WARN
+    };
+    *meta.level() <= level && not_export_stack(meta)
+}
+
 /// Whether `meta` comes from outside the crates that carry exports.
 fn not_export_stack(meta: &Metadata<'_>) -> bool {
     let target = meta.target();
@@ -292,7 +303,10 @@ impl Tracing {
 
     /// The layer recording `tracing` spans as OpenTelemetry spans with this tracer:
     /// [`layer`](super::layer), which installs kit's bridge with the same sample ratio,
-    /// filtered to leave out the spans of the crates that carry the exports (targets
+    /// filtered by level and origin, whatever the log level: spans at INFO and above (kit's
+    /// spans are INFO; DEBUG and TRACE spans are libraries' inner workings), events at
+    /// WARN and above (attached to their span as span events), and nothing from the crates
+    /// that carry the exports (targets
     /// `h2`, `hyper`, `hyper_util`, `tonic`, `tower`, `opentelemetry*` and their modules):
     /// recorded, every export would make spans to export, with `RUST_LOG=trace` without end.
     pub fn layer<S>(&self) -> Filtered<OpenTelemetryLayer<S, SdkTracer>, ExportStackFilter, S>
@@ -300,7 +314,7 @@ impl Tracing {
         S: Subscriber + for<'span> LookupSpan<'span>,
     {
         super::layer(self.tracer.clone(), self.sample_ratio)
-            .with_filter(filter_fn(not_export_stack as fn(&Metadata<'_>) -> bool))
+            .with_filter(filter_fn(recorded as fn(&Metadata<'_>) -> bool))
     }
 
     /// The tracer provider, to make more tracers.

@@ -14,6 +14,7 @@ mod openapi;
 mod process;
 mod schema;
 mod support;
+mod tracing;
 
 /// A tonic client generated from Go kit's `proto/addsvc.proto` (see `build.rs`).
 #[allow(missing_docs, unreachable_pub, clippy::all)]

@@ -8,7 +8,16 @@
 # REQUESTS more, the counters are dumped, and the script divides the instructions by
 # REQUESTS. The client is outside the measured process; the kernel is not counted.
 #
-# Environment: REQUESTS=5000, WARMUP=2000, SKIP_BUILD=1 to use target/release as it is.
+# With TRACE_SAMPLE=R (0 to 1), addsvc is measured a second time with request tracing on at
+# that sample ratio, exporting over OTLP/gRPC (`--otlp-endpoint`) to `otlp-sink`, kit-testkit's
+# OTLP receiver in a process of its own (not counted), and the script prints the ratio of the
+# two. Spans still waiting in the batch processor when the counters are dumped (at most one
+# batch of 512, exported every second or when full) have been counted being made but not being
+# exported: at 5,000 requests that leaves the traced figure a little low, by up to a tenth of a
+# batch's export per request.
+#
+# Environment: REQUESTS=5000, WARMUP=2000, SKIP_BUILD=1 to use target/release as it is,
+# TRACE_SAMPLE (unset: no traced run), ADDSVC_ARGS (more arguments for addsvc, both runs).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,8 +32,10 @@ fi
 
 work="$(mktemp -d)"
 server_pid=""
+sink_pid=""
 cleanup() {
     if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+    if [[ -n "$sink_pid" ]]; then kill "$sink_pid" 2>/dev/null || true; wait "$sink_pid" 2>/dev/null || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -71,7 +82,28 @@ no_limits=()
 if "$target_dir/release/addsvc" --help 2>&1 | grep -q -- --no-limits; then
     no_limits=(--no-limits)
 fi
-kit="$(measure addsvc "$target_dir/release/addsvc" --http-addr '{addr}' --debug-addr off "${no_limits[@]}")"
+read -r -a extra <<<"${ADDSVC_ARGS:-}"
+addsvc=("$target_dir/release/addsvc" --http-addr '{addr}' --debug-addr off "${no_limits[@]}" "${extra[@]}")
+kit="$(measure addsvc "${addsvc[@]}")"
+if [[ -n "${TRACE_SAMPLE:-}" ]]; then
+    "$target_dir/release/otlp-sink" >"$work/sink.out" 2>&1 &
+    sink_pid=$!
+    for _ in $(seq 100); do
+        grep -q "^grpc=" "$work/sink.out" && break
+        sleep 0.1
+    done
+    otlp="$(sed -n 's/^grpc=\([^ ]*\) .*/\1/p' "$work/sink.out")"
+    [[ -n "$otlp" ]] || { cat "$work/sink.out" >&2; exit 1; }
+    traced="$(measure traced "${addsvc[@]}" --otlp-endpoint "$otlp" --otlp-protocol grpc --trace-sample "$TRACE_SAMPLE")"
+    # addsvc logs what it exported when it stops.
+    grep -h "msg=\"tracing stopped\"" "$work/traced.log" >&2 || true
+fi
 raw="$(measure raw "$target_dir/release/raw-hyper-sum" --addr '{addr}')"
-printf '%-16s %12s\n' server instr/req addsvc "$kit" raw-hyper-sum "$raw"
+printf '%-16s %12s\n' server instr/req addsvc "$kit"
+[[ -n "${traced:-}" ]] && printf '%-16s %12s\n' "addsvc traced" "$traced"
+printf '%-16s %12s\n' raw-hyper-sum "$raw"
 awk -v k="$kit" -v r="$raw" 'BEGIN { printf "ratio addsvc / raw-hyper-sum: %.3f\n", k / r }'
+if [[ -n "${traced:-}" ]]; then
+    awk -v t="$traced" -v k="$kit" -v s="$TRACE_SAMPLE" \
+        'BEGIN { printf "ratio addsvc traced (sample %s) / addsvc: %.3f (+%d instructions per request)\n", s, t / k, t - k }'
+fi

@@ -8,6 +8,13 @@
 # The counts repeat exactly, whatever else the machine is doing, and their differences are
 # what kit and its instrumentation add to a request, to the instruction.
 #
+# With request tracing (`kit-traced`: sample ratio 1, every request's server span exported
+# over OTLP/gRPC to a receiver on another thread; `kit-traced-unsampled`: ratio 0, the span
+# opened and not recorded), the differences to `kit` are what a sampled and an unsampled
+# server span cost a request, export included. The export waits on another thread's answers,
+# so the sampled count moves by several hundred instructions per request from run to run
+# (the unsampled one by a few).
+#
 # Environment: CALLS=2000, SKIP_BUILD=1 to use target/release as it is.
 set -euo pipefail
 
@@ -35,9 +42,15 @@ per_request() {
     echo $(( (twice - once) / calls ))
 }
 kit="$(per_request kit)"
+sampled="$(per_request kit-traced)"
+unsampled="$(per_request kit-traced-unsampled)"
 plain="$(per_request kit-uninstrumented)"
 raw="$(per_request raw)"
-printf '%-20s %10s\n' stack instr/req kit "$kit" kit-uninstrumented "$plain" raw "$raw"
+printf '%-22s %10s\n' stack instr/req kit "$kit" kit-traced "$sampled" kit-traced-unsampled "$unsampled" \
+    kit-uninstrumented "$plain" raw "$raw"
 echo "kit adds $((kit - raw)) instructions per request; its instrumentation $((kit - plain))"
+echo "a sampled server span adds $((sampled - kit)); an unsampled one $((unsampled - kit))"
+awk -v s="$sampled" -v u="$unsampled" -v k="$kit" \
+    'BEGIN { printf "ratio kit-traced / kit: %.3f; kit-traced-unsampled / kit: %.3f\n", s / k, u / k }'
 awk -v k="$kit" -v p="$plain" 'BEGIN { printf "ratio kit / kit-uninstrumented: %.3f\n", k / p }'
 awk -v k="$kit" -v r="$raw" 'BEGIN { printf "ratio kit / raw: %.3f\n", k / r }'

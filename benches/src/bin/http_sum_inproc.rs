@@ -1,4 +1,4 @@
-//! `http-sum-inproc kit|kit-uninstrumented|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's
+//! `http-sum-inproc kit|kit-traced|kit-traced-unsampled|kit-uninstrumented|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's
 //! HTTP/1.1, in one process, over an in-memory pipe instead of a socket, CALLS times on one
 //! keep-alive connection.
 //!
@@ -14,6 +14,16 @@
 //! instructions on every run (`http-sum-inproc.sh`), and the difference between the two is
 //! exactly what kit adds to a request. The client's share (writing requests and reading
 //! answers from the pipe) is the same in both.
+//!
+//! `kit-traced` is `kit` with request tracing as addsvc's `--otlp-endpoint` sets it up, at a
+//! sample ratio of 1 (`kit-traced-unsampled`: 0): the subscriber of
+//! `kit_tracing::try_init_traced`, whose OpenTelemetry layer installs kit's span bridge, so
+//! the HTTP server opens a span per request, and `kit_tracing::otel::Tracing`'s batch
+//! processor exporting the sampled spans over OTLP/gRPC to kit-testkit's `OtlpReceiver`. The
+//! receiver runs on a thread of its own, which callgrind does not count (collection is
+//! switched on only inside `measured`, on the main thread); the export task runs on the
+//! measured runtime, so encoding and sending the spans are counted. `measured` ends with a
+//! flush, so every span of the measured requests has been exported when counting stops.
 
 use std::time::Duration;
 
@@ -29,21 +39,40 @@ const REQUEST: &[u8] = b"POST /sum HTTP/1.1\r\nHost: addsvc\r\nContent-Type: app
 fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
-        eprintln!("usage: http-sum-inproc kit|kit-uninstrumented|raw CALLS");
+        eprintln!(
+            "usage: http-sum-inproc kit|kit-traced|kit-traced-unsampled|kit-uninstrumented|raw CALLS"
+        );
         std::process::exit(2);
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    let mut client = runtime.block_on(async move {
+    let (mut client, traced) = runtime.block_on(async move {
         let (client, server) = tokio::io::duplex(64 * 1024);
         let io = TokioIo::new(server);
+        let mut traced = None;
         match mode.as_str() {
-            "kit" | "kit-uninstrumented" => {
+            "kit" | "kit-traced" | "kit-traced-unsampled" | "kit-uninstrumented" => {
                 kit_metrics::prometheus::Prometheus::install().expect("the only recorder");
-                kit_tracing::init("info");
-                let router = if mode == "kit" {
+                let ratio = match mode.as_str() {
+                    "kit-traced" => Some(1.0),
+                    "kit-traced-unsampled" => Some(0.0),
+                    _ => None,
+                };
+                if let Some(ratio) = ratio {
+                    let tracing = kit_tracing::otel::Tracing::builder("addsvc")
+                        .otlp(receiver_endpoint(), kit_tracing::otel::OtlpProtocol::Grpc)
+                        .sample_ratio(ratio)
+                        .start()
+                        .expect("tracing starts");
+                    kit_tracing::try_init_traced(kit_tracing::Format::Logfmt, "info", &tracing)
+                        .expect("the only subscriber");
+                    traced = Some(tracing);
+                } else {
+                    kit_tracing::init("info");
+                }
+                let router = if mode != "kit-uninstrumented" {
                     let no_limits = kit_app::LimitFlags {
                         no_limits: true,
                         breaker_timeout: std::time::Duration::ZERO,
@@ -69,12 +98,43 @@ fn main() {
             }
             other => panic!("unknown mode {other:?}"),
         }
-        client
+        (client, traced)
     });
     // Whatever happens once (lazy statics, the metrics clock's calibration, which takes a
-    // varying number of instructions) happens here, before what callgrind counts.
-    runtime.block_on(exchange(&mut client, WARMUP));
-    measured(&runtime, &mut client, calls);
+    // varying number of instructions, the exporter's connection) happens here, before what
+    // callgrind counts.
+    let handle = traced.as_ref().map(kit_tracing::otel::Tracing::handle);
+    runtime.block_on(exchange(&mut client, WARMUP, handle.as_ref()));
+    measured(&runtime, &mut client, calls, handle.as_ref());
+    if let Some(traced) = handle {
+        // Every span exported, none dropped: the count is of the whole path.
+        eprintln!(
+            "spans exported={} dropped={}",
+            traced.exported(),
+            traced.dropped()
+        );
+        assert_eq!(traced.dropped(), 0, "spans were dropped");
+    }
+}
+
+/// Starts kit-testkit's OTLP receiver on a thread and runtime of its own, for the rest of
+/// the process, and returns its gRPC endpoint.
+fn receiver_endpoint() -> String {
+    let (endpoint, started) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let receiver = kit_testkit::otlp::OtlpReceiver::start().await;
+            endpoint
+                .send(receiver.grpc_endpoint())
+                .expect("the main thread waits");
+            std::future::pending::<()>().await;
+        });
+    });
+    started.recv().expect("the receiver starts")
 }
 
 /// Requests served before the measured ones.
@@ -82,12 +142,22 @@ const WARMUP: usize = 100;
 
 /// The requests `http-sum-inproc.sh` counts (`--toggle-collect` on this function).
 #[inline(never)]
-fn measured(runtime: &tokio::runtime::Runtime, client: &mut DuplexStream, calls: usize) {
-    runtime.block_on(exchange(client, calls));
+fn measured(
+    runtime: &tokio::runtime::Runtime,
+    client: &mut DuplexStream,
+    calls: usize,
+    traced: Option<&kit_tracing::otel::TraceHandle>,
+) {
+    runtime.block_on(exchange(client, calls, traced));
 }
 
-/// Sends `calls` requests one after the other, checking every answer.
-async fn exchange(pipe: &mut DuplexStream, calls: usize) {
+/// Sends `calls` requests one after the other, checking every answer, then has every span
+/// ended so far exported, when tracing.
+async fn exchange(
+    pipe: &mut DuplexStream,
+    calls: usize,
+    traced: Option<&kit_tracing::otel::TraceHandle>,
+) {
     let mut buf = Vec::with_capacity(4096);
     for _ in 0..calls {
         pipe.write_all(REQUEST).await.expect("the server reads");
@@ -113,5 +183,8 @@ async fn exchange(pipe: &mut DuplexStream, calls: usize) {
             String::from_utf8_lossy(&buf)
         );
         assert_eq!(body, b"{\"v\":3}");
+    }
+    if let Some(traced) = traced {
+        traced.flush().await;
     }
 }

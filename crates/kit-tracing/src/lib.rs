@@ -22,6 +22,9 @@
 //!   thread ids...);
 //! * [`Logfmt`] wraps tracing-logfmt's event formatter to write the message
 //!   under Go kit's key, `msg`, instead of tracing's field name, `message`.
+//! * with the `otel` feature, the `otel` module exports kit's request spans (and the
+//!   service's own) over OTLP or to Zipkin, and `try_init_traced` installs
+//!   logging and tracing together.
 //!
 //! # The format
 //!

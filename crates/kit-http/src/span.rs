@@ -44,7 +44,7 @@ use http::{Method, StatusCode, Uri, Version, request};
 use kit::context::Peer;
 use kit::trace::TraceContext;
 use kit::trace::span::{CLIENT_TARGET, SERVER_TARGET};
-use kit::{Code, Context, Error};
+use kit::{Context, Error};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -240,15 +240,7 @@ pub(crate) fn jsonrpc_server(method: &str, id: Option<&str>) -> Span {
 /// which codes make it an error.
 pub(crate) fn jsonrpc_server_failed(span: &Span, err: &Error) {
     record_jsonrpc_error(span, err);
-    if matches!(
-        err.code(),
-        Code::Unknown
-            | Code::DeadlineExceeded
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::Unavailable
-            | Code::DataLoss
-    ) {
+    if kit::trace::span::is_server_fault(err.code()) {
         failed(span, Some(err.message()));
     }
 }

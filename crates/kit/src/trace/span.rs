@@ -21,7 +21,7 @@
 use std::sync::OnceLock;
 
 use super::TraceContext;
-use crate::Context;
+use crate::{Code, Context};
 
 /// The `tracing` target of the spans kit's servers open for requests.
 pub const SERVER_TARGET: &str = "kit::server";
@@ -103,4 +103,29 @@ pub fn start_client(span: &tracing::Span, ctx: &Context) -> Option<TraceContext>
         own.with_parent_span_id(parent.map(TraceContext::span_id))
             .with_debug(parent.is_some_and(TraceContext::debug)),
     )
+}
+
+/// Whether a call that ended with `code` is the server's fault, the codes OpenTelemetry's
+/// gRPC conventions (v1.27.0) put a server span in error for: `UNKNOWN`,
+/// `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE` and `DATA_LOSS`. The
+/// others (an invalid argument, a missing entity...) are the caller's business; kit's
+/// servers record them on the span without an error status.
+pub fn is_server_fault(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// Puts `span` in error: `code`'s name (`NOT_FOUND`) as `error.type`, `message` as the
+/// status description.
+pub fn record_error(span: &tracing::Span, code: Code, message: &str) {
+    span.record("error.type", code.as_str());
+    span.record("otel.status_code", "ERROR");
+    span.record("otel.status_description", message);
 }

@@ -209,6 +209,42 @@ mod tests {
     }
 
     #[test]
+    fn a_span_may_be_sampled_unless_its_parent_is_not_or_the_ratio_is_0() {
+        let (sampled, unsampled, deferred) =
+            (remote(Some(true)), remote(Some(false)), remote(None));
+        let all = Bridge::new(1.0);
+        assert!(all.may_sample(None));
+        assert!(all.may_sample(Some(&sampled)));
+        assert!(!all.may_sample(Some(&unsampled)));
+        assert!(all.may_sample(Some(&deferred)));
+        let none = Bridge::new(0.0);
+        assert!(!none.may_sample(None));
+        assert!(none.may_sample(Some(&sampled)));
+        assert!(!none.may_sample(Some(&deferred)));
+        // A root at a ratio above 0 may be sampled: the tracer's sampler decides.
+        assert!(Bridge::new(0.01).may_sample(None));
+    }
+
+    #[test]
+    fn a_span_opened_while_an_unsampled_parent_is_attached_is_its_unsampled_child() {
+        let parent = remote(Some(false));
+        let (child, outside) = traced(Bridge::new(1.0), |bridge| {
+            let mut child = None;
+            bridge.unsampled_parent(&parent).run(&mut || {
+                child = bridge.context(&tracing::info_span!("user"));
+            });
+            let outside = bridge.context(&tracing::info_span!("user")).unwrap();
+            (child.unwrap(), outside)
+        });
+        assert_eq!(child.trace_id(), parent.trace_id());
+        assert_ne!(child.span_id(), parent.span_id());
+        assert_eq!(child.sampled(), Some(false));
+        // Once polled, the parent is no longer current: a span is a new root again.
+        assert_ne!(outside.trace_id(), parent.trace_id());
+        assert_eq!(outside.sampled(), Some(true));
+    }
+
+    #[test]
     fn the_ratio_bound_splits_the_id_space() {
         assert_eq!(ratio_bound(0.5), 1 << 62);
         assert_eq!(ratio_bound(1.0), u64::MAX);

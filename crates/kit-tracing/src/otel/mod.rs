@@ -45,7 +45,9 @@
 //! - **Sampling**: a new trace is recorded at the builder's ratio
 //!   (`ParentBased(TraceIdRatioBased(ratio))`); a span with a parent, local or from the
 //!   caller's headers, follows the parent's decision, and a caller that deferred it gets the
-//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export.
+//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export; a request or call known
+//!   not to be sampled before its span is made (the caller says so, or a new trace at ratio
+//!   0) opens no span at all (see [`kit::trace::span`]'s unsampled calls).
 //! - **Resource**: `service.name` is the builder's service name, on every exporter.
 //! - **Export**: each exporter has kit's own batch processor. Ending a span puts it on a
 //!   bounded queue (`max_queue`, 2048) without ever waiting: when the queue is full the span

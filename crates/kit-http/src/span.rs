@@ -152,6 +152,16 @@ impl ClientSpan {
         }
     }
 
+    /// A call that is not sampled (see [`unsampled_client`](kit::trace::span::unsampled_client)):
+    /// no span, `trace` sent.
+    fn unsampled(trace: TraceContext) -> ClientSpan {
+        ClientSpan {
+            span: Span::none(),
+            trace: Some(trace),
+            status: AtomicU16::new(0),
+        }
+    }
+
     /// The span's position in its trace, when it is traced.
     pub(crate) fn trace(&self) -> Option<&TraceContext> {
         self.trace.as_ref()
@@ -187,8 +197,12 @@ impl ClientSpan {
     }
 }
 
-/// The client span of an HTTP call of `method` to `uri` made with `ctx`.
+/// The client span of an HTTP call of `method` to `uri` made with `ctx`; no span (a
+/// disabled one) for an unsampled call.
 pub(crate) fn http_client(method: &Method, uri: &Uri, ctx: &Context) -> ClientSpan {
+    if let Some(trace) = kit::trace::span::unsampled_client(ctx) {
+        return ClientSpan::unsampled(trace);
+    }
     let known = known_method(method);
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
@@ -245,8 +259,12 @@ pub(crate) fn jsonrpc_server_failed(span: &Span, err: &Error) {
     }
 }
 
-/// The client span of a JSON-RPC call of `method` to the server at `uri` made with `ctx`.
+/// The client span of a JSON-RPC call of `method` to the server at `uri` made with `ctx`; no
+/// span (a disabled one) for an unsampled call.
 pub(crate) fn jsonrpc_client(method: &str, uri: &Uri, id: u64, ctx: &Context) -> ClientSpan {
+    if let Some(trace) = kit::trace::span::unsampled_client(ctx) {
+        return ClientSpan::unsampled(trace);
+    }
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
         "JSON-RPC call",

@@ -9,9 +9,9 @@
 # what kit and its instrumentation add to a request, to the instruction.
 #
 # With request tracing (`kit-traced`: sample ratio 1, every request's server span exported
-# over OTLP/gRPC to a receiver on another thread; `kit-traced-unsampled`: ratio 0, the span
-# opened and not recorded), the differences to `kit` are what a sampled and an unsampled
-# server span cost a request, export included. The export waits on another thread's answers,
+# over OTLP/gRPC to a receiver on another thread; `kit-traced-unsampled`: ratio 0, an
+# unsampled call without a span), the differences to `kit` are what a sampled server span
+# and an unsampled request cost, export included. The export waits on another thread's answers,
 # so the sampled count moves by several hundred instructions per request from run to run
 # (the unsampled one by a few).
 #

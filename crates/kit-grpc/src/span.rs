@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use kit::Code;
-use kit::trace::span::{CLIENT_TARGET, SERVER_TARGET};
+use kit::trace::span::{CLIENT_TARGET, SERVER_TARGET, record_error};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -85,17 +85,8 @@ pub(crate) fn record_server_status(span: &Span, status: Option<(Code, &str)>) {
     let Some((code, message)) = status else {
         return record_ok(span);
     };
-    let fault = matches!(
-        code,
-        Code::Unknown
-            | Code::DeadlineExceeded
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::Unavailable
-            | Code::DataLoss
-    );
     span.record("rpc.grpc.status_code", i64::from(code.number()));
-    if fault {
+    if kit::trace::span::is_server_fault(code) {
         record_error(span, code, message);
     }
 }
@@ -112,13 +103,6 @@ pub(crate) fn record_client_status(span: &Span, error: Option<&kit::Error>) {
 /// Records gRPC's `OK` (0), which is not an error.
 fn record_ok(span: &Span) {
     span.record("rpc.grpc.status_code", 0_i64);
-}
-
-/// Puts `span` in error: `code`'s name as `error.type`, `message` as the description.
-fn record_error(span: &Span, code: Code, message: &str) {
-    span.record("otel.status_code", "ERROR");
-    span.record("otel.status_description", message);
-    span.record("error.type", code.as_str());
 }
 
 /// The span name, `rpc.service` and `rpc.method` of the method at `path`: `/pkg.S/M` gives

@@ -355,13 +355,17 @@ impl<B: Send + 'static> Router<B> {
         }
         // With a span bridge, the router's own answers have server spans too, named after
         // the route when a path matched (the method was refused).
-        let span = kit::trace::span::bridge().map(|_| {
-            let peer = crate::server::connection_peer(&parts);
-            let span = crate::span::http_server(&parts, route, peer.as_deref());
+        // An unsampled request gets none (it would not be exported).
+        let span = kit::trace::span::bridge().and_then(|bridge| {
             let incoming =
                 crate::server::request_trace(&parts.headers, self.inner.config.trace_formats);
+            if !bridge.may_sample(incoming.as_ref()) {
+                return None;
+            }
+            let peer = crate::server::connection_peer(&parts);
+            let span = crate::span::http_server(&parts, route, peer.as_deref());
             kit::trace::span::start_server(&span, incoming);
-            span
+            Some(span)
         });
         let failure = span
             .as_ref()

@@ -44,7 +44,7 @@ use http::{Method, StatusCode, Uri, Version, request};
 use kit::context::Peer;
 use kit::trace::TraceContext;
 use kit::trace::span::{CLIENT_TARGET, SERVER_TARGET};
-use kit::{Code, Context, Error};
+use kit::{Context, Error};
 use tracing::Span;
 use tracing::field::Empty;
 
@@ -152,6 +152,16 @@ impl ClientSpan {
         }
     }
 
+    /// A call that is not sampled (see [`unsampled_client`](kit::trace::span::unsampled_client)):
+    /// no span, `trace` sent.
+    fn unsampled(trace: TraceContext) -> ClientSpan {
+        ClientSpan {
+            span: Span::none(),
+            trace: Some(trace),
+            status: AtomicU16::new(0),
+        }
+    }
+
     /// The span's position in its trace, when it is traced.
     pub(crate) fn trace(&self) -> Option<&TraceContext> {
         self.trace.as_ref()
@@ -187,8 +197,12 @@ impl ClientSpan {
     }
 }
 
-/// The client span of an HTTP call of `method` to `uri` made with `ctx`.
+/// The client span of an HTTP call of `method` to `uri` made with `ctx`; no span (a
+/// disabled one) for an unsampled call.
 pub(crate) fn http_client(method: &Method, uri: &Uri, ctx: &Context) -> ClientSpan {
+    if let Some(trace) = kit::trace::span::unsampled_client(ctx) {
+        return ClientSpan::unsampled(trace);
+    }
     let known = known_method(method);
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
@@ -240,21 +254,17 @@ pub(crate) fn jsonrpc_server(method: &str, id: Option<&str>) -> Span {
 /// which codes make it an error.
 pub(crate) fn jsonrpc_server_failed(span: &Span, err: &Error) {
     record_jsonrpc_error(span, err);
-    if matches!(
-        err.code(),
-        Code::Unknown
-            | Code::DeadlineExceeded
-            | Code::Unimplemented
-            | Code::Internal
-            | Code::Unavailable
-            | Code::DataLoss
-    ) {
+    if kit::trace::span::is_server_fault(err.code()) {
         failed(span, Some(err.message()));
     }
 }
 
-/// The client span of a JSON-RPC call of `method` to the server at `uri` made with `ctx`.
+/// The client span of a JSON-RPC call of `method` to the server at `uri` made with `ctx`; no
+/// span (a disabled one) for an unsampled call.
 pub(crate) fn jsonrpc_client(method: &str, uri: &Uri, id: u64, ctx: &Context) -> ClientSpan {
+    if let Some(trace) = kit::trace::span::unsampled_client(ctx) {
+        return ClientSpan::unsampled(trace);
+    }
     let span = tracing::info_span!(
         target: CLIENT_TARGET,
         "JSON-RPC call",

@@ -290,3 +290,34 @@ fn start_refuses_a_ratio_outside_0_to_1_and_a_missing_runtime() {
         assert_eq!(err.to_string(), "sample ratio 1.5 is not within 0..=1");
     });
 }
+
+#[test]
+fn spans_below_info_are_left_out_and_events_from_warn_up_are_attached_to_their_span() {
+    run(|| async {
+        let collector = OtlpReceiver::start().await;
+        let (tracing, _guard) =
+            start(Tracing::builder("levels").otlp(collector.grpc_endpoint(), OtlpProtocol::Grpc));
+        {
+            let request = tracing::info_span!("request");
+            let _entered = request.enter();
+            drop(tracing::debug_span!("inner workings"));
+            tracing::info!(step = 1, "routine");
+            tracing::warn!(attempt = 2_i64, "slow backend");
+        }
+        tracing.handle().flush().await;
+        let spans = collector.received().wait_for_spans(1, WAIT).await;
+        assert_eq!(spans.len(), 1, "{spans:#?}");
+        let request = &spans[0];
+        assert_eq!(request.name, "request");
+        let events: Vec<_> = request
+            .events
+            .iter()
+            .map(|event| (event.name.as_str(), event.attributes.get("attempt")))
+            .collect();
+        assert_eq!(
+            events,
+            [("slow backend", Some(&AttrValue::Int(2)))],
+            "{request:#?}"
+        );
+    });
+}

@@ -361,6 +361,11 @@ where
             };
             return self.call_with(&ctx, req, trace.as_ref()).await;
         }
+        if let Some(trace) = kit::trace::span::unsampled_client(&ctx) {
+            // Not sampled: no span.
+            let trace = Some(trace).filter(|_| !self.trace_formats.is_empty());
+            return self.call_with(&ctx, req, trace.as_ref()).await;
+        }
         let span = crate::span::client(self.path.path(), self.server.as_ref());
         // The client span's own position, else (the span is not traced) a child of the
         // context's trace, as without spans.

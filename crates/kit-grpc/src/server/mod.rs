@@ -238,16 +238,21 @@ impl<E, D, C> Server<E, D, C> {
         let incoming = call_trace(&metadata, self.trace_formats);
         // The call's span, only with a bridge: without one, the call's trace is the one it
         // came with.
-        let span = kit::trace::span::bridge().map(|_| {
-            crate::span::server(
-                path,
-                peer.as_ref().and_then(|p| p.local_addr),
-                peer.as_ref().map(|p| p.remote_addr),
-            )
-        });
-        let trace = match &span {
-            Some(span) => kit::trace::span::start_server(span, incoming),
-            None => incoming,
+        // An unsampled call has no span: its own unsampled position in the trace.
+        let unsampled = kit::trace::span::unsampled_server(incoming.as_ref());
+        let span = kit::trace::span::bridge()
+            .filter(|_| unsampled.is_none())
+            .map(|_| {
+                crate::span::server(
+                    path,
+                    peer.as_ref().and_then(|p| p.local_addr),
+                    peer.as_ref().map(|p| p.remote_addr),
+                )
+            });
+        let trace = match (&span, &unsampled) {
+            (Some(span), _) => kit::trace::span::start_server(span, incoming),
+            (None, Some(unsampled)) => Some(unsampled.trace().clone()),
+            (None, None) => incoming,
         };
         let scope = RequestScope::new(
             id.clone(),
@@ -284,9 +289,10 @@ impl<E, D, C> Server<E, D, C> {
             drop(call);
             answer
         };
-        let mut answer = match span {
-            None => scope.scope(answer).await,
-            Some(span) => {
+        let mut answer = match (span, unsampled) {
+            (None, None) => scope.scope(answer).await,
+            (None, Some(unsampled)) => scope.scope(unsampled.instrument(answer)).await,
+            (Some(span), _) => {
                 let answer = scope.scope(answer).instrument(span.clone()).await;
                 let status = answer.as_ref().err().map(|status| {
                     let code = Code::from_number(status.code() as i32).unwrap_or(Code::Unknown);

@@ -369,3 +369,68 @@ async fn without_a_bridge_a_call_has_no_span_and_logs_the_trace_it_came_with() {
         .message;
     assert!(!untraced.contains("trace_id="), "{untraced}");
 }
+
+#[tokio::test]
+async fn an_unsampled_call_exports_nothing_but_the_callers_span_and_its_handlers_span_no_root() {
+    let received = kit_testkit::otlp::record_spans("svc");
+    let addr = spawn().await;
+    let unsampled = raw_client(
+        addr,
+        &[(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        )],
+    );
+    // `nest`: the handler calls `Sum` inside a span of its own, `work`.
+    let logged = unsampled
+        .call(Context::background(), echo_request("nest"))
+        .await
+        .unwrap()
+        .message;
+    assert!(
+        logged.contains("trace_id=0af7651916cd43dd8448eb211c80319c "),
+        "{logged}"
+    );
+    // A sampled call afterwards: its five spans and the unsampled call's client span (a
+    // trace of its own, as the client sent none) are all there is. Had `work` started a
+    // trace of its own, it and the `Sum` call's two spans would be there too.
+    let sampled = raw_client(
+        addr,
+        &[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )],
+    );
+    sampled
+        .call(Context::background(), echo_request("nest"))
+        .await
+        .unwrap();
+    let spans = wait_for_spans(&received, 6).await;
+    assert_eq!(spans.len(), 6, "{spans:#?}");
+    let mut in_sampled: Vec<_> = spans
+        .iter()
+        .filter(|span| span.trace_id == "4bf92f3577b34da6a3ce929d0e0e4736")
+        .map(|span| (span.name.as_str(), span.kind))
+        .collect();
+    in_sampled.sort_by_key(|(name, kind)| (*name, format!("{kind:?}")));
+    assert_eq!(
+        in_sampled,
+        [
+            ("test.Echo/Echo", SpanKind::Server),
+            ("test.Echo/Sum", SpanKind::Client),
+            ("test.Echo/Sum", SpanKind::Server),
+            ("work", SpanKind::Internal),
+        ]
+    );
+    let clients: Vec<_> = spans
+        .iter()
+        .filter(|span| span.name == "test.Echo/Echo" && span.kind == SpanKind::Client)
+        .collect();
+    assert_eq!(clients.len(), 2, "{spans:#?}");
+    assert!(
+        spans
+            .iter()
+            .all(|span| span.trace_id != "0af7651916cd43dd8448eb211c80319c"),
+        "{spans:#?}"
+    );
+}

@@ -260,9 +260,22 @@ impl Methods {
                 return Some(Answer::error(id.unwrap_or(RawValue::NULL), invalid));
             }
         };
-        let (outcome, slot, start) = match kit::trace::span::bridge() {
-            None => self.run(ctx, &request).await,
-            Some(_) => {
+        let unsampled = kit::trace::span::unsampled_server(ctx.trace());
+        let (outcome, slot, start) = match (kit::trace::span::bridge(), unsampled) {
+            (None, _) => self.run(ctx, &request).await,
+            // Not sampled: no span, the call's own unsampled position in the trace.
+            (Some(_), Some(unsampled)) => {
+                let trace = unsampled.trace().clone();
+                let scope = RequestScope::current()
+                    .map(|scope| scope.with_trace_id(Some(trace.trace_id())));
+                let ctx = ctx.with_trace(trace);
+                let run = unsampled.instrument(self.run(&ctx, &request));
+                match scope {
+                    Some(scope) => scope.scope(run).await,
+                    None => run.await,
+                }
+            }
+            (Some(_), None) => {
                 let span = crate::span::jsonrpc_server(
                     request.method.as_str(),
                     request.id.map(RawValue::get),

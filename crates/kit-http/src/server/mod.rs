@@ -366,18 +366,28 @@ where
         let peer = connection_peer(&parts);
         let (id, echo) = request_id(&parts.headers);
         let incoming = request_trace(&parts.headers, config.trace_formats);
-        // The request's span, only with a span bridge (see `crate::span`).
-        let span = match kit::trace::span::bridge() {
-            Some(_) if !H::OPENS_SPANS => Some(crate::span::http_server(
-                &parts,
-                config.http_route.as_deref(),
-                peer.as_deref(),
-            )),
-            _ => None,
+        // The request's span, only with a span bridge (see `crate::span`), and only when
+        // the request may be sampled: else it is an unsampled call, without a span.
+        let (span, unsampled) = match kit::trace::span::bridge() {
+            Some(_) if !H::OPENS_SPANS => {
+                match kit::trace::span::unsampled_server(incoming.as_ref()) {
+                    Some(unsampled) => (None, Some(unsampled)),
+                    None => (
+                        Some(crate::span::http_server(
+                            &parts,
+                            config.http_route.as_deref(),
+                            peer.as_deref(),
+                        )),
+                        None,
+                    ),
+                }
+            }
+            _ => (None, None),
         };
-        let trace = match &span {
-            Some(span) => kit::trace::span::start_server(span, incoming),
-            None => incoming,
+        let trace = match (&span, &unsampled) {
+            (Some(span), _) => kit::trace::span::start_server(span, incoming),
+            (None, Some(unsampled)) => Some(unsampled.trace().clone()),
+            (None, None) => incoming,
         };
         let scope = request_scope(H::TRANSPORT, &parts, peer.as_deref(), &id)
             .with_trace_id(trace.as_ref().map(TraceContext::trace_id));
@@ -439,9 +449,10 @@ where
             crate::spare::keep(parts.headers);
             Ok(response)
         };
-        match span {
-            None => Box::pin(scope.scope(answer)),
-            Some(span) => Box::pin(scope.scope(tracing::Instrument::instrument(answer, span))),
+        match (span, unsampled) {
+            (Some(span), _) => Box::pin(scope.scope(tracing::Instrument::instrument(answer, span))),
+            (None, Some(unsampled)) => Box::pin(scope.scope(unsampled.instrument(answer))),
+            (None, None) => Box::pin(scope.scope(answer)),
         }
     }
 }

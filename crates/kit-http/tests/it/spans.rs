@@ -503,3 +503,93 @@ async fn an_unsampled_b3_request_exports_no_span_and_passes_the_decision_on() {
     let server = named(&spans, "POST /front");
     assert_eq!(server.parent_span_id.as_deref(), Some("00f067aa0ba902b7"));
 }
+
+/// A `POST /front` server whose handler opens a span of its own, `lookup`, hands its
+/// position over on `seen`, and calls `downstream`'s `/down` inside it.
+async fn spawn_front_with_lookup(
+    downstream: std::net::SocketAddr,
+    seen: tokio::sync::mpsc::UnboundedSender<Option<kit::trace::TraceContext>>,
+) -> std::net::SocketAddr {
+    use tracing::Instrument as _;
+
+    let client = std::sync::Arc::new(Client::new(
+        Method::POST,
+        format!("http://{downstream}/down").parse().unwrap(),
+        json::encode_request,
+        json::decode_response::<Value>,
+    ));
+    let front = endpoint_fn(move |ctx: Context, v: Value| {
+        let client = client.clone();
+        let seen = seen.clone();
+        async move {
+            let lookup = tracing::info_span!("lookup");
+            let bridge = kit::trace::span::bridge().expect("record_spans installs the bridge");
+            seen.send(bridge.context(&lookup)).unwrap();
+            client.call(ctx, v).instrument(lookup).await
+        }
+    });
+    spawn(Router::new().route(
+        Method::POST,
+        "/front",
+        Server::new(front, json::decode_request, json::encode_response),
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_handlers_span_in_an_unsampled_request_joins_its_trace_unsampled() {
+    let received = kit_testkit::otlp::record_spans("svc");
+    let (seen, mut positions) = tokio::sync::mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front = spawn_front_with_lookup(listener.local_addr().unwrap(), seen.clone()).await;
+    let downstream = tokio::spawn(raw_downstream(listener));
+    let answer = exchange(
+        front,
+        "POST /front HTTP/1.1\r\ncontent-type: application/json\r\ncontent-length: 2\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00",
+        b"{}",
+    )
+    .await;
+    assert_eq!(answer.status, 200);
+    let sent = downstream.await.unwrap();
+    // The handler's span is in the caller's trace, not sampled: not the root of a new one.
+    let lookup = positions.recv().await.unwrap().expect("the span is traced");
+    assert_eq!(
+        lookup.trace_id().to_hex().as_str(),
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    assert_eq!(lookup.sampled(), Some(false));
+    // The call made inside it passes the trace on, not sampled, as the span's child.
+    let traceparent = header(&sent, "traceparent");
+    assert!(
+        traceparent.starts_with("00-0af7651916cd43dd8448eb211c80319c-")
+            && traceparent.ends_with("-00"),
+        "{traceparent}"
+    );
+    assert_eq!(header(&sent, "x-b3-sampled"), "0");
+    assert_eq!(
+        header(&sent, "x-b3-parentspanid"),
+        lookup.span_id().to_hex().as_str()
+    );
+    // A sampled request afterwards exports its three spans alone: the unsampled one left
+    // nothing.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let front = spawn_front_with_lookup(listener.local_addr().unwrap(), seen).await;
+    let downstream = tokio::spawn(raw_downstream(listener));
+    let answer = exchange(front, &format!("{B3_HEAD}1"), b"{}").await;
+    assert_eq!(answer.status, 200);
+    downstream.await.unwrap();
+    let lookup = positions.recv().await.unwrap().expect("the span is traced");
+    assert_eq!(lookup.sampled(), Some(true));
+    let spans = received.wait_for_spans(3, WAIT).await;
+    assert_eq!(spans.len(), 3, "{spans:#?}");
+    for span in &spans {
+        assert_eq!(span.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    }
+    let server = named(&spans, "POST /front");
+    let user = named(&spans, "lookup");
+    assert_eq!(
+        user.parent_span_id.as_deref(),
+        Some(server.span_id.as_str())
+    );
+    assert_eq!(user.span_id, lookup.span_id().to_hex().as_str());
+}

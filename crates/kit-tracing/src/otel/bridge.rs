@@ -1,7 +1,7 @@
 //! kit's span bridge for tracing-opentelemetry: kit's trace positions to OpenTelemetry span
 //! contexts and back.
 
-use kit::trace::span::SpanBridge;
+use kit::trace::span::{ParentScope, SpanBridge};
 use kit::trace::{SpanId, TraceContext, TraceId};
 use opentelemetry::trace::{
     SpanContext, SpanId as OtelSpanId, TraceContextExt as _, TraceFlags, TraceId as OtelTraceId,
@@ -57,30 +57,64 @@ pub(crate) fn low_bits(trace_id: TraceId) -> u64 {
     u64::from_be_bytes(low) & (u64::MAX >> 1)
 }
 
-impl SpanBridge for Bridge {
-    fn set_remote_parent(&self, span: &tracing::Span, parent: &TraceContext) {
-        let sampled = parent
+impl Bridge {
+    /// `trace`, a position of another process (or of an unsampled call of this one), as
+    /// the OpenTelemetry context of a remote parent.
+    fn remote(&self, trace: &TraceContext) -> opentelemetry::Context {
+        let sampled = trace
             .sampled()
-            .unwrap_or_else(|| self.samples(parent.trace_id()));
+            .unwrap_or_else(|| self.samples(trace.trace_id()));
         let flags = if sampled {
             TraceFlags::SAMPLED
         } else {
             TraceFlags::default()
         };
-        let state = match parent.trace_state() {
+        let state = match trace.trace_state() {
             "" => TraceState::NONE,
             listed => listed.parse().unwrap_or(TraceState::NONE),
         };
         let remote = SpanContext::new(
-            OtelTraceId::from_bytes(parent.trace_id().to_bytes()),
-            OtelSpanId::from_bytes(parent.span_id().to_bytes()),
+            OtelTraceId::from_bytes(trace.trace_id().to_bytes()),
+            OtelSpanId::from_bytes(trace.span_id().to_bytes()),
             flags,
             true,
             state,
         );
+        opentelemetry::Context::new().with_remote_span_context(remote)
+    }
+}
+
+/// An unsampled call's position as an OpenTelemetry context, attached while the call is
+/// polled: tracing-opentelemetry makes a span opened outside any `tracing` span a child of
+/// the current OpenTelemetry context (its layer's default, context activation).
+struct Attached(opentelemetry::Context);
+
+impl ParentScope for Attached {
+    fn run(&self, poll: &mut dyn FnMut()) {
+        let _guard = self.0.clone().attach();
+        poll();
+    }
+}
+
+impl SpanBridge for Bridge {
+    fn set_remote_parent(&self, span: &tracing::Span, parent: &TraceContext) {
         // An error means the span is disabled or already started: it then has no place in
         // this trace to set, and the caller gets `context` = None or the started span's.
-        let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+        let _ = span.set_parent(self.remote(parent));
+    }
+
+    fn may_sample(&self, parent: Option<&TraceContext>) -> bool {
+        match parent {
+            Some(parent) => parent
+                .sampled()
+                .unwrap_or_else(|| self.samples(parent.trace_id())),
+            // A new trace is sampled at the ratio by the tracer's sampler: never at 0.
+            None => self.deferred_bound > 0,
+        }
+    }
+
+    fn unsampled_parent(&self, trace: &TraceContext) -> Box<dyn ParentScope> {
+        Box::new(Attached(self.remote(trace)))
     }
 
     fn context(&self, span: &tracing::Span) -> Option<TraceContext> {
@@ -172,6 +206,42 @@ mod tests {
         tracing::subscriber::with_default(plain, || {
             assert_eq!(bridge.context(&tracing::info_span!("x")), None);
         });
+    }
+
+    #[test]
+    fn a_span_may_be_sampled_unless_its_parent_is_not_or_the_ratio_is_0() {
+        let (sampled, unsampled, deferred) =
+            (remote(Some(true)), remote(Some(false)), remote(None));
+        let all = Bridge::new(1.0);
+        assert!(all.may_sample(None));
+        assert!(all.may_sample(Some(&sampled)));
+        assert!(!all.may_sample(Some(&unsampled)));
+        assert!(all.may_sample(Some(&deferred)));
+        let none = Bridge::new(0.0);
+        assert!(!none.may_sample(None));
+        assert!(none.may_sample(Some(&sampled)));
+        assert!(!none.may_sample(Some(&deferred)));
+        // A root at a ratio above 0 may be sampled: the tracer's sampler decides.
+        assert!(Bridge::new(0.01).may_sample(None));
+    }
+
+    #[test]
+    fn a_span_opened_while_an_unsampled_parent_is_attached_is_its_unsampled_child() {
+        let parent = remote(Some(false));
+        let (child, outside) = traced(Bridge::new(1.0), |bridge| {
+            let mut child = None;
+            bridge.unsampled_parent(&parent).run(&mut || {
+                child = bridge.context(&tracing::info_span!("user"));
+            });
+            let outside = bridge.context(&tracing::info_span!("user")).unwrap();
+            (child.unwrap(), outside)
+        });
+        assert_eq!(child.trace_id(), parent.trace_id());
+        assert_ne!(child.span_id(), parent.span_id());
+        assert_eq!(child.sampled(), Some(false));
+        // Once polled, the parent is no longer current: a span is a new root again.
+        assert_ne!(outside.trace_id(), parent.trace_id());
+        assert_eq!(outside.sampled(), Some(true));
     }
 
     #[test]

@@ -45,7 +45,9 @@
 //! - **Sampling**: a new trace is recorded at the builder's ratio
 //!   (`ParentBased(TraceIdRatioBased(ratio))`); a span with a parent, local or from the
 //!   caller's headers, follows the parent's decision, and a caller that deferred it gets the
-//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export.
+//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export; a request or call known
+//!   not to be sampled before its span is made (the caller says so, or a new trace at ratio
+//!   0) opens no span at all (see [`kit::trace::span`]'s unsampled calls).
 //! - **Resource**: `service.name` is the builder's service name, on every exporter.
 //! - **Export**: each exporter has kit's own batch processor. Ending a span puts it on a
 //!   bounded queue (`max_queue`, 2048) without ever waiting: when the queue is full the span
@@ -200,6 +202,44 @@ mod tests {
             start_client(&tracing::Span::none(), &Context::background()),
             None
         );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn at_ratio_0_a_root_and_an_unsampled_callers_request_are_unsampled_calls() {
+        use kit::trace::span::{bridge, unsampled_client, unsampled_server};
+
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber =
+            tracing_subscriber::registry().with(super::layer(provider.tracer("t"), 0.0));
+        let _default = tracing::subscriber::set_default(subscriber);
+        // A new trace: not sampled, no parent, and a handler's span joins it.
+        let root = unsampled_server(None).expect("ratio 0 samples no new trace");
+        let trace = root.trace().clone();
+        assert_eq!(trace.sampled(), Some(false));
+        assert_eq!(trace.parent_span_id(), None);
+        let user = root
+            .instrument(async { bridge().unwrap().context(&tracing::info_span!("user")) })
+            .await
+            .unwrap();
+        assert_eq!(user.trace_id(), trace.trace_id());
+        assert_eq!(user.sampled(), Some(false));
+        // A caller's unsampled trace: a child of the caller's span, not sampled.
+        let unsampled = caller().with_sampled(Some(false));
+        let call = unsampled_server(Some(&unsampled)).unwrap();
+        assert_eq!(call.trace().trace_id(), unsampled.trace_id());
+        assert_eq!(call.trace().parent_span_id(), Some(unsampled.span_id()));
+        assert_eq!(call.trace().sampled(), Some(false));
+        // A sampled caller's request is not: it gets a span.
+        assert!(unsampled_server(Some(&caller())).is_none());
+        // A client call made with the unsampled call's context sends a child of it.
+        let ctx = Context::background().with_trace(call.trace().clone());
+        let sent = unsampled_client(&ctx).unwrap();
+        assert_eq!(sent.trace_id(), unsampled.trace_id());
+        assert_eq!(sent.parent_span_id(), Some(call.trace().span_id()));
+        assert_eq!(sent.sampled(), Some(false));
+        // Made with a sampled context, it gets a span.
+        let sampled = Context::background().with_trace(caller());
+        assert_eq!(unsampled_client(&sampled), None);
     }
 
     /// The one test of this binary with a global subscriber (the others set theirs per

@@ -15,13 +15,29 @@
 //! that span; a call made outside any span is a child of the context's trace
 //! ([`start_client`]). The client sends its own span's position as the caller's span.
 //!
-//! `kit` itself has no OpenTelemetry dependency: the bridge is two functions, implemented
+//! # Unsampled calls
+//!
+//! When the sampling decision is known before a span is made (the caller's trace says not
+//! sampled, or a new trace would not be sampled at the bridge's ratio, or a client call's
+//! parent is not sampled), no span is opened, as a span that is not sampled is never
+//! exported. The call's context still gets a position of its own in the trace
+//! ([`unsampled_server`], [`unsampled_client`]: a child of the parent, with a new span id,
+//! marked not sampled), so that the trace is passed on with its decision. While a server's
+//! unsampled call is polled, the bridge makes that position the parent of the spans the
+//! layer makes outside any `tracing` span ([`Unsampled::instrument`]): a span of the
+//! service's own inside the handler then joins the unsampled trace (and is not exported)
+//! rather than starting a trace of its own.
+//!
+//! `kit` itself has no OpenTelemetry dependency: the bridge is a few functions, implemented
 //! where the layer is.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::OnceLock;
+use std::task::{Context as TaskContext, Poll};
 
 use super::TraceContext;
-use crate::Context;
+use crate::{Code, Context};
 
 /// The `tracing` target of the spans kit's servers open for requests.
 pub const SERVER_TARGET: &str = "kit::server";
@@ -44,6 +60,21 @@ pub trait SpanBridge: Send + Sync + 'static {
     /// sampling decision made for it); `None` when the span is not traced (disabled by a
     /// filter, or no layer of the bridge's kind is installed).
     fn context(&self, span: &tracing::Span) -> Option<TraceContext>;
+
+    /// Whether a span whose parent is `parent` (a new trace's first span, for `None`) may
+    /// be sampled; `false` only when it is known not to be, before the span is made.
+    fn may_sample(&self, parent: Option<&TraceContext>) -> bool;
+
+    /// The parent to make current while an unsampled call at `trace` (a position not
+    /// sampled) is polled: see [`ParentScope`].
+    fn unsampled_parent(&self, trace: &TraceContext) -> Box<dyn ParentScope>;
+}
+
+/// A trace position made current, for the layer, while a call is polled: the parent of the
+/// spans the layer makes outside any `tracing` span.
+pub trait ParentScope: Send + Sync {
+    /// Runs `poll` with the position current.
+    fn run(&self, poll: &mut dyn FnMut());
 }
 
 static BRIDGE: OnceLock<&'static dyn SpanBridge> = OnceLock::new();
@@ -103,4 +134,114 @@ pub fn start_client(span: &tracing::Span, ctx: &Context) -> Option<TraceContext>
         own.with_parent_span_id(parent.map(TraceContext::span_id))
             .with_debug(parent.is_some_and(TraceContext::debug)),
     )
+}
+
+/// A server call that is not sampled, known before its span would be made: see the
+/// [module docs](self#unsampled-calls).
+pub struct Unsampled {
+    trace: TraceContext,
+    parent: Box<dyn ParentScope>,
+}
+
+impl std::fmt::Debug for Unsampled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Unsampled")
+            .field("trace", &self.trace)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Unsampled {
+    /// The call's own position: the trace its context gets.
+    pub fn trace(&self) -> &TraceContext {
+        &self.trace
+    }
+
+    /// `future` (the call), polled with the call's position as the layer's current parent.
+    pub fn instrument<F: Future>(self, future: F) -> InUnsampled<F> {
+        InUnsampled {
+            future,
+            parent: self.parent,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future polled with an unsampled position as the layer's current parent: see
+    /// [`Unsampled::instrument`].
+    pub struct InUnsampled<F> {
+        #[pin]
+        future: F,
+        parent: Box<dyn ParentScope>,
+    }
+}
+
+impl<F: Future> Future for InUnsampled<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let mut future = this.future;
+        let mut polled = Poll::Pending;
+        this.parent.run(&mut || polled = future.as_mut().poll(cx));
+        polled
+    }
+}
+
+/// The position of an unsampled call under `parent` (a new trace's first span for `None`).
+fn unsampled_child(parent: Option<&TraceContext>) -> TraceContext {
+    match parent {
+        Some(parent) => parent.child(),
+        None => TraceContext::root(),
+    }
+    .with_sampled(Some(false))
+}
+
+/// The unsampled call a server starts for a request that came with `incoming`, when a
+/// bridge is installed and knows the call is not sampled; `None` otherwise (open a span and
+/// [`start_server`] it).
+pub fn unsampled_server(incoming: Option<&TraceContext>) -> Option<Unsampled> {
+    let bridge = bridge()?;
+    if bridge.may_sample(incoming) {
+        return None;
+    }
+    let trace = unsampled_child(incoming);
+    let parent = bridge.unsampled_parent(&trace);
+    Some(Unsampled { trace, parent })
+}
+
+/// The trace a client sends for a call made with `ctx` from inside the current `tracing`
+/// span, when a bridge is installed and the call's parent (that span, else the context's
+/// trace) is known not to be sampled: a child of the parent, not sampled, and no span is
+/// needed. `None` otherwise (open a span and [`start_client`] it).
+pub fn unsampled_client(ctx: &Context) -> Option<TraceContext> {
+    let bridge = bridge()?;
+    let current = bridge.context(&tracing::Span::current());
+    let parent = current.as_ref().or(ctx.trace());
+    (!bridge.may_sample(parent)).then(|| unsampled_child(parent))
+}
+
+/// Whether a call that ended with `code` is the server's fault, the codes OpenTelemetry's
+/// gRPC conventions (v1.27.0) put a server span in error for: `UNKNOWN`,
+/// `DEADLINE_EXCEEDED`, `UNIMPLEMENTED`, `INTERNAL`, `UNAVAILABLE` and `DATA_LOSS`. The
+/// others (an invalid argument, a missing entity...) are the caller's business; kit's
+/// servers record them on the span without an error status.
+pub fn is_server_fault(code: Code) -> bool {
+    matches!(
+        code,
+        Code::Unknown
+            | Code::DeadlineExceeded
+            | Code::Unimplemented
+            | Code::Internal
+            | Code::Unavailable
+            | Code::DataLoss
+    )
+}
+
+/// Puts `span` in error: `code`'s name (`NOT_FOUND`) as `error.type`, `message` as the
+/// status description.
+pub fn record_error(span: &tracing::Span, code: Code, message: &str) {
+    span.record("error.type", code.as_str());
+    span.record("otel.status_code", "ERROR");
+    span.record("otel.status_description", message);
 }

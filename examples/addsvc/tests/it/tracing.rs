@@ -50,6 +50,30 @@ fn string(value: &str) -> AttrValue {
     AttrValue::String(value.into())
 }
 
+/// addsvc's listeners, each with addcli's flag for it.
+fn listeners(svc: &Addsvc) -> [(&'static str, std::net::SocketAddr); 3] {
+    [
+        ("--http-addr", svc.http),
+        ("--jsonrpc-addr", svc.jsonrpc),
+        ("--grpc-addr", svc.grpc),
+    ]
+}
+
+/// Sums 1 and 2 with addcli over each of addsvc's transports, with addcli's `extra` flags.
+async fn sum_over_each_transport(svc: &Addsvc, extra: &[&str]) {
+    for (flag, addr) in listeners(svc) {
+        let mut args = vec![flag.to_owned(), addr.to_string()];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        args.extend(["1".to_owned(), "2".to_owned()]);
+        let run = addcli_async(args).await;
+        assert_eq!(
+            (run.code, run.stdout.as_str()),
+            (0, "1 + 2 = 3\n"),
+            "{run:?}"
+        );
+    }
+}
+
 /// addsvc exporting its spans over OTLP/gRPC to `collector`, with `extra` flags.
 async fn addsvc_to(collector: &OtlpReceiver, extra: &[&str]) -> Addsvc {
     let endpoint = collector.grpc_endpoint();
@@ -78,10 +102,10 @@ async fn an_addcli_call_over_each_transport_is_one_trace_of_a_client_and_a_serve
     let collector = OtlpReceiver::start().await;
     let svc = addsvc_to(&collector, &[]).await;
     let http_endpoint = collector.http_endpoint();
-    let cases = [
-        ("--http-addr", svc.http, "POST", "POST /sum"),
-        ("--jsonrpc-addr", svc.jsonrpc, "sum", "sum"),
-        ("--grpc-addr", svc.grpc, "pb.Add/Sum", "pb.Add/Sum"),
+    let names = [
+        ("POST", "POST /sum"),
+        ("sum", "sum"),
+        ("pb.Add/Sum", "pb.Add/Sum"),
     ];
     // The attributes of OpenTelemetry's semantic conventions (v1.27.0) each side records,
     // by transport (the others are checked in kit-http's and kit-grpc's own tests).
@@ -138,8 +162,9 @@ async fn an_addcli_call_over_each_transport_is_one_trace_of_a_client_and_a_serve
             ],
         ),
     ];
-    for (i, ((flag, addr, client_name, server_name), (client_attrs, server_attrs))) in
-        cases.into_iter().zip(expected).enumerate()
+    let cases = listeners(&svc).into_iter().zip(names).zip(expected);
+    for (i, (((flag, addr), (client_name, server_name)), (client_attrs, server_attrs))) in
+        cases.enumerate()
     {
         // addcli exports over OTLP/HTTP, addsvc over gRPC: both protocols in one trace.
         let run = addcli_async(vec![
@@ -244,29 +269,8 @@ async fn a_rejected_call_traced_to_zipkin_is_a_client_error_and_logged_with_its_
 async fn unsampled_traces_export_nothing_from_either_process() {
     let collector = OtlpReceiver::start().await;
     let svc = addsvc_to(&collector, &["--trace-sample", "0"]).await;
-    for flag in ["--http-addr", "--jsonrpc-addr", "--grpc-addr"] {
-        let addr = match flag {
-            "--http-addr" => svc.http,
-            "--jsonrpc-addr" => svc.jsonrpc,
-            _ => svc.grpc,
-        };
-        let run = addcli_async(vec![
-            flag.into(),
-            addr.to_string(),
-            "--otlp-endpoint".into(),
-            collector.grpc_endpoint(),
-            "--trace-sample".into(),
-            "0".into(),
-            "1".into(),
-            "2".into(),
-        ])
-        .await;
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, "1 + 2 = 3\n"),
-            "{run:?}"
-        );
-    }
+    let endpoint = collector.grpc_endpoint();
+    sum_over_each_transport(&svc, &["--otlp-endpoint", &endpoint, "--trace-sample", "0"]).await;
     // Both processes flushed before exiting: what was not exported then never will be.
     let output = stop(svc).await;
     assert!(
@@ -281,19 +285,7 @@ async fn with_its_collector_down_addsvc_serves_and_counts_the_spans_it_dropped()
     // A port nothing listens on.
     let down = format!("http://{}", kit_testkit::free_addr());
     let svc = start_with_async(&["--otlp-endpoint", &down]).await;
-    for flag in ["--http-addr", "--jsonrpc-addr", "--grpc-addr"] {
-        let addr = match flag {
-            "--http-addr" => svc.http,
-            "--jsonrpc-addr" => svc.jsonrpc,
-            _ => svc.grpc,
-        };
-        let run = addcli_async(vec![flag.into(), addr.to_string(), "2".into(), "3".into()]).await;
-        assert_eq!(
-            (run.code, run.stdout.as_str()),
-            (0, "2 + 3 = 5\n"),
-            "{run:?}"
-        );
-    }
+    sum_over_each_transport(&svc, &[]).await;
     // One server span per call, none delivered.
     let output = stop(svc).await;
     assert!(

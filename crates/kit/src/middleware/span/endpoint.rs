@@ -3,7 +3,7 @@ use std::future::Future;
 use tracing::Instrument as _;
 use tracing::field::Empty;
 
-use crate::trace::span::{INTERNAL_TARGET, bridge};
+use crate::trace::span::{INTERNAL_TARGET, bridge, record_error};
 use crate::{Context, Endpoint, Error};
 
 /// An endpoint whose calls each get an internal span; see the [module docs](super).
@@ -50,16 +50,9 @@ where
             }
             let result = call.instrument(span.clone()).await;
             if let Err(err) = &result {
-                record_error(&span, err);
+                record_error(&span, err.code(), err.message());
             }
             result
         }
     }
-}
-
-/// Records `err` on `span`: its code as `error.type`, an error status with its message.
-pub(crate) fn record_error(span: &tracing::Span, err: &Error) {
-    span.record("error.type", err.code().as_str());
-    span.record("otel.status_code", "ERROR");
-    span.record("otel.status_description", err.message());
 }

@@ -113,8 +113,12 @@ impl SpanBridge for Bridge {
                 .sampled()
                 .unwrap_or_else(|| self.samples(parent.trace_id())),
             // A new trace: drawn here, at the ratio, so that a span is opened only for the
-            // traces that are sampled (built sampled by `root_context`).
-            None => self.samples(TraceId::random()),
+            // traces that are sampled (built sampled by `root_context`); no draw at 0 or 1.
+            None => match self.bound {
+                0 => false,
+                u64::MAX => true,
+                _ => self.samples(TraceId::random()),
+            },
         }
     }
 

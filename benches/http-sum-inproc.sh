@@ -9,9 +9,10 @@
 # what kit and its instrumentation add to a request, to the instruction.
 #
 # With request tracing (`kit-traced`: sample ratio 1, every request's server span exported
-# over OTLP/gRPC to a receiver on another thread; `kit-traced-unsampled`: ratio 0, an
-# unsampled call without a span), the differences to `kit` are what a sampled server span
-# and an unsampled request cost, export included. The export waits on another thread's answers,
+# over OTLP/gRPC to a receiver on another thread; `kit-traced-1pct`: ratio 0.01, the requests
+# starting traces of which 1 in 100 is sampled; `kit-traced-unsampled`: ratio 0, an
+# unsampled call without a span), the differences to `kit` are what a sampled server span,
+# a request at 1% and an unsampled request cost, export included. The export waits on another thread's answers,
 # so the sampled count moves by several hundred instructions per request from run to run
 # (the unsampled one by a few).
 #
@@ -43,13 +44,14 @@ per_request() {
 }
 kit="$(per_request kit)"
 sampled="$(per_request kit-traced)"
+onepct="$(per_request kit-traced-1pct)"
 unsampled="$(per_request kit-traced-unsampled)"
 plain="$(per_request kit-uninstrumented)"
 raw="$(per_request raw)"
-printf '%-22s %10s\n' stack instr/req kit "$kit" kit-traced "$sampled" kit-traced-unsampled "$unsampled" \
+printf '%-22s %10s\n' stack instr/req kit "$kit" kit-traced "$sampled" kit-traced-1pct "$onepct" kit-traced-unsampled "$unsampled" \
     kit-uninstrumented "$plain" raw "$raw"
 echo "kit adds $((kit - raw)) instructions per request; its instrumentation $((kit - plain))"
-echo "a sampled server span adds $((sampled - kit)); an unsampled one $((unsampled - kit))"
+echo "a sampled server span adds $((sampled - kit)); a request at 1% $((onepct - kit)); an unsampled one $((unsampled - kit))"
 awk -v s="$sampled" -v u="$unsampled" -v k="$kit" \
     'BEGIN { printf "ratio kit-traced / kit: %.3f; kit-traced-unsampled / kit: %.3f\n", s / k, u / k }'
 awk -v k="$kit" -v p="$plain" 'BEGIN { printf "ratio kit / kit-uninstrumented: %.3f\n", k / p }'

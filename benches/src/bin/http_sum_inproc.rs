@@ -1,5 +1,6 @@
-//! `http-sum-inproc kit|kit-traced|kit-traced-unsampled|kit-uninstrumented|raw CALLS`: addsvc's HTTP `POST /sum` over hyper's
-//! HTTP/1.1, in one process, over an in-memory pipe instead of a socket, CALLS times on one
+//! `http-sum-inproc MODE CALLS`, MODE one of `kit`, `kit-traced`, `kit-traced-1pct`,
+//! `kit-traced-unsampled`, `kit-uninstrumented` and `raw`: addsvc's HTTP `POST /sum` over
+//! hyper's HTTP/1.1, in one process, over an in-memory pipe instead of a socket, CALLS times on one
 //! keep-alive connection.
 //!
 //! `kit` serves addsvc's HTTP router (the router, the server, the endpoints, the codecs) on a
@@ -16,7 +17,8 @@
 //! answers from the pipe) is the same in both.
 //!
 //! `kit-traced` is `kit` with request tracing as addsvc's `--otlp-endpoint` sets it up, at a
-//! sample ratio of 1 (`kit-traced-unsampled`: 0): the subscriber of
+//! sample ratio of 1 (`kit-traced-1pct`: 0.01, a typical edge service whose requests all
+//! start traces; `kit-traced-unsampled`: 0): the subscriber of
 //! `kit_tracing::try_init_traced`, whose OpenTelemetry layer installs kit's span bridge, so
 //! the HTTP server opens a span per request, and `kit_tracing::otel::Tracing`'s batch
 //! processor exporting the sampled spans over OTLP/gRPC to kit-testkit's `OtlpReceiver`. The
@@ -40,7 +42,7 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let (Some(mode), Some(calls)) = (args.next(), args.next().and_then(|n| n.parse().ok())) else {
         eprintln!(
-            "usage: http-sum-inproc kit|kit-traced|kit-traced-unsampled|kit-uninstrumented|raw CALLS"
+            "usage: http-sum-inproc kit|kit-traced|kit-traced-1pct|kit-traced-unsampled|kit-uninstrumented|raw CALLS"
         );
         std::process::exit(2);
     };
@@ -53,10 +55,15 @@ fn main() {
         let io = TokioIo::new(server);
         let mut traced = None;
         match mode.as_str() {
-            "kit" | "kit-traced" | "kit-traced-unsampled" | "kit-uninstrumented" => {
+            "kit"
+            | "kit-traced"
+            | "kit-traced-1pct"
+            | "kit-traced-unsampled"
+            | "kit-uninstrumented" => {
                 kit_metrics::prometheus::Prometheus::install().expect("the only recorder");
                 let ratio = match mode.as_str() {
                     "kit-traced" => Some(1.0),
+                    "kit-traced-1pct" => Some(0.01),
                     "kit-traced-unsampled" => Some(0.0),
                     _ => None,
                 };

@@ -593,3 +593,63 @@ async fn a_handlers_span_in_an_unsampled_request_joins_its_trace_unsampled() {
     );
     assert_eq!(user.span_id, lookup.span_id().to_hex().as_str());
 }
+
+/// Counts the server spans opened (sampled or not).
+struct OpenedServerSpans(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for OpenedServerSpans {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        _: &tracing::span::Id,
+        _: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if attrs.metadata().target() == kit::trace::span::SERVER_TARGET {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+#[tokio::test]
+async fn requests_starting_traces_open_a_span_only_when_sampled_at_the_ratio() {
+    use kit_tracing::otel::{OtlpProtocol, Tracing};
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    const REQUESTS: usize = 2000;
+    let receiver = kit_testkit::otlp::OtlpReceiver::start().await;
+    let tracing = Tracing::builder("svc")
+        .otlp(receiver.grpc_endpoint(), OtlpProtocol::Grpc)
+        .sample_ratio(0.5)
+        .start()
+        .unwrap();
+    let opened = std::sync::Arc::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::INFO)
+        .with(tracing.layer())
+        .with(OpenedServerSpans(std::sync::Arc::clone(&opened)));
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let addr = spawn(crate::support::sum_router()).await;
+    let mut connection = kit_testkit::http::Connection::open(addr).await;
+    // The head and the body go in two writes: without this, each waits for a delayed ack.
+    connection.stream().set_nodelay(true).unwrap();
+    for _ in 0..REQUESTS {
+        let answer = connection.request("POST", "/sum", r#"{"a":1,"b":2}"#).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+    }
+    // Every request's span is opened before its answer is written.
+    let opened = opened.load(std::sync::atomic::Ordering::Relaxed);
+    tracing.handle().flush().await;
+    let spans = receiver.received().wait_for_spans(opened, WAIT).await;
+    // Every span opened was sampled and exported: no request opened one to drop it.
+    assert_eq!(spans.len(), opened);
+    assert!(
+        spans
+            .iter()
+            .all(|span| span.kind == SpanKind::Server && span.parent_span_id.is_none())
+    );
+    // Binomial(2000, 0.5): 1000 with a standard deviation of 22; 150 off is 6.7 of them.
+    assert!(
+        (850..=1150).contains(&opened),
+        "{opened} of {REQUESTS} sampled"
+    );
+}

@@ -14,23 +14,27 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 /// A caller's trace with its sampling decision deferred (B3 without a sampling state) has no
 /// OpenTelemetry equivalent (a span context is sampled or not); the bridge decides it here,
 /// by the trace id, with the sampling ratio the bridge was made with, so that every process
-/// with the same ratio makes the same decision for the same trace.
+/// with the same ratio makes the same decision for the same trace. It draws the decision
+/// for a trace kit starts at the same ratio, before the trace's first span is opened, and
+/// builds that span sampled when the draw says so, with kit's [`Sampler`](super::Sampler)
+/// (which the tracer's provider must use).
 #[derive(Debug, Clone, Copy)]
 pub struct Bridge {
     /// `ratio` of the id space, as the bound that trace ids' low 63 bits are compared with.
-    deferred_bound: u64,
+    bound: u64,
 }
 
 impl Bridge {
-    /// A bridge that samples deferred traces at `ratio` (clamped to 0..=1).
+    /// A bridge that samples deferred traces and the traces kit starts at `ratio` (clamped
+    /// to 0..=1).
     pub fn new(ratio: f64) -> Bridge {
         Bridge {
-            deferred_bound: ratio_bound(ratio),
+            bound: ratio_bound(ratio),
         }
     }
 
     fn samples(&self, trace_id: TraceId) -> bool {
-        low_bits(trace_id) < self.deferred_bound
+        low_bits(trace_id) < self.bound
     }
 }
 
@@ -108,9 +112,19 @@ impl SpanBridge for Bridge {
             Some(parent) => parent
                 .sampled()
                 .unwrap_or_else(|| self.samples(parent.trace_id())),
-            // A new trace is sampled at the ratio by the tracer's sampler: never at 0.
-            None => self.deferred_bound > 0,
+            // A new trace: drawn here, at the ratio, so that a span is opened only for the
+            // traces that are sampled (built sampled by `root_context`); no draw at 0 or 1.
+            None => match self.bound {
+                0 => false,
+                u64::MAX => true,
+                _ => self.samples(TraceId::random()),
+            },
         }
+    }
+
+    fn root_context(&self, span: &tracing::Span) -> Option<TraceContext> {
+        // The span is built (and the sampler asked) by its first `context`.
+        super::sampler::forcing_root(|| self.context(span))
     }
 
     fn unsampled_parent(&self, trace: &TraceContext) -> Box<dyn ParentScope> {
@@ -209,20 +223,30 @@ mod tests {
     }
 
     #[test]
-    fn a_span_may_be_sampled_unless_its_parent_is_not_or_the_ratio_is_0() {
+    fn a_span_with_a_parent_may_be_sampled_unless_the_parent_is_not() {
         let (sampled, unsampled, deferred) =
             (remote(Some(true)), remote(Some(false)), remote(None));
         let all = Bridge::new(1.0);
-        assert!(all.may_sample(None));
         assert!(all.may_sample(Some(&sampled)));
         assert!(!all.may_sample(Some(&unsampled)));
         assert!(all.may_sample(Some(&deferred)));
         let none = Bridge::new(0.0);
-        assert!(!none.may_sample(None));
         assert!(none.may_sample(Some(&sampled)));
         assert!(!none.may_sample(Some(&deferred)));
-        // A root at a ratio above 0 may be sampled: the tracer's sampler decides.
-        assert!(Bridge::new(0.01).may_sample(None));
+    }
+
+    #[test]
+    fn a_new_trace_is_drawn_at_the_ratio() {
+        const DRAWS: usize = 2000;
+        let count = |ratio| {
+            let bridge = Bridge::new(ratio);
+            (0..DRAWS).filter(|_| bridge.may_sample(None)).count()
+        };
+        assert_eq!(count(0.0), 0);
+        assert_eq!(count(1.0), DRAWS);
+        // Binomial(2000, 0.5): 1000 with a standard deviation of 22; 150 off is 6.7 of them.
+        let half = count(0.5);
+        assert!((850..=1150).contains(&half), "{half} of {DRAWS}");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{Protocol, WithExportConfig as _};
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider, SpanExporter};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider, SpanExporter};
 use tokio::sync::oneshot;
 use tracing::Metadata;
 use tracing::Subscriber;
@@ -200,9 +200,7 @@ impl TracingBuilder {
             .build();
         let mut provider = SdkTracerProvider::builder()
             .with_resource(resource.clone())
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-                self.sample_ratio,
-            ))));
+            .with_sampler(super::Sampler::new(self.sample_ratio));
         let mut controls = Vec::new();
         for destination in &self.destinations {
             let name = destination.to_string();

@@ -42,12 +42,16 @@
 //!
 //! # The model
 //!
-//! - **Sampling**: a new trace is recorded at the builder's ratio
-//!   (`ParentBased(TraceIdRatioBased(ratio))`); a span with a parent, local or from the
-//!   caller's headers, follows the parent's decision, and a caller that deferred it gets the
-//!   same ratio (kit's [`Bridge`]). A span not sampled costs no export; a request or call known
-//!   not to be sampled before its span is made (the caller says so, or a new trace at ratio
-//!   0) opens no span at all (see [`kit::trace::span`]'s unsampled calls).
+//! - **Sampling**: a new trace is recorded at the builder's ratio; a span with a parent,
+//!   local or from the caller's headers, follows the parent's decision, and a caller that
+//!   deferred it gets the same ratio (kit's [`Bridge`]). A request or call that starts a
+//!   trace is decided by the bridge before its span is made, and built sampled when the
+//!   decision is yes (kit's [`Sampler`], the SDK's `ParentBased(TraceIdRatioBased(ratio))`
+//!   but for those); a trace the service starts itself (a span of its own outside any
+//!   request) is decided by the sampler at the ratio. A span not sampled costs no export; a
+//!   request or call known not to be sampled before its span is made (the caller says so,
+//!   or the bridge's draw for a new trace) opens no span at all (see [`kit::trace::span`]'s
+//!   unsampled calls).
 //! - **Resource**: `service.name` is the builder's service name, on every exporter.
 //! - **Export**: each exporter has kit's own batch processor. Ending a span puts it on a
 //!   bounded queue (`max_queue`, 2048) without ever waiting: when the queue is full the span
@@ -80,10 +84,12 @@
 mod bridge;
 mod export;
 mod processor;
+mod sampler;
 mod zipkin;
 
 pub use bridge::Bridge;
 pub use export::{Error, ExportStackFilter, OtlpProtocol, TraceHandle, Tracing, TracingBuilder};
+pub use sampler::Sampler;
 
 use opentelemetry::trace::Tracer;
 use tracing::Subscriber;
@@ -91,8 +97,10 @@ use tracing_opentelemetry::OpenTelemetryLayer;
 use tracing_subscriber::registry::LookupSpan;
 
 /// tracing-opentelemetry's layer recording spans with `tracer`, after installing kit's
-/// [`Bridge`] (sampling traces whose caller deferred the decision at `sample_ratio`) unless
-/// a bridge is installed already.
+/// [`Bridge`] (sampling traces whose caller deferred the decision, and those kit starts, at
+/// `sample_ratio`) unless a bridge is installed already. `tracer`'s provider should sample
+/// with [`Sampler`] at the same ratio: with another sampler, a trace the bridge decided to
+/// start is decided again by that sampler.
 ///
 /// Spans carry their fields as attributes and nothing else: not the source location,
 /// thread, `tracing` target or busy and idle times that tracing-opentelemetry can add

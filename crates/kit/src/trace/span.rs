@@ -18,8 +18,7 @@
 //! # Unsampled calls
 //!
 //! When the sampling decision is known before a span is made (the caller's trace says not
-//! sampled, or a new trace would not be sampled at the bridge's ratio, or a client call's
-//! parent is not sampled), no span is opened, as a span that is not sampled is never
+//! sampled, or a client call's parent is not sampled), no span is opened, as a span that is not sampled is never
 //! exported. The call's context still gets a position of its own in the trace
 //! ([`unsampled_server`], [`unsampled_client`]: a child of the parent, with a new span id,
 //! marked not sampled), so that the trace is passed on with its decision. While a server's
@@ -27,6 +26,14 @@
 //! layer makes outside any `tracing` span ([`Unsampled::instrument`]): a span of the
 //! service's own inside the handler then joins the unsampled trace (and is not exported)
 //! rather than starting a trace of its own.
+//!
+//! A call that starts a trace (a request without a caller's trace, a client call outside
+//! any span with a context that has none) is decided before its span is made too: the
+//! bridge draws the decision at its ratio ([`SpanBridge::may_sample`] of no parent), the
+//! call opens no span when it says no, and [`start_server`] and [`start_client`] build the
+//! first span of a trace it said yes to as sampled ([`SpanBridge::root_context`]). A trace
+//! the service starts itself (a span of its own outside any call) is decided by the layer,
+//! at the same ratio.
 //!
 //! `kit` itself has no OpenTelemetry dependency: the bridge is a few functions, implemented
 //! where the layer is.
@@ -61,9 +68,17 @@ pub trait SpanBridge: Send + Sync + 'static {
     /// filter, or no layer of the bridge's kind is installed).
     fn context(&self, span: &tracing::Span) -> Option<TraceContext>;
 
-    /// Whether a span whose parent is `parent` (a new trace's first span, for `None`) may
-    /// be sampled; `false` only when it is known not to be, before the span is made.
+    /// Whether a span whose parent is `parent` may be sampled; `false` only when it is
+    /// known not to be, before the span is made. For a new trace's first span (`None`), the
+    /// decision itself, drawn anew at every call: `true` means the trace is sampled, and its
+    /// first span is then built with [`root_context`](Self::root_context).
     fn may_sample(&self, parent: Option<&TraceContext>) -> bool;
+
+    /// The position of `span`, a span just opened as the first span of a new trace that
+    /// [`may_sample`](Self::may_sample) decided to sample: built sampled, whatever the
+    /// layer's sampler would decide for a new trace. A span that turns out to have a parent
+    /// after all (one of the service's own is current) follows the parent instead.
+    fn root_context(&self, span: &tracing::Span) -> Option<TraceContext>;
 
     /// The parent to make current while an unsampled call at `trace` (a position not
     /// sampled) is polled: see [`ParentScope`].
@@ -93,15 +108,21 @@ pub fn bridge() -> Option<&'static dyn SpanBridge> {
 /// Starts `span`, a server's span for a request that came with `incoming` (the trace its
 /// headers carried), and returns the trace the call's context gets: the span's own
 /// position, child of `incoming`; or `incoming` itself when no bridge is installed or the
-/// span is not traced.
+/// span is not traced. Without `incoming`, the span starts a trace that
+/// [`unsampled_server`] (or the bridge's [`may_sample`](SpanBridge::may_sample)) decided to
+/// sample: it is sampled.
 pub fn start_server(span: &tracing::Span, incoming: Option<TraceContext>) -> Option<TraceContext> {
     let Some(bridge) = bridge() else {
         return incoming;
     };
-    if let Some(parent) = &incoming {
-        bridge.set_remote_parent(span, parent);
-    }
-    match bridge.context(span) {
+    let own = match &incoming {
+        Some(parent) => {
+            bridge.set_remote_parent(span, parent);
+            bridge.context(span)
+        }
+        None => bridge.root_context(span),
+    };
+    match own {
         Some(own) => Some(
             own.with_parent_span_id(incoming.as_ref().map(TraceContext::span_id))
                 .with_debug(incoming.as_ref().is_some_and(TraceContext::debug)),
@@ -115,7 +136,8 @@ pub fn start_server(span: &tracing::Span, incoming: Option<TraceContext>) -> Opt
 /// it is a child of as the parent (a new trace when the call is made outside any traced span
 /// with a context that has none). `None` when no bridge is installed or the span is not
 /// traced: the caller then sends a [`child_of`](super::child_of) the context's trace, as
-/// without spans.
+/// without spans. A new trace is one that [`unsampled_client`] decided to sample: it is
+/// sampled.
 pub fn start_client(span: &tracing::Span, ctx: &Context) -> Option<TraceContext> {
     let bridge = bridge()?;
     // A span of the service's own, or the server span the call is made in, is the parent
@@ -129,7 +151,10 @@ pub fn start_client(span: &tracing::Span, ctx: &Context) -> Option<TraceContext>
         bridge.set_remote_parent(span, remote);
     }
     let parent = current.as_ref().or(remote);
-    let own = bridge.context(span)?;
+    let own = match parent {
+        Some(_) => bridge.context(span),
+        None => bridge.root_context(span),
+    }?;
     Some(
         own.with_parent_span_id(parent.map(TraceContext::span_id))
             .with_debug(parent.is_some_and(TraceContext::debug)),

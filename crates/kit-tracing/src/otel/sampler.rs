@@ -43,8 +43,9 @@ pub(crate) fn forcing_root<R>(build: impl FnOnce() -> R) -> R {
 
 /// The OpenTelemetry sampler for kit's spans: a span with a parent follows the parent's
 /// decision; a new trace is sampled at `ratio` by its trace id (as the SDK's
-/// `ParentBased(TraceIdRatioBased(ratio))`), unless kit's bridge decided it already (see
-/// the [module docs](self)). [`Tracing`](super::Tracing) builds its provider with it; a
+/// `ParentBased(TraceIdRatioBased(ratio))`), unless kit's bridge decided it already (it
+/// draws the decision before a server or client opens the trace's first span, and opens
+/// none when the answer is no). [`Tracing`](super::Tracing) builds its provider with it; a
 /// provider built by hand for [`layer`](super::layer) should use it with the same ratio, or
 /// the new traces kit decided to sample are decided a second time.
 #[derive(Debug, Clone)]

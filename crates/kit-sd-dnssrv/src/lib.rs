@@ -86,6 +86,14 @@
 //! the interval in charge (counted at the server), a port-0 record, the server stopped
 //! mid-run and down at the start (then back), and a factory that fails for one instance.
 //!
+//! The system's resolver (no [`DnsSrv::resolver`]) is tested too, with nothing of the
+//! machine's: `/etc/resolv.conf` names no port, so each such test runs again in a network
+//! and mount namespace of its own (`kit_testkit::netns`, which needs root), with a private
+//! `/etc/resolv.conf` (`nameserver 127.0.0.1`, `search test.`, `options timeout:1
+//! attempts:1`) and unbound on 127.0.0.1:53. There records are followed as they are added
+//! and removed, a target's address is resolved, and a name without a final dot
+//! (`_http._tcp.svc`) is found through the search domain.
+//!
 //! # Measured
 //!
 //! `benches/latency.rs`, 2026-11-30, 2-CPU shared VM (load average 4 to 6 from other

@@ -1,5 +1,5 @@
 //! A real DNS server for tests: [unbound](https://nlnetlabs.nl/projects/unbound/) on a
-//! free loopback port, answering from records the test gives it and changes while it runs.
+//! free loopback port (or a given one), answering from records the test gives it and changes while it runs.
 //!
 //! The server is authoritative for nothing and recurses to nobody: it answers from its
 //! local data only, and refuses every name outside it, so a test never sends a query off
@@ -75,10 +75,21 @@ impl Unbound {
     /// them), if a record contains a double quote, or if the server does not start within
     /// 30 s (with its output).
     pub async fn start(records: &[&str]) -> Unbound {
+        Unbound::start_at(free_addr(), records).await
+    }
+
+    /// Starts unbound on `addr` (UDP and TCP), serving `records`, and waits until it
+    /// answers: for a test that cannot name a port, such as one of the system's resolver,
+    /// which asks port 53 (in a network namespace of its own: see
+    /// [`netns`](crate::netns)).
+    ///
+    /// # Panics
+    ///
+    /// As [`start`](Unbound::start) does, and when `addr` is taken.
+    pub async fn start_at(addr: SocketAddr, records: &[&str]) -> Unbound {
         let server = require_binary("unbound", INSTALL);
         let control = require_binary("unbound-control", INSTALL);
         let dir = temp_dir("kit-unbound-");
-        let addr = free_addr();
         let config = dir.path().join("unbound.conf");
         std::fs::write(&config, config_text(&dir, addr, records))
             .unwrap_or_else(|err| panic!("cannot write {}: {err}", config.display()));

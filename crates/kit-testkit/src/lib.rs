@@ -52,6 +52,10 @@
 //!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
 //!   [`free_addr`], with their state in a [`temp_dir`].
+//! * **A machine of its own when the test needs one**: [`netns`] runs a test again in
+//!   network and mount namespaces it creates (as root), with loopback up and files such as
+//!   `/etc/resolv.conf` replaced privately, for code that reads the system's configuration
+//!   or needs a fixed port.
 //!
 //! # Example
 //!
@@ -116,6 +120,7 @@ pub mod eureka;
 pub mod graphite;
 pub mod http;
 pub mod influxdb;
+pub mod netns;
 pub mod openapi;
 pub mod otlp;
 mod process;

@@ -4,6 +4,7 @@
 mod answers;
 mod faults;
 mod polling;
+mod system;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -4,6 +4,7 @@ mod async_waits;
 mod binaries;
 mod etcd;
 mod http;
+mod netns;
 mod ports;
 mod process;
 mod proxy;

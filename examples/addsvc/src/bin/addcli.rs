@@ -5,7 +5,8 @@
 //! standard error and exits 1. Usage errors (no address, or more than one) exit 2.
 //!
 //! Instead of an address, a registry (`--etcd-addr`, `--zk-addr`, `--consul-addr`,
-//! `--eureka-url`) and a `--transport`, or `--dns-srv NAME` (with `--dns-resolver`), find
+//! `--eureka-url`) and a `--transport`, or `--dns-srv NAME` (asking `--dns-resolver
+//! HOST:PORT`, or the system's resolver and its search domains without it), find
 //! addsvc's instances; calls then go through a round-robin balancer
 //! with retries (3 attempts within 500 ms), so an instance that is down costs a retry,
 //! not the call.

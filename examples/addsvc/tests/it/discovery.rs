@@ -389,4 +389,41 @@ mod dns {
             );
         }
     }
+
+    /// `--dns-srv` without `--dns-resolver` (CONTRACTS.md: the system's resolver): in
+    /// network and mount namespaces of the test's own (`kit_testkit::netns`, as root), a
+    /// private `/etc/resolv.conf` names unbound on 127.0.0.1:53, and a name without a final
+    /// dot is found through its search domain.
+    #[test]
+    fn addcli_finds_addsvc_through_the_system_resolver() {
+        kit_testkit::netns::Namespace::new(
+            "discovery::dns::addcli_finds_addsvc_through_the_system_resolver",
+        )
+        .file(
+            "/etc/resolv.conf",
+            "nameserver 127.0.0.1\nsearch test.\noptions timeout:1 attempts:1\n",
+        )
+        .run(|| async {
+            let svc = start_with_async(&[]).await;
+            let gone = kit_testkit::free_port();
+            let name = "_addsvc._tcp.svc.test.";
+            let live = format!("{name} 60 IN SRV 0 0 {} live.svc.test.", svc.http.port());
+            let dead = format!("{name} 60 IN SRV 0 0 {gone} live.svc.test.");
+            let _dns = Unbound::start_at(
+                "127.0.0.1:53".parse().unwrap(),
+                &[&live, &dead, "live.svc.test. 60 IN A 127.0.0.1"],
+            )
+            .await;
+            for name in [name, "_addsvc._tcp.svc"] {
+                let run =
+                    addcli_async(["--dns-srv", name, "5", "6"].map(str::to_owned).to_vec()).await;
+                assert_eq!(
+                    (run.code, run.stdout.as_str()),
+                    (0, "5 + 6 = 11\n"),
+                    "{name}: {}",
+                    run.stderr
+                );
+            }
+        });
+    }
 }

@@ -8,9 +8,9 @@
 //! copy instead:
 //!
 //! - The **outer run** (the test as the harness started it) runs the test binary again under
-//!   `unshare --mount --net --propagation private` (util-linux), with the test's exact name
-//!   (`--exact NAME --nocapture`, which libtest takes and so does every binary nextest runs)
-//!   and the environment variable [`ENV`] set to that name. Before the test binary starts, a
+//!   `unshare --mount --net --pid --fork --kill-child --propagation private` (util-linux),
+//!   with the test's exact name (`--exact NAME --nocapture`, which libtest takes and so does
+//!   every binary nextest runs) and the environment variable [`ENV`] set to that name. Before the test binary starts, a
 //!   shell in the new namespaces brings the loopback interface up (`ip link set lo up`,
 //!   iproute2) and bind-mounts each [file](Namespace::file) over its path. The outer run
 //!   then waits for the inner one and passes only if it exited successfully *and* printed
@@ -18,6 +18,10 @@
 //!   name) fails too.
 //! - The **inner run** sees [`ENV`] naming its test and runs the body, on a current-thread
 //!   tokio runtime, then prints that line.
+//!
+//! The test binary is the first process of a new PID namespace too: when it ends, however
+//! it ends (a panic, or killed by the outer run at its timeout), the kernel ends every
+//! process it started inside, so no server outlives the test.
 //!
 //! The new network namespace has only its own loopback interface: nothing inside reaches
 //! the machine's network or its servers, and servers inside may take any port (53 among
@@ -153,7 +157,8 @@ impl Namespace {
         let mut inner = Process::builder(&unshare)
             .name(format!("{} (in new namespaces)", self.test))
             .env(ENV, &self.test)
-            .args(["--mount", "--net", "--propagation", "private", "--"])
+            .args(["--mount", "--net", "--pid", "--fork", "--kill-child"])
+            .args(["--propagation", "private", "--"])
             .args(["sh", "-c", SCRIPT, "sh"])
             .arg(&exe)
             .arg(&self.test)
@@ -172,8 +177,8 @@ impl Namespace {
         };
         if !output.lines().any(|line| line == ENTERED) {
             panic!(
-                "cannot create a network and mount namespace for {test} (`unshare --mount \
-                 --net` {status}): the test needs root or CAP_SYS_ADMIN (run it as root, or in \
+                "cannot create the namespaces for {test} (`unshare --mount --net --pid` \
+                 {status}): the test needs root or CAP_SYS_ADMIN (run it as root, or in \
                  a container started with --privileged or --cap-add SYS_ADMIN); unshare said:\n\
                  {output}"
             );

@@ -77,3 +77,51 @@ fn an_inner_run_that_runs_no_test_fails_the_outer_run() {
         "{message}"
     );
 }
+
+#[test]
+fn processes_started_inside_end_with_the_inner_run() {
+    const TEST: &str = "netns::processes_started_inside_end_with_the_inner_run";
+    const SLEEPER: &str = "sleeper host pid ";
+    let run = || {
+        Namespace::new(TEST).run(|| async {
+            // A child that would outlive the test: not killed, not waited for.
+            let child = std::process::Command::new("sleep")
+                .arg("600")
+                .spawn()
+                .unwrap();
+            // Its PID as the machine sees it: /proc is the machine's, and each process's
+            // `NSpid` line lists its PID in every namespace, the innermost last.
+            let host_pid = std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+                .find(|pid| {
+                    let status = std::fs::read_to_string(format!("/proc/{pid}/status"));
+                    status.is_ok_and(|status| {
+                        status.lines().any(|line| {
+                            line.starts_with("NSpid:")
+                                && line.split_whitespace().count() == 3
+                                && line.split_whitespace().last() == Some(&child.id().to_string())
+                        })
+                    })
+                })
+                .expect("the sleeper in /proc");
+            panic!("{SLEEPER}{host_pid}");
+        });
+    };
+    if std::env::var_os(ENV).is_some() {
+        run();
+        return;
+    }
+    let message = panic_message(run);
+    let host_pid = message
+        .lines()
+        .find_map(|line| line.split(SLEEPER).nth(1))
+        .unwrap_or_else(|| panic!("no sleeper pid in: {message}"))
+        .trim_end_matches(|c: char| !c.is_ascii_digit());
+    assert!(host_pid.parse::<u32>().is_ok(), "{message}");
+    // The inner run has ended, and the kernel ended its namespace's processes with it.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{host_pid}")).exists(),
+        "process {host_pid} outlived the inner run"
+    );
+}

@@ -19,7 +19,12 @@ pub(crate) fn from_zk(err: zk::Error, what: &str, identity: &str) -> Error {
             Code::Unauthenticated,
             format!("zookeeper: cannot {what}: the server refused the credentials of {identity}"),
         ),
+        // `Custom` is how the client reports a connection it has given up on (a read or
+        // write failed, or the server answered nothing for too long): like
+        // `ConnectionLoss`, the request may or may not have taken effect, and the client
+        // reconnects. (It also carries TLS and SASL set-up errors, which kit does not use.)
         zk::Error::ConnectionLoss
+        | zk::Error::Custom(_)
         | zk::Error::SessionExpired
         | zk::Error::SessionMoved
         | zk::Error::ClientClosed

@@ -55,6 +55,11 @@
 //! - **Session expired** (the server heard nothing from this client for longer than the
 //!   session timeout, and deleted its ephemeral nodes): the next user of the [`Client`]
 //!   makes a new session; the registrar registers again and the instancer watches again.
+//! - **A create's answer lost** (the server made the instance's node, the connection ended
+//!   before the answer came: cut, or given up by the client after 2/5 of the session
+//!   timeout without a word from the server): the registrar tries again, finds the node it
+//!   made by its name (see [`Registrar`]) and keeps it, so the instance is registered once.
+//!   If the session expired meanwhile, and the node with it, it registers on a new session.
 //! - **Refused by an ACL**: `PermissionDenied`, naming the operation, the node and the
 //!   identity refused ("zookeeper: not allowed to read the children of /services/x: the
 //!   node's ACL refuses digest user `alice` ...").
@@ -72,7 +77,10 @@
 //! ZooKeeper 3.8.0 (Debian 12's `zookeeper` package, standalone, on OpenJDK 17), started
 //! by each test through `kit_testkit::zookeeper`; session expiry is forced by cutting the
 //! client off through `kit_testkit::proxy` for longer than the session timeout, so that the
-//! server expires the session itself.
+//! server expires the session itself. A create's lost answer is forced the same way: the
+//! proxy holds the server's answers back and lets them through one by one until the server
+//! has made the node, then the connection is cut (or left silent until the client gives it
+//! up) with the create's answer unsent.
 //!
 //! # Latency
 //!

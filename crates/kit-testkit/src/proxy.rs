@@ -8,6 +8,15 @@
 //! how a test makes a server expire a client's session or lease for real, without pausing
 //! the server or the client.
 //!
+//! [`hold_replies`](Proxy::hold_replies) loses answers instead of requests: on the connections
+//! open at the time, the client's bytes still reach the server but the server's bytes stay in
+//! the proxy, until [`release_replies`](Proxy::release_replies) passes them on or a cut
+//! discards them. That is how a test makes a request take effect on the server while its
+//! answer never reaches the client (the connection then cut, or given up by the client). A
+//! client that sends one request at a time and waits for its answer cannot get ahead of the
+//! test: [`held_bytes`](Proxy::held_bytes) says when an answer has come, the test looks at
+//! the server, then releases it (one step) or cuts (the answer lost).
+//!
 //! The proxy runs on threads of its own (one to accept, two per connection), so it works
 //! whatever the test's runtime is doing; dropping it closes everything.
 //!
@@ -30,10 +39,10 @@
 //! assert_eq!(client.read(&mut buf).unwrap(), 0);
 //! ```
 
-use std::io;
+use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -57,8 +66,25 @@ struct Shared {
     open: AtomicBool,
     /// Set when the proxy is dropped.
     closing: AtomicBool,
-    /// Both sockets of every forwarded connection, to close them on a cut.
-    connections: Mutex<Vec<TcpStream>>,
+    /// Every forwarded connection, to close them on a cut.
+    connections: Mutex<Vec<Connection>>,
+}
+
+/// The two sockets of a forwarded connection, and what it holds back from the client.
+#[derive(Debug)]
+struct Connection {
+    client: TcpStream,
+    server: TcpStream,
+    replies: Arc<Mutex<Replies>>,
+}
+
+/// The server's bytes on one connection, when they are held back from the client.
+#[derive(Debug, Default)]
+struct Replies {
+    /// Whether the server's bytes are held instead of forwarded.
+    holding: bool,
+    /// The bytes held, in order; dropped when the connection ends.
+    held: Vec<u8>,
 }
 
 impl Proxy {
@@ -109,6 +135,37 @@ impl Proxy {
     pub fn heal(&self) {
         self.shared.open.store(true, Ordering::SeqCst);
     }
+
+    /// Holds back the server's bytes on every connection open now: the client's bytes still
+    /// reach the server, the server's stay in the proxy until
+    /// [`release_replies`](Proxy::release_replies), and are lost if the connection ends first
+    /// (a [`cut`](Proxy::cut), or the client giving up on it). Connections made later are
+    /// forwarded both ways as usual.
+    pub fn hold_replies(&self) {
+        for connection in self.shared.connections().iter() {
+            lock(&connection.replies).holding = true;
+        }
+    }
+
+    /// How many bytes from the server the proxy holds back now.
+    pub fn held_bytes(&self) -> usize {
+        self.shared
+            .connections()
+            .iter()
+            .map(|connection| lock(&connection.replies).held.len())
+            .sum()
+    }
+
+    /// Forwards to the client what the proxy holds back now, and goes on holding back what
+    /// the server sends next.
+    pub fn release_replies(&self) {
+        for connection in self.shared.connections().iter() {
+            let mut replies = lock(&connection.replies);
+            let held = std::mem::take(&mut replies.held);
+            // A client that has gone is not waiting for them.
+            let _ = (&connection.client).write_all(&held);
+        }
+    }
 }
 
 impl Drop for Proxy {
@@ -124,15 +181,23 @@ impl Drop for Proxy {
 }
 
 impl Shared {
+    fn connections(&self) -> MutexGuard<'_, Vec<Connection>> {
+        lock(&self.connections)
+    }
+
+    /// Closes every connection, dropping what they held back.
     fn close_all(&self) {
-        let mut connections = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        for stream in connections.drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
+        for connection in self.connections().drain(..) {
+            let _ = connection.client.shutdown(Shutdown::Both);
+            let _ = connection.server.shutdown(Shutdown::Both);
         }
     }
+}
+
+/// Locks `mutex`, whether or not a thread panicked holding it (the data stays consistent:
+/// every critical section here is a single assignment, take or write).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn accept(listener: &TcpListener, shared: &Arc<Shared>) {
@@ -163,23 +228,45 @@ fn forward(client: TcpStream, shared: &Arc<Shared>) -> io::Result<()> {
             return Err(err);
         }
     };
-    {
-        let mut connections = shared
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        connections.push(client.try_clone()?);
-        connections.push(server.try_clone()?);
-    }
+    let replies = Arc::new(Mutex::new(Replies::default()));
+    shared.connections().push(Connection {
+        client: client.try_clone()?,
+        server: server.try_clone()?,
+        replies: replies.clone(),
+    });
     let (client_in, server_in) = (client.try_clone()?, server.try_clone()?);
     thread::Builder::new().spawn(move || pipe(client_in, server))?;
-    thread::Builder::new().spawn(move || pipe(server_in, client))?;
+    thread::Builder::new().spawn(move || pipe_replies(server_in, client, &replies))?;
     Ok(())
 }
 
-/// Copies `from` to `to` until either side ends, then closes both.
+/// Copies the client's bytes to the server until either side ends, then closes both.
 fn pipe(mut from: TcpStream, mut to: TcpStream) {
     let _ = io::copy(&mut from, &mut to);
+    let _ = from.shutdown(Shutdown::Both);
+    let _ = to.shutdown(Shutdown::Both);
+}
+
+/// Copies the server's bytes to the client, or into `replies` while it holds them back,
+/// until either side ends; then closes both and drops what was held.
+fn pipe_replies(mut from: TcpStream, mut to: TcpStream, replies: &Mutex<Replies>) {
+    let mut buf = [0; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(read) => read,
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        // Written under the lock, so that a release never overtakes bytes sent before it.
+        let mut replies = lock(replies);
+        if replies.holding {
+            replies.held.extend_from_slice(&buf[..read]);
+        } else if to.write_all(&buf[..read]).is_err() {
+            break;
+        }
+    }
+    lock(replies).held.clear();
     let _ = from.shutdown(Shutdown::Both);
     let _ = to.shutdown(Shutdown::Both);
 }

@@ -4,6 +4,7 @@
 mod auth;
 mod discovery;
 mod faults;
+mod lost_create;
 
 use std::time::Duration;
 

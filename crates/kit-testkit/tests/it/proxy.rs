@@ -57,3 +57,65 @@ fn forwards_both_ways_until_cut_and_again_once_healed() {
     drop(proxy);
     assert!(is_closed(&mut client));
 }
+
+#[test]
+fn held_replies_wait_for_a_release_and_are_lost_on_a_cut() {
+    let server = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = Proxy::start(server.local_addr().unwrap());
+    let mut client = TcpStream::connect(proxy.addr()).unwrap();
+    let (mut accepted, _) = server.accept().unwrap();
+    carries(&mut accepted, &mut client, b"open");
+
+    proxy.hold_replies();
+    // The client's bytes still reach the server; the server's stay in the proxy.
+    carries(&mut client, &mut accepted, b"req1");
+    accepted.write_all(b"ans1").unwrap();
+    wait_until_held(&proxy, 4);
+    client
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let err = client.read(&mut [0; 1]).unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+        "{err:?}"
+    );
+
+    // A release passes on what is held, in order, and holds what comes next.
+    accepted.write_all(b"ans2").unwrap();
+    wait_until_held(&proxy, 8);
+    proxy.release_replies();
+    assert_eq!(proxy.held_bytes(), 0);
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0; 8];
+    client.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"ans1ans2");
+    accepted.write_all(b"ans3").unwrap();
+    wait_until_held(&proxy, 4);
+
+    // A cut loses what is held: the client reads end of file, never `ans3`.
+    proxy.cut();
+    assert_eq!(proxy.held_bytes(), 0);
+    assert_eq!(client.read(&mut buf).unwrap(), 0);
+
+    // Connections made after the hold are forwarded both ways.
+    proxy.heal();
+    let mut client = TcpStream::connect(proxy.addr()).unwrap();
+    let (mut accepted, _) = server.accept().unwrap();
+    carries(&mut client, &mut accepted, b"req4");
+    carries(&mut accepted, &mut client, b"ans4");
+}
+
+/// Waits until `proxy` holds `bytes` bytes back; panics after five seconds.
+fn wait_until_held(proxy: &Proxy, bytes: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while proxy.held_bytes() != bytes {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the proxy holds {} bytes, not {bytes}",
+            proxy.held_bytes()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

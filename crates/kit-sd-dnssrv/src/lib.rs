@@ -96,15 +96,17 @@
 //!
 //! # Measured
 //!
-//! `benches/latency.rs`, 2026-11-30, 2-CPU shared VM (load average 4 to 6 from other
-//! builds), unbound on loopback: from the start of the `unbound-control` command that
-//! adds (removes) a record until an [`Endpointer`](kit::sd::Endpointer) holds (has
-//! dropped) its instance, changes made at phases spread over the poll period, 20 rounds:
+//! `benches/latency.rs`, measured to the balancer 2026-11-30, 2-CPU shared VM (load
+//! average about 5 from other builds), unbound on loopback: from the start of the
+//! `unbound-control` command that adds (removes) a record until a call through a
+//! round-robin [`Balanced`](kit::sd::Balanced) over the instancer reaches its instance (no
+//! call reaches it and the balancer no longer holds it), changes made at phases spread
+//! over the poll period, 20 rounds, two runs:
 //!
 //! | polls every | added: median | added: max | removed: median | removed: max |
 //! |---|---|---|---|---|
-//! | 100 ms (interval; TTL 60 s) | 66 ms | 114 ms | 61–71 ms | 120 ms |
-//! | 1 s (TTL; interval 1 h) | 552–600 ms | 1.07 s | 547–602 ms | 1.05 s |
+//! | 100 ms (interval; TTL 60 s) | 95–108 ms | 145–199 ms | 74–97 ms | 178–201 ms |
+//! | 1 s (TTL; interval 1 h) | 601–605 ms | 1.06 s | 602–652 ms | 1.07–1.09 s |
 //!
 //! A change waits for the next poll: about half a period on average and a whole one at
 //! worst, plus a query (well under a millisecond on loopback) and the control command.

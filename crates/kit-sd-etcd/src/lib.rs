@@ -126,11 +126,12 @@
 //!
 //! # Latency
 //!
-//! From a `register()` call until an [`Endpointer`](kit::sd::Endpointer) over an
-//! instancer of the prefix holds the new instance: median 3.2 ms, max 7.6 ms; from
-//! `deregister()` until it has dropped it: median 2.0 ms, max 8.6 ms (20 rounds, etcd
-//! 3.4.23 on loopback, 2-CPU shared VM, 2026-11-30; `cargo bench -p kit-sd-etcd --bench
-//! latency`).
+//! Measured to the balancer: from a `register()` call until a call through a round-robin
+//! [`Balanced`](kit::sd::Balanced) over an instancer of the prefix reaches the new
+//! instance: median 1.6 ms, max 8.6 ms; from `deregister()` until no call reaches it and the
+//! balancer no longer holds it: median 1.4 ms, max 10.9 ms (20 rounds, another instance
+//! registered throughout, etcd 3.4.23 on loopback, 2-CPU shared VM under a load average of
+//! about 5, 2026-11-30; `cargo bench -p kit-sd-etcd --bench latency`).
 //!
 //! # Features and dependencies
 //!

@@ -1,77 +1,56 @@
-//! How long a registration takes to reach a balancer through ZooKeeper, and a
-//! deregistration to leave it (issue 10's measure; the target is under 100 ms on loopback).
+//! How long a registration takes to reach a balancer's calls through ZooKeeper, and a
+//! deregistration to leave them (issue 10's measure; the target is under 100 ms on
+//! loopback).
 //!
-//! Starts a real ZooKeeper (`kit_testkit::zookeeper`), then for each round registers an
-//! instance with the [`Registrar`] and times until a [`kit::sd::Endpointer`] over the
-//! [`instancer`] holds its endpoint, then deregisters it and times until the endpoint is
-//! gone, polling every millisecond. Prints the median and the maximum of each.
+//! Starts a real ZooKeeper (`kit_testkit::zookeeper`) with one instance registered
+//! throughout, then for each round registers another with the [`Registrar`] and times until
+//! a call through a round-robin `kit::sd::Balanced` over the [`instancer`] reaches it, then
+//! deregisters it and times until no call reaches it and the balancer no longer holds it
+//! ([`kit_testkit::sd::BalancerProbe`]). Prints the median and the maximum of each.
 //!
 //! Run with `cargo bench -p kit-sd-zookeeper --bench latency`.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use kit::sd::{Endpointer, Instance, Registrar as _};
+use kit::sd::{Instance, Registrar as _};
 use kit_sd_zookeeper::{Client, Registrar, instancer};
+use kit_testkit::sd::{BalancerProbe, report};
 use kit_testkit::zookeeper::ZooKeeper;
 
 const ROUNDS: usize = 20;
 const SERVICE: &str = "/services/addsvc/http";
+const RESIDENT: &str = "127.0.0.1:8080";
 const ADDR: &str = "127.0.0.1:8081";
-
-/// Longest a round may wait before the bench gives up.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let zk = ZooKeeper::start().await;
     let client = Client::builder(zk.connect_string()).build().unwrap();
     let instancer = instancer(&client, SERVICE).unwrap();
-    let endpointer = Endpointer::new(&instancer, |instance: &Instance| {
-        Ok(instance.addr().to_owned())
-    });
-    let registrar = Registrar::new(&client, SERVICE, ADDR).unwrap();
+    let probe = BalancerProbe::new(&instancer);
+    let resident = Registrar::new(&client, SERVICE, RESIDENT).unwrap();
     // The session and the service's node exist before the first round.
-    registrar.register().await.unwrap();
-    registrar.deregister().await.unwrap();
+    resident.register().await.unwrap();
+    probe.ready().await;
+    probe
+        .until_called(&Instance::from(RESIDENT), Instant::now())
+        .await;
 
-    let holds = |endpointer: &Endpointer<String>| {
-        let endpoints = endpointer.endpoints();
-        endpoints
-            .entries()
-            .iter()
-            .any(|entry| entry.instance().addr() == ADDR)
-    };
+    let instance = Instance::from(ADDR);
+    let registrar = Registrar::new(&client, SERVICE, ADDR).unwrap();
     let mut joins = Vec::new();
     let mut leaves = Vec::new();
     for _ in 0..ROUNDS {
         let start = Instant::now();
         registrar.register().await.unwrap();
-        joins.push(wait_until(start, || holds(&endpointer)).await);
+        joins.push(probe.until_called(&instance, start).await);
         let start = Instant::now();
         registrar.deregister().await.unwrap();
-        leaves.push(wait_until(start, || !holds(&endpointer)).await);
+        leaves.push(probe.until_dropped(&instance, start).await);
     }
-    report("registration -> endpointer holds it", &mut joins);
-    report("deregistration -> endpointer dropped it", &mut leaves);
-}
-
-/// Polls `done` every millisecond; returns the time since `start` when it holds.
-async fn wait_until(start: Instant, mut done: impl FnMut() -> bool) -> Duration {
-    while !done() {
-        assert!(start.elapsed() < PATIENCE, "not within {PATIENCE:?}");
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    start.elapsed()
-}
-
-fn report(what: &str, times: &mut [Duration]) {
-    times.sort();
-    let median = times[times.len() / 2];
-    let max = times[times.len() - 1];
-    println!(
-        "{what}: median {:.1} ms, max {:.1} ms over {} rounds",
-        median.as_secs_f64() * 1e3,
-        max.as_secs_f64() * 1e3,
-        times.len()
+    report(
+        "registration -> a call through the balancer reaches it",
+        &mut joins,
     );
+    report("deregistration -> no call reaches it", &mut leaves);
 }

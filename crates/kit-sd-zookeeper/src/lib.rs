@@ -84,18 +84,19 @@
 //!
 //! # Latency
 //!
-//! `cargo bench -p kit-sd-zookeeper --bench latency` registers an instance and times until an
-//! [`Endpointer`](kit::sd::Endpointer) over the instancer holds it, then deregisters it and
-//! times until it is gone (each time from the call to `register` or `deregister`, polling
-//! every millisecond).
+//! `cargo bench -p kit-sd-zookeeper --bench latency` registers an instance (beside one
+//! registered throughout) and times until a call through a round-robin
+//! [`Balanced`](kit::sd::Balanced) over the instancer reaches it, then deregisters it and
+//! times until no call reaches it and the balancer no longer holds it (each time from the
+//! call to `register` or `deregister`, checking every millisecond).
 //!
-//! Measured 2026-11-30 on a 2-CPU shared VM, over loopback, against ZooKeeper 3.8.0, in three
-//! runs of 20 rounds each:
+//! Measured to the balancer 2026-11-30 on a 2-CPU shared VM (load average about 5), over
+//! loopback, against ZooKeeper 3.8.0, 20 rounds:
 //!
 //! | from | until | median | max |
 //! |---|---|---|---|
-//! | `register` called | the endpointer holds the instance | 6.6–8.9 ms | 12.6–18.9 ms |
-//! | `deregister` called | the endpointer has dropped it | 5.3–5.6 ms | 11.6–13.7 ms |
+//! | `register` called | a call through the balancer reaches the instance | 6.9 ms | 17.6 ms |
+//! | `deregister` called | no call reaches it | 5.3 ms | 24.4 ms |
 //!
 //! Well under issue 10's target of 100 ms. A registration is three requests (look up the
 //! service's node, list its children for a node of this registrar's, create the node); the

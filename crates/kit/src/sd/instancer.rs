@@ -4,7 +4,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
-use super::Instance;
+use super::{Instance, ManualRegistrar};
 use crate::Error;
 
 /// What an [`Instancer`] knows: the current set of instances, and the registry's last error
@@ -78,7 +78,9 @@ impl Instancer {
     }
 
     /// An instancer updated from code through its [`Publisher`]: for tests, for lists read
-    /// from configuration that can change, and for registries written outside kit.
+    /// from configuration that can change, and for registries written outside kit. The
+    /// publisher also makes [registrars](Publisher::registrar), for a registry that lives
+    /// in the process.
     pub fn manual() -> (Instancer, Publisher) {
         let (tx, rx) = watch::channel(Event::default());
         let instancer = Instancer {
@@ -158,10 +160,23 @@ impl Publisher {
     /// Reports the current set of instances, clearing any error. Subscribers are told only
     /// if something changed.
     pub fn update(&self, instances: impl IntoIterator<Item = Instance>) {
-        let mut instances: Vec<Instance> = instances.into_iter().collect();
-        instances.sort_unstable();
-        instances.dedup();
+        let instances: Vec<Instance> = instances.into_iter().collect();
+        self.change(|set| {
+            *set = instances;
+            true
+        });
+    }
+
+    /// Edits the current set with `edit` (which says whether it touched it) atomically with
+    /// every other change, and reports the result as [`update`](Publisher::update) does.
+    pub(super) fn change(&self, edit: impl FnOnce(&mut Vec<Instance>) -> bool) {
         self.events.send_if_modified(|event| {
+            let mut instances = event.instances.to_vec();
+            if !edit(&mut instances) {
+                return false;
+            }
+            instances.sort_unstable();
+            instances.dedup();
             if event.resolved && event.error.is_none() && *event.instances == *instances {
                 return false;
             }
@@ -172,6 +187,16 @@ impl Publisher {
             };
             true
         });
+    }
+
+    /// A [`Registrar`](super::Registrar) that adds `instance` to this publisher's set on
+    /// `register` and takes it out on `deregister`: the registry of an instancer made with
+    /// [`Instancer::manual`]. See [`ManualRegistrar`].
+    pub fn registrar(&self, instance: impl Into<Instance>) -> ManualRegistrar {
+        let publisher = Publisher {
+            events: self.events.clone(),
+        };
+        ManualRegistrar::new(publisher, instance.into())
     }
 
     /// Reports that reading the registry failed; the last instances read stay in the event.

@@ -12,7 +12,9 @@
 //! - A [`Balanced`] endpoint picks one per call with a [`Balancer`]: [`RoundRobin`],
 //!   [`Random`] or [`P2c`] (power of two choices over peak-EWMA latency), with optional
 //!   [`OutlierDetection`] and per-instance [`InstanceStats`].
-//! - A [`Registrar`] puts this process's instance into a registry and takes it out again.
+//! - A [`Registrar`] puts this process's instance into a registry and takes it out again:
+//!   [`ManualRegistrar`] here (over a [`Publisher`], for [`Instancer::manual`]), etcd,
+//!   ZooKeeper, Consul and Eureka in the `kit-sd-*` crates.
 //!
 //! Retries go around the balancer, as with Go kit's `lb.Retry`: each attempt asks the
 //! balancer again, so a failed attempt goes to another instance.
@@ -56,7 +58,7 @@ pub use balancer::{Balancer, Candidates, P2c, Random, RoundRobin};
 pub use endpointer::{Closing, Endpointer, EndpointerOptions, Endpoints, Factory};
 pub use instance::Instance;
 pub use instancer::{Event, Instancer, Publisher, Subscription};
-pub use registrar::{BoxFuture, Registrar};
+pub use registrar::{BoxFuture, ManualRegistrar, Registrar};
 pub use stats::{Entry, InstanceStats, OutlierDetection};
 
 #[cfg(doc)]

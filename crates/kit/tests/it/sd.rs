@@ -7,7 +7,7 @@ use kit::error::Delivery;
 use kit::middleware::{self, retry::RetryPolicy};
 use kit::sd::{
     Balanced, Balancer, Closing, Endpointer, EndpointerOptions, Instance, Instancer,
-    OutlierDetection, P2c, Random, RoundRobin,
+    OutlierDetection, P2c, Random, Registrar, RoundRobin,
 };
 use kit::{Code, Context, Endpoint, Error, endpoint_fn};
 
@@ -105,6 +105,59 @@ fn a_publisher_sends_sorted_whole_sets_and_only_changes() {
     publisher.update(instances(&["a:1", "b:1"]));
     assert!(events.has_changed());
     assert!(events.latest().error().is_none());
+}
+
+/// The static registry updatable from code: registrars over one publisher each add and
+/// remove their own instance.
+#[tokio::test]
+async fn manual_registrars_on_one_publisher_add_and_remove_only_their_instance() {
+    let (instancer, publisher) = Instancer::manual();
+    let mut events = instancer.subscribe();
+    let a = publisher.registrar("a:1");
+    let b = publisher.registrar("b:1");
+    // Deregistering what is not registered tells nobody, not even that the registry answered.
+    a.deregister().await.unwrap();
+    assert!(!events.has_changed());
+    assert!(!events.latest().is_resolved());
+
+    b.register().await.unwrap();
+    a.register().await.unwrap();
+    assert_eq!(events.latest().instances(), instances(&["a:1", "b:1"]));
+    // Registering again changes nothing.
+    a.register().await.unwrap();
+    assert!(!events.has_changed());
+
+    a.deregister().await.unwrap();
+    assert_eq!(events.latest().instances(), instances(&["b:1"]));
+    a.deregister().await.unwrap();
+    assert!(!events.has_changed());
+
+    // A registration after an error reports the set afresh, without the error.
+    publisher.fail(Error::unavailable("registry down"));
+    assert!(events.latest().error().is_some());
+    a.register().await.unwrap();
+    let event = events.latest();
+    assert_eq!(event.instances(), instances(&["a:1", "b:1"]));
+    assert!(event.error().is_none());
+
+    // A balancer over the instancer follows the registrations.
+    let fleet = Arc::new(Fleet::default());
+    let balanced = Balanced::new(
+        Endpointer::new(&instancer, fleet.factory()),
+        RoundRobin::new(),
+    );
+    b.deregister().await.unwrap();
+    for _ in 0..2 {
+        assert_eq!(
+            balanced.call(Context::background(), ()).await.unwrap(),
+            "a:1"
+        );
+    }
+    assert_eq!(a.instance().addr(), "a:1");
+    assert_eq!(
+        format!("{a:?}"),
+        r#"ManualRegistrar { instance: "a:1", .. }"#
+    );
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Broken answers, a server that stops answering, a factory that fails.
+//! Broken answers, a server that stops answering, a flapping instance, a factory that fails.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -6,6 +6,7 @@ use std::time::Duration;
 use kit::sd::{Balanced, Endpointer, Factory, Instance, RoundRobin};
 use kit::{BoxEndpoint, Code, Context, Endpoint, Error, endpoint_fn};
 use kit_testkit::dns::Unbound;
+use kit_testkit::sd::check_flapping;
 
 use crate::{NAME, instancer, instances, srv, wait_for, wait_for_set};
 
@@ -101,6 +102,28 @@ async fn a_server_down_at_the_start_is_asked_again_until_it_answers() {
     // The retries back off from 1 s, far from the hour of the interval.
     dns.restart().await;
     wait_for_set(&instancer, &["127.0.0.2:8080"]).await;
+}
+
+/// An instance that comes and goes over many polls beside a stable one. unbound removes a
+/// name's records all at once, so the flapping record is the address of the second SRV
+/// record's target: without it the target has no address, and its record is left out.
+#[tokio::test]
+async fn a_flapping_instance_never_disturbs_the_stable_one() {
+    let dns = Unbound::start(&[
+        &srv(60, 8080, "stable.svc.test."),
+        "stable.svc.test. 60 IN A 127.0.0.2",
+        &srv(60, 8081, "flapping.svc.test."),
+    ])
+    .await;
+    let instancer = instancer(dns.addr(), Duration::from_millis(50));
+    check_flapping(
+        &instancer,
+        &["127.0.0.2:8080"],
+        "127.0.0.3:8081",
+        async || dns.add("flapping.svc.test. 60 IN A 127.0.0.3").await,
+        async || dns.remove("flapping.svc.test.").await,
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! Faults: the server down at start, restarted mid-run, a factory that fails for one
-//! instance.
+//! Faults: the server down at start, restarted mid-run, a flapping instance, a factory that
+//! fails for one instance.
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use kit::{Code, Error};
 use kit_sd_eureka::{AppQuery, Client, Registration};
 use kit_testkit::eureka::{EurekaStandIn, Instance as EurekaInstance};
 use kit_testkit::free_addr;
+use kit_testkit::sd::check_flapping;
 
 use crate::{instances, wait_for_error, wait_for_instances, wait_until};
 
@@ -102,6 +103,24 @@ async fn server_restarted_mid_run() {
         held(&endpointer) == instances(&["10.0.0.1:8080", "127.0.0.1:8081"])
             && endpointer.endpoints().error().is_none()
     })
+    .await;
+}
+
+/// An instance registering and cancelling again and again, beside a stable one.
+#[tokio::test]
+async fn a_flapping_instance_never_disturbs_the_stable_one() {
+    let eureka = EurekaStandIn::start().await;
+    eureka.add_instance(EurekaInstance::new("addsvc", "add-1", "10.0.0.1", 8080));
+    let client = Client::new(&eureka.url()).unwrap();
+    let instancer = client.instancer(query());
+    let flapping = client.registrar(Registration::new("addsvc", "add-2", "127.0.0.1", 8081));
+    check_flapping(
+        &instancer,
+        &["10.0.0.1:8080"],
+        "127.0.0.1:8081",
+        async || flapping.register().await.unwrap(),
+        async || flapping.deregister().await.unwrap(),
+    )
     .await;
 }
 

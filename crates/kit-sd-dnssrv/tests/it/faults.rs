@@ -1,11 +1,15 @@
 //! Broken answers, a server that stops answering, a flapping instance, a factory that fails.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::middleware::retry::Backoff;
 
 use kit::sd::{Balanced, Endpointer, Factory, Instance, RoundRobin};
 use kit::{BoxEndpoint, Code, Context, Endpoint, Error, endpoint_fn};
+use kit_testkit::attempts::Attempts;
 use kit_testkit::dns::Unbound;
+use kit_testkit::free_addr;
 use kit_testkit::sd::check_flapping;
 
 use crate::{NAME, instancer, instances, srv, wait_for, wait_for_set};
@@ -96,7 +100,12 @@ async fn a_server_down_at_the_start_is_asked_again_until_it_answers() {
     dns.stop().await;
     let instancer = instancer(dns.addr(), Duration::from_secs(3600));
     let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
-    assert_eq!(event.error().unwrap().code(), Code::Unavailable);
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        "dns srv _http._tcp.svc.test.: lookup failed: request timed out"
+    );
     assert!(event.instances().is_empty());
 
     // The retries back off from 1 s, far from the hour of the interval.
@@ -124,6 +133,30 @@ async fn a_flapping_instance_never_disturbs_the_stable_one() {
         async || dns.remove("flapping.svc.test.").await,
     )
     .await;
+}
+
+/// How many queries one look-up may send before it fails: the first and hickory's two
+/// retries (its `ResolverOpts::attempts`, which kit-sd-dnssrv leaves as it is).
+const QUERIES_PER_LOOKUP: usize = 3;
+
+/// While the server refuses every query, the instancer asks again only as the crate's
+/// backoff says (1 s doubling to 30 s, below the interval of an hour).
+#[tokio::test]
+async fn queries_refused_are_asked_again_with_backoff() {
+    let attempts = Attempts::dns_refused(free_addr());
+    let since = Instant::now();
+    let instancer = instancer(attempts.addr(), Duration::from_secs(3600));
+    let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        "dns srv _http._tcp.svc.test.: lookup failed: DNS error: error response: Query Refused"
+    );
+    let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    attempts
+        .check_backs_off(backoff, QUERIES_PER_LOOKUP, since, Duration::from_secs(3))
+        .await;
 }
 
 #[tokio::test]

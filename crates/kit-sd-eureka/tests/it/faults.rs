@@ -1,11 +1,14 @@
 //! Faults: the server down at start, restarted mid-run, a flapping instance, a factory that
 //! fails for one instance.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::middleware::retry::Backoff;
 
 use kit::sd::{Endpointer, Instance, Registrar};
 use kit::{Code, Error};
 use kit_sd_eureka::{AppQuery, Client, Registration};
+use kit_testkit::attempts::Attempts;
 use kit_testkit::eureka::{EurekaStandIn, Instance as EurekaInstance};
 use kit_testkit::free_addr;
 use kit_testkit::sd::check_flapping;
@@ -59,6 +62,34 @@ async fn server_down_at_start_then_recovers() {
     wait_for_instances(&instancer, &["10.0.0.2:8080"]).await;
     registrar.register().await.unwrap();
     wait_for_instances(&instancer, &["10.0.0.2:8080", "127.0.0.1:8081"]).await;
+}
+
+/// While the server is down, the instancer's attempts are spaced as its backoff says (each
+/// attempt here fails at once: a connection accepted and closed).
+#[tokio::test]
+async fn attempts_against_a_down_server_back_off() {
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(100));
+    let attempts = Attempts::tcp(free_addr());
+    let addr = attempts.addr();
+    let since = Instant::now();
+    let client = Client::new(&format!("http://{addr}/eureka")).unwrap();
+    // An interval far above the backoff: only the backoff spaces the attempts.
+    let query = AppQuery::new("addsvc")
+        .interval(Duration::from_secs(3600))
+        .backoff(backoff);
+    let instancer = client.instancer(query);
+    let event = wait_for_error(&instancer).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        format!(
+            "eureka at http://{addr}/eureka: GET /apps/ADDSVC: Connection reset by peer (os error 104)"
+        )
+    );
+    attempts
+        .check_backs_off(backoff, 1, since, Duration::from_secs(2))
+        .await;
 }
 
 #[tokio::test]

@@ -72,7 +72,8 @@
 //! ZooKeeper 3.8.0 (Debian 12's `zookeeper` package, standalone, on OpenJDK 17), started
 //! by each test through `kit_testkit::zookeeper`; session expiry is forced by cutting the
 //! client off through `kit_testkit::proxy` for longer than the session timeout, so that the
-//! server expires the session itself.
+//! server expires the session itself. The instancer's attempts against a server that is
+//! down are counted (`kit_testkit::attempts`) against the backoff above.
 //!
 //! # Latency
 //!

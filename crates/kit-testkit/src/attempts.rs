@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use kit::middleware::retry::Backoff;
 
-/// How often the thread looks whether it should stop.
+/// How often a UDP thread looks whether it should stop.
 const TICK: Duration = Duration::from_millis(20);
 
 /// How unlikely [`most_attempts`]'s bound is to be exceeded by chance.
@@ -36,7 +36,17 @@ pub struct Attempts {
     addr: SocketAddr,
     count: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+    wake: Wake,
     thread: Option<JoinHandle<()>>,
+}
+
+/// How the thread learns that it should stop.
+#[derive(Debug)]
+enum Wake {
+    /// It looks every [`TICK`].
+    Poll,
+    /// It blocks on accepting: a connection wakes it.
+    Connect,
 }
 
 impl Attempts {
@@ -49,17 +59,18 @@ impl Attempts {
     pub fn tcp(addr: SocketAddr) -> Attempts {
         let listener = TcpListener::bind(addr)
             .unwrap_or_else(|err| panic!("attempts: cannot listen on {addr}: {err}"));
-        listener
-            .set_nonblocking(true)
-            .expect("a non-blocking listener");
-        Attempts::run(addr, move |count, stop| {
-            while !stop.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
+        // Accepting blocks, so that each attempt is failed at once however quick the next;
+        // dropping wakes it with a connection of its own.
+        Attempts::run(addr, Wake::Connect, move |count, stop| {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                match stream {
+                    Ok(stream) => {
                         count.fetch_add(1, Ordering::Relaxed);
                         thread::spawn(move || reset(stream));
                     }
-                    Err(err) if err.kind() == ErrorKind::WouldBlock => thread::sleep(TICK),
                     Err(err) => panic!("attempts: accepting on {addr}: {err}"),
                 }
             }
@@ -76,7 +87,7 @@ impl Attempts {
         let socket = UdpSocket::bind(addr)
             .unwrap_or_else(|err| panic!("attempts: cannot bind UDP {addr}: {err}"));
         socket.set_read_timeout(Some(TICK)).expect("a read timeout");
-        Attempts::run(addr, move |count, stop| {
+        Attempts::run(addr, Wake::Poll, move |count, stop| {
             let mut buf = [0; 512];
             while !stop.load(Ordering::Relaxed) {
                 match socket.recv_from(&mut buf) {
@@ -102,6 +113,7 @@ impl Attempts {
 
     fn run(
         addr: SocketAddr,
+        wake: Wake,
         serve: impl FnOnce(Arc<AtomicUsize>, Arc<AtomicBool>) + Send + 'static,
     ) -> Attempts {
         let count = Arc::new(AtomicUsize::new(0));
@@ -114,6 +126,7 @@ impl Attempts {
             addr,
             count,
             stop,
+            wake,
             thread: Some(thread),
         }
     }
@@ -165,6 +178,10 @@ impl Attempts {
 impl Drop for Attempts {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
+        if let Wake::Connect = self.wake {
+            // Failing, the listener is gone already.
+            let _ = TcpStream::connect(self.addr);
+        }
         if let Some(thread) = self.thread.take() {
             // A panic of the thread has been printed already; do not panic in drop.
             let _ = thread.join();

@@ -129,9 +129,9 @@ const SEEN_FLAPS: usize = 3;
 /// report it, `down` takes it away) and checks that `instancer` follows it without ever
 /// disturbing the others:
 ///
-/// 1. [`QUICK_FLAPS`] times up and down with no wait, then up: the instancer ends with
+/// 1. 10 times (`QUICK_FLAPS`) up and down with no wait, then up: the instancer ends with
 ///    `stable` and `flapping`; down: it ends with `stable` alone;
-/// 2. [`SEEN_FLAPS`] times up, waiting for the instancer to report it, then down, waiting
+/// 2. 3 times (`SEEN_FLAPS`) up, waiting for the instancer to report it, then down, waiting
 ///    again: the recording of that phase holds exactly that many appearances and as many
 ///    disappearances (none lost, none doubled);
 /// 3. every event of both phases has no error and is `stable` with or without `flapping`:

@@ -56,7 +56,10 @@
 //! endpoint with `passing`, `tag`, and blocking-query semantics (`index`, `wait`,
 //! `X-Consul-Index`); agent registration with TTL checks that expire and critical services
 //! that are reaped; check passes with Consul 1.x's `404` for an unknown check; ACL
-//! refusals with `403`. Its module docs list where it is simpler than Consul. The client
+//! refusals with `403`. Tested there: an instance whose check flaps and one that registers
+//! and deregisters again and again (the stable one never leaves the sets), and the
+//! instancer's attempts against an agent that is down counted (`kit_testkit::attempts`)
+//! against its backoff. Its module docs list where it is simpler than Consul. The client
 //! also understands older agents' answer to a pass of an unknown check (`500 ... does not
 //! have associated TTL`), checked by a unit test only.
 //!

@@ -84,7 +84,10 @@
 //! target, records added and removed while polling, the interval, an SRV TTL, an address
 //! TTL and a negative answer's TTL each bringing the next poll forward, a TTL of 0 leaving
 //! the interval in charge (counted at the server), a port-0 record, the server stopped
-//! mid-run and down at the start (then back), and a factory that fails for one instance.
+//! mid-run and down at the start (then back), an instance flapping over many polls beside
+//! a stable one (its target's address added and removed), a server refusing every query
+//! (the queries counted against the backoff of 1 s doubling to 30 s), and a factory that
+//! fails for one instance.
 //!
 //! The system's resolver (no [`DnsSrv::resolver`]) is tested too, with nothing of the
 //! machine's: `/etc/resolv.conf` names no port, so each such test runs again in a network

@@ -117,8 +117,8 @@
 //!
 //! etcd 3.4.23 (Debian 12's `etcd-server`), started by each test on loopback ports with a
 //! temporary data dir (`kit_testkit::etcd`): reading and watching, leases kept alive,
-//! replaced when lost and expiring when their keep-alives stop, etcd down at start,
-//! restarted with and without its data, compacted history, flapping instances, a factory
+//! replaced when lost and expiring when their keep-alives stop, etcd down at start (and
+//! the instancer's attempts meanwhile counted against its backoff), restarted with and without its data, compacted history, flapping instances, a factory
 //! failing for one instance, and auth with right, wrong and missing credentials. With the
 //! `tls` feature (as the project's test script runs them): etcd serving TLS only with
 //! `--client-cert-auth` (certificates from a CA made by the test), the instancer and

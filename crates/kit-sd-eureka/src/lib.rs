@@ -48,7 +48,10 @@
 //! on. The tests run against the stand-in in `kit_testkit::eureka`, an in-process server
 //! written from Eureka's documented REST operations (JSON): registration with Eureka's
 //! validation messages, heartbeats answered `404` for an unknown instance, cancellation,
-//! the application query, and leases that expire without heartbeats. Its module docs list
+//! the application query, and leases that expire without heartbeats. Tested there: an
+//! instance registered and cancelled again and again beside a stable one, and the
+//! instancer's attempts against a server that is down counted (`kit_testkit::attempts`)
+//! against its backoff. Its module docs list
 //! where it is simpler than Eureka (no response cache, no self-preservation, exact lease
 //! expiry). The instancer also reads the older answer shapes (a lone instance as an object,
 //! a port number as a string), checked by a unit test only.

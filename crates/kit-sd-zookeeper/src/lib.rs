@@ -80,7 +80,8 @@
 //! server expires the session itself. A create's lost answer is forced the same way: the
 //! proxy holds the server's answers back and lets them through one by one until the server
 //! has made the node, then the connection is cut (or left silent until the client gives it
-//! up) with the create's answer unsent.
+//! up) with the create's answer unsent. The instancer's attempts against a server that is
+//! down are counted (`kit_testkit::attempts`) against the backoff above.
 //!
 //! # Latency
 //!

@@ -47,7 +47,9 @@
 //!   [`otlp`] OTLP's trace service (gRPC and HTTP/protobuf) in-process, both recording what
 //!   they receive in the one model of [`trace`].
 //! * **Instancers are waited on the same way**: [`sd`] waits, bounded, for an instancer's
-//!   events, sets and errors.
+//!   events, sets and errors, records them, and flaps an instance beside stable ones.
+//! * **Backoff is counted, not timed**: [`attempts`] fails a client's attempts at once where
+//!   its server should be and counts them against an upper bound from the backoff.
 //! * **Partitions are real too**: a [`proxy::Proxy`] between a client and its server can be
 //!   cut and healed, so that a server expires a client's session for real.
 //! * **Servers listen on loopback only**, on ports from [`free_port`] /
@@ -113,6 +115,7 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+pub mod attempts;
 pub mod consul;
 pub mod dns;
 pub mod etcd;

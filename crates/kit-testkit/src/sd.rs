@@ -1,15 +1,19 @@
 //! Waiting on a [`kit::sd::Instancer`], for the tests of registries: for an event that
 //! satisfies a check, a set of instances, an error, or any condition, each bounded by
-//! [`PATIENCE`] and failing with what was last seen.
+//! [`PATIENCE`] and failing with what was last seen. Also what every registry's tests check
+//! the same way: the events an instancer sent ([`Recording`]), and an instance flapping
+//! beside stable ones ([`check_flapping`]).
 //!
 //! And the discovery latency benches' one measuring loop: a [`BalancerProbe`] calls
 //! through a balancer over a registry's instancer and times how long a registry change
 //! takes to reach (or leave) those calls; [`report`] prints the figures.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kit::sd::{Balanced, Endpointer, Event, Instance, Instancer, RoundRobin};
 use kit::{BoxEndpoint, Context, Endpoint, Error, endpoint_fn};
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout_at};
 
 /// How long any of these waits may take: generous, for a loaded 2-CPU machine; a passing
@@ -207,4 +211,121 @@ pub fn report(what: &str, samples: &mut [Duration]) {
         max.as_secs_f64() * 1e3,
         samples.len()
     );
+}
+
+/// Every event an instancer sends from the start of the recording (its latest event then
+/// first), in order, as a subscriber sees them: quick successive events may be merged into
+/// the last of them, which is never lost. Recording stops when this is dropped.
+#[derive(Debug)]
+pub struct Recording {
+    events: Arc<Mutex<Vec<Event>>>,
+    task: JoinHandle<()>,
+}
+
+impl Recording {
+    /// Starts recording `instancer`'s events.
+    pub fn start(instancer: &Instancer) -> Recording {
+        let mut subscription = instancer.subscribe();
+        let events = Arc::new(Mutex::new(vec![subscription.latest()]));
+        let sink = events.clone();
+        let task = tokio::spawn(async move {
+            while let Some(event) = subscription.next().await {
+                sink.lock().unwrap().push(event);
+            }
+        });
+        Recording { events, task }
+    }
+
+    /// The events recorded so far.
+    pub fn events(&self) -> Vec<Event> {
+        self.events.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// How many times [`check_flapping`] flaps its instance without waiting.
+const QUICK_FLAPS: usize = 10;
+
+/// How many times [`check_flapping`] flaps its instance waiting for each change.
+const SEEN_FLAPS: usize = 3;
+
+/// Flaps the instance `flapping` beside the instances `stable` (`up` makes the registry
+/// report it, `down` takes it away) and checks that `instancer` follows it without ever
+/// disturbing the others:
+///
+/// 1. 10 times (`QUICK_FLAPS`) up and down with no wait, then up: the instancer ends with
+///    `stable` and `flapping`; down: it ends with `stable` alone;
+/// 2. 3 times (`SEEN_FLAPS`) up, waiting for the instancer to report it, then down, waiting
+///    again: the recording of that phase holds exactly that many appearances and as many
+///    disappearances (none lost, none doubled);
+/// 3. every event of both phases has no error and is `stable` with or without `flapping`:
+///    a stable instance never left the published sets, nothing else came in.
+///
+/// The instancer must report `stable` alone to begin with (this waits for it).
+///
+/// # Panics
+///
+/// When a check fails (with the events recorded), or a wait expires as in [`wait_for`].
+pub async fn check_flapping(
+    instancer: &Instancer,
+    stable: &[&str],
+    flapping: &str,
+    mut up: impl AsyncFnMut(),
+    mut down: impl AsyncFnMut(),
+) {
+    let with: Vec<&str> = stable.iter().copied().chain([flapping]).collect();
+    wait_for_set(instancer, stable).await;
+
+    let quick = Recording::start(instancer);
+    for _ in 0..QUICK_FLAPS {
+        up().await;
+        down().await;
+    }
+    up().await;
+    wait_for_set(instancer, &with).await;
+    down().await;
+    wait_for_set(instancer, stable).await;
+    drop_and_check(quick, stable, &with, None);
+
+    let seen = Recording::start(instancer);
+    for _ in 0..SEEN_FLAPS {
+        up().await;
+        wait_for_set(instancer, &with).await;
+        down().await;
+        wait_for_set(instancer, stable).await;
+    }
+    drop_and_check(seen, stable, &with, Some(SEEN_FLAPS));
+}
+
+/// Stops `recording` and checks its events for [`check_flapping`]: each without an error
+/// and exactly `stable` or `with`; and, if given, the number of changes from one to the
+/// other each way.
+fn drop_and_check(recording: Recording, stable: &[&str], with: &[&str], flaps: Option<usize>) {
+    let events = recording.events();
+    drop(recording);
+    let (stable, with) = (instances(stable), instances(with));
+    for event in &events {
+        assert!(
+            event.error().is_none() && (event.instances() == stable || event.instances() == with),
+            "an event of a flapping instance is neither {stable:?} nor {with:?}: {event:?}; all: {events:?}"
+        );
+    }
+    if let Some(flaps) = flaps {
+        let changes = |from: &[Instance], to: &[Instance]| {
+            events
+                .windows(2)
+                .filter(|pair| pair[0].instances() == from && pair[1].instances() == to)
+                .count()
+        };
+        assert_eq!(
+            (changes(&stable, &with), changes(&with, &stable)),
+            (flaps, flaps),
+            "appearances and disappearances of the flapping instance; events: {events:?}"
+        );
+    }
 }

@@ -1,14 +1,16 @@
-//! Faults: the agent down at start, restarted mid-run, a refused ACL token, a factory that
-//! fails for one instance.
+//! Faults: the agent down at start, restarted mid-run, a refused ACL token, a flapping
+//! instance, a factory that fails for one instance.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kit::middleware::retry::Backoff;
 use kit::sd::{Endpointer, Instance, Registrar};
 use kit::{Code, Error};
 use kit_sd_consul::{Client, HealthQuery, Registration};
-use kit_testkit::consul::{ConsulStandIn, Service};
+use kit_testkit::attempts::Attempts;
+use kit_testkit::consul::{ConsulStandIn, Health, Service};
 use kit_testkit::free_addr;
+use kit_testkit::sd::check_flapping;
 
 use crate::{instances, wait_for_error, wait_for_instances, wait_until};
 
@@ -63,6 +65,30 @@ async fn agent_down_at_start_then_recovers() {
     wait_for_instances(&instancer, &["10.0.0.2:8080"]).await;
     registrar.register().await.unwrap();
     wait_for_instances(&instancer, &["10.0.0.2:8080", "127.0.0.1:8081"]).await;
+}
+
+/// While the agent is down, the instancer's attempts are spaced as its backoff says (each
+/// attempt here fails at once: a connection accepted and closed).
+#[tokio::test]
+async fn attempts_against_a_down_agent_back_off() {
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(100));
+    let attempts = Attempts::tcp(free_addr());
+    let addr = attempts.addr();
+    let since = Instant::now();
+    let client = Client::new(&addr.to_string()).unwrap();
+    let instancer = client.instancer(HealthQuery::new("addsvc").backoff(backoff));
+    let event = wait_for_error(&instancer).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        format!(
+            "consul at http://{addr}: GET /v1/health/service/addsvc: Connection reset by peer (os error 104)"
+        )
+    );
+    attempts
+        .check_backs_off(backoff, 1, since, Duration::from_secs(2))
+        .await;
 }
 
 #[tokio::test]
@@ -167,6 +193,42 @@ async fn a_refused_acl_token_is_a_clear_error() {
     right.registrar(registration).register().await.unwrap();
     let instancer = right.instancer(HealthQuery::new("addsvc"));
     wait_for_instances(&instancer, &["10.0.0.1:8080", "127.0.0.1:8081"]).await;
+}
+
+/// An instance whose check goes critical and passing again and again, beside a stable one.
+#[tokio::test]
+async fn a_flapping_check_never_disturbs_the_stable_instance() {
+    let consul = ConsulStandIn::start().await;
+    consul.add_service(Service::new("add-1", "addsvc", "10.0.0.1", 8080));
+    consul.add_service(Service::new("add-2", "addsvc", "10.0.0.2", 8080).health(Health::Critical));
+    let client = Client::new(&consul.addr().to_string()).unwrap();
+    let instancer = client.instancer(HealthQuery::new("addsvc"));
+    check_flapping(
+        &instancer,
+        &["10.0.0.1:8080"],
+        "10.0.0.2:8080",
+        async || consul.set_health("add-2", Health::Passing),
+        async || consul.set_health("add-2", Health::Critical),
+    )
+    .await;
+}
+
+/// An instance registering and deregistering again and again, beside a stable one.
+#[tokio::test]
+async fn a_flapping_registration_never_disturbs_the_stable_instance() {
+    let consul = ConsulStandIn::start().await;
+    consul.add_service(Service::new("add-1", "addsvc", "10.0.0.1", 8080));
+    let client = Client::new(&consul.addr().to_string()).unwrap();
+    let instancer = client.instancer(HealthQuery::new("addsvc"));
+    let flapping = client.registrar(Registration::new("add-2", "addsvc", "127.0.0.1", 8081));
+    check_flapping(
+        &instancer,
+        &["10.0.0.1:8080"],
+        "127.0.0.1:8081",
+        async || flapping.register().await.unwrap(),
+        async || flapping.deregister().await.unwrap(),
+    )
+    .await;
 }
 
 #[tokio::test]

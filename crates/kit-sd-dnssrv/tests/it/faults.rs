@@ -1,11 +1,16 @@
-//! Broken answers, a server that stops answering, a factory that fails.
+//! Broken answers, a server that stops answering, a flapping instance, a factory that fails.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::middleware::retry::Backoff;
 
 use kit::sd::{Balanced, Endpointer, Factory, Instance, RoundRobin};
 use kit::{BoxEndpoint, Code, Context, Endpoint, Error, endpoint_fn};
+use kit_testkit::attempts::Attempts;
 use kit_testkit::dns::Unbound;
+use kit_testkit::free_addr;
+use kit_testkit::sd::check_flapping;
 
 use crate::{NAME, instancer, instances, srv, wait_for, wait_for_set};
 
@@ -95,12 +100,63 @@ async fn a_server_down_at_the_start_is_asked_again_until_it_answers() {
     dns.stop().await;
     let instancer = instancer(dns.addr(), Duration::from_secs(3600));
     let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
-    assert_eq!(event.error().unwrap().code(), Code::Unavailable);
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        "dns srv _http._tcp.svc.test.: lookup failed: request timed out"
+    );
     assert!(event.instances().is_empty());
 
     // The retries back off from 1 s, far from the hour of the interval.
     dns.restart().await;
     wait_for_set(&instancer, &["127.0.0.2:8080"]).await;
+}
+
+/// An instance that comes and goes over many polls beside a stable one. unbound removes a
+/// name's records all at once, so the flapping record is the address of the second SRV
+/// record's target: without it the target has no address, and its record is left out.
+#[tokio::test]
+async fn a_flapping_instance_never_disturbs_the_stable_one() {
+    let dns = Unbound::start(&[
+        &srv(60, 8080, "stable.svc.test."),
+        "stable.svc.test. 60 IN A 127.0.0.2",
+        &srv(60, 8081, "flapping.svc.test."),
+    ])
+    .await;
+    let instancer = instancer(dns.addr(), Duration::from_millis(50));
+    check_flapping(
+        &instancer,
+        &["127.0.0.2:8080"],
+        "127.0.0.3:8081",
+        async || dns.add("flapping.svc.test. 60 IN A 127.0.0.3").await,
+        async || dns.remove("flapping.svc.test.").await,
+    )
+    .await;
+}
+
+/// How many queries one look-up may send before it fails: the first and hickory's two
+/// retries (its `ResolverOpts::attempts`, which kit-sd-dnssrv leaves as it is).
+const QUERIES_PER_LOOKUP: usize = 3;
+
+/// While the server refuses every query, the instancer asks again only as the crate's
+/// backoff says (1 s doubling to 30 s, below the interval of an hour).
+#[tokio::test]
+async fn queries_refused_are_asked_again_with_backoff() {
+    let attempts = Attempts::dns_refused(free_addr());
+    let since = Instant::now();
+    let instancer = instancer(attempts.addr(), Duration::from_secs(3600));
+    let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        "dns srv _http._tcp.svc.test.: lookup failed: DNS error: error response: Query Refused"
+    );
+    let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
+    attempts
+        .check_backs_off(backoff, QUERIES_PER_LOOKUP, since, Duration::from_secs(3))
+        .await;
 }
 
 #[tokio::test]

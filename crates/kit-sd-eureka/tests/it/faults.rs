@@ -1,13 +1,17 @@
-//! Faults: the server down at start, restarted mid-run, a factory that fails for one
-//! instance.
+//! Faults: the server down at start, restarted mid-run, a flapping instance, a factory that
+//! fails for one instance.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::middleware::retry::Backoff;
 
 use kit::sd::{Endpointer, Instance, Registrar};
 use kit::{Code, Error};
 use kit_sd_eureka::{AppQuery, Client, Registration};
+use kit_testkit::attempts::Attempts;
 use kit_testkit::eureka::{EurekaStandIn, Instance as EurekaInstance};
 use kit_testkit::free_addr;
+use kit_testkit::sd::check_flapping;
 
 use crate::{instances, wait_for_error, wait_for_instances, wait_until};
 
@@ -60,6 +64,34 @@ async fn server_down_at_start_then_recovers() {
     wait_for_instances(&instancer, &["10.0.0.2:8080", "127.0.0.1:8081"]).await;
 }
 
+/// While the server is down, the instancer's attempts are spaced as its backoff says (each
+/// attempt here fails at once: a connection accepted and closed).
+#[tokio::test]
+async fn attempts_against_a_down_server_back_off() {
+    let backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(100));
+    let attempts = Attempts::tcp(free_addr());
+    let addr = attempts.addr();
+    let since = Instant::now();
+    let client = Client::new(&format!("http://{addr}/eureka")).unwrap();
+    // An interval far above the backoff: only the backoff spaces the attempts.
+    let query = AppQuery::new("addsvc")
+        .interval(Duration::from_secs(3600))
+        .backoff(backoff);
+    let instancer = client.instancer(query);
+    let event = wait_for_error(&instancer).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        format!(
+            "eureka at http://{addr}/eureka: GET /apps/ADDSVC: Connection reset by peer (os error 104)"
+        )
+    );
+    attempts
+        .check_backs_off(backoff, 1, since, Duration::from_secs(2))
+        .await;
+}
+
 #[tokio::test]
 async fn server_restarted_mid_run() {
     let mut eureka = EurekaStandIn::start().await;
@@ -102,6 +134,24 @@ async fn server_restarted_mid_run() {
         held(&endpointer) == instances(&["10.0.0.1:8080", "127.0.0.1:8081"])
             && endpointer.endpoints().error().is_none()
     })
+    .await;
+}
+
+/// An instance registering and cancelling again and again, beside a stable one.
+#[tokio::test]
+async fn a_flapping_instance_never_disturbs_the_stable_one() {
+    let eureka = EurekaStandIn::start().await;
+    eureka.add_instance(EurekaInstance::new("addsvc", "add-1", "10.0.0.1", 8080));
+    let client = Client::new(&eureka.url()).unwrap();
+    let instancer = client.instancer(query());
+    let flapping = client.registrar(Registration::new("addsvc", "add-2", "127.0.0.1", 8081));
+    check_flapping(
+        &instancer,
+        &["10.0.0.1:8080"],
+        "127.0.0.1:8081",
+        async || flapping.register().await.unwrap(),
+        async || flapping.deregister().await.unwrap(),
+    )
     .await;
 }
 

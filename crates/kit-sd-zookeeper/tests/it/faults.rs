@@ -4,11 +4,15 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use kit::middleware::retry::Backoff;
 
 use kit::sd::{Balanced, Endpointer, Event, Instance, Instancer, Registrar as _, RoundRobin};
 use kit::{Code, Context, Endpoint, Error, endpoint_fn};
 use kit_sd_zookeeper::{Client, Registrar, instancer};
+use kit_testkit::attempts::Attempts;
+use kit_testkit::free_addr;
 use kit_testkit::proxy::Proxy;
 use kit_testkit::zookeeper::ZooKeeper;
 
@@ -87,6 +91,29 @@ async fn a_registry_down_at_start_is_reported_and_retried_until_it_is_up() {
     wait_for_set(&instancer, &[]).await;
     registrar.register().await.unwrap();
     wait_for_set(&instancer, &instances(["127.0.0.1:8081"])).await;
+}
+
+/// While the server is down, the instancer's attempts at a session are spaced as the crate's
+/// backoff says (100 ms doubling to 2 s; each attempt here fails at once: a connection
+/// accepted and closed).
+#[tokio::test]
+async fn attempts_against_a_down_registry_back_off() {
+    let attempts = Attempts::tcp(free_addr());
+    let servers = attempts.addr().to_string();
+    let since = Instant::now();
+    let client = client(&servers);
+    let instancer = instancer(&client, SERVICE).unwrap();
+    let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
+    let err = event.error().unwrap();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(
+        err.message(),
+        format!("zookeeper: cannot connect to {servers}: no server answered")
+    );
+    let backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
+    attempts
+        .check_backs_off(backoff, 1, since, Duration::from_secs(3))
+        .await;
 }
 
 #[tokio::test]

@@ -65,4 +65,7 @@ mod registrar;
 
 pub use client::Client;
 pub use instancer::AppQuery;
+/// The TLS settings of [`Client::tls`] (kit-http's).
+#[cfg(feature = "tls")]
+pub use kit_http::client::Tls;
 pub use registrar::{EurekaRegistrar, Registration};

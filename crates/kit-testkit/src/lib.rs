@@ -124,6 +124,7 @@ pub mod proxy;
 pub mod sd;
 mod stand_in;
 pub mod statsd;
+pub mod tls;
 pub mod trace;
 pub mod zipkin;
 pub mod zookeeper;

@@ -47,10 +47,14 @@
 mod error;
 mod pool;
 mod target;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use error::{call_error, decode_error};
 pub use pool::Pool;
 pub use target::{Target, path_segment, push_query};
+#[cfg(feature = "tls")]
+pub use tls::Tls;
 
 use std::borrow::Cow;
 use std::sync::Arc;

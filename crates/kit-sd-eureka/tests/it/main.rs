@@ -1,6 +1,7 @@
 //! Integration tests of kit-sd-eureka against the Eureka stand-in of `kit_testkit::eureka`
 //! (Eureka itself cannot be installed here; see the crate docs).
 
+mod auth;
 mod discovery;
 mod faults;
 mod registration;

@@ -30,6 +30,12 @@
 //! - **ACLs**: [`Client::acl_token`] sends the token as `X-Consul-Token`. A refusal (`403`)
 //!   is a `PermissionDenied` error that says which agent and call refused it and what to
 //!   check.
+//! - **TLS** (feature `tls`): `https://` agent addresses with `Client::tls` and a
+//!   `Tls` (kit-http's: CA certificates in PEM, and a client certificate for an agent with
+//!   `verify_incoming`); rustls on *ring*. A certificate from a CA not trusted fails the
+//!   call with `Unavailable` ("TLS handshake with HOST failed: invalid peer certificate:
+//!   UnknownIssuer"), and the instancer keeps its last good set; an agent that requires a
+//!   client certificate and gets none fails it with `Unauthenticated` and a hint.
 //!
 //! ```no_run
 //! use kit::sd::{Endpointer, Instance, Registrar};
@@ -56,7 +62,9 @@
 //! endpoint with `passing`, `tag`, and blocking-query semantics (`index`, `wait`,
 //! `X-Consul-Index`); agent registration with TTL checks that expire and critical services
 //! that are reaped; check passes with Consul 1.x's `404` for an unknown check; ACL
-//! refusals with `403`. Its module docs list where it is simpler than Consul. The client
+//! refusals with `403`; over HTTPS, behind kit-testkit's TLS front (`kit_testkit::tls`):
+//! registration and discovery with the right CA, a server certificate of another CA, and
+//! a front that requires client certificates (with and without one). Its module docs list where it is simpler than Consul. The client
 //! also understands older agents' answer to a pass of an unknown check (`500 ... does not
 //! have associated TTL`), checked by a unit test only.
 //!

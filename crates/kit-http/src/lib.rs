@@ -24,6 +24,8 @@
 //!   never reach an endpoint included (unknown paths, refused methods, bodies that do not
 //!   parse, unknown JSON-RPC methods), by route and outcome, with whatever a client names
 //!   that the service does not know collapsed into one `route="other"`.
+//! - `tls` (feature `tls`): the client speaks HTTPS to `https://` URLs over a pool made
+//!   with `Pool::with_tls` and `client::Tls` settings (see the [`client`] module docs).
 //! - [`jsonrpc`] serves a table of endpoints as JSON-RPC 2.0 methods (a [`Server`] too, with
 //!   the same hooks and limits) and calls remote methods as endpoints (on the [`Client`]).
 //!

@@ -45,7 +45,8 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    /// The agent at `addr`: `host:port` or `http://host:port` (Consul's HTTP port is 8500).
+    /// The agent at `addr`: `host:port` or `http://host:port` (Consul's HTTP port is 8500),
+    /// or `https://host:port` with the `tls` feature and [`Client::tls`].
     ///
     /// # Errors
     ///
@@ -72,6 +73,15 @@ impl Client {
         })?;
         value.set_sensitive(true);
         Ok(self.with(|inner| inner.token = Some(value)))
+    }
+
+    /// Speaks HTTPS to an `https://` agent address (Consul's HTTPS port, 8501 by
+    /// convention) with `tls`: the CAs to trust, and the client certificate an agent with
+    /// `verify_incoming` requires.
+    #[cfg(feature = "tls")]
+    pub fn tls(self, tls: &crate::Tls) -> Client {
+        let pool = Pool::with_tls(tls);
+        self.with(|inner| inner.pool = pool)
     }
 
     /// How long a call other than a blocking query may take (default 10 seconds).

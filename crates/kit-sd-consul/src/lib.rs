@@ -30,6 +30,12 @@
 //! - **ACLs**: [`Client::acl_token`] sends the token as `X-Consul-Token`. A refusal (`403`)
 //!   is a `PermissionDenied` error that says which agent and call refused it and what to
 //!   check.
+//! - **TLS** (feature `tls`): `https://` agent addresses with `Client::tls` and a
+//!   `Tls` (kit-http's: CA certificates in PEM, and a client certificate for an agent with
+//!   `verify_incoming`); rustls on *ring*. A certificate from a CA not trusted fails the
+//!   call with `Unavailable` ("TLS handshake with HOST failed: invalid peer certificate:
+//!   UnknownIssuer"), and the instancer keeps its last good set; an agent that requires a
+//!   client certificate and gets none fails it with `Unauthenticated` and a hint.
 //!
 //! ```no_run
 //! use kit::sd::{Endpointer, Instance, Registrar};
@@ -56,10 +62,13 @@
 //! endpoint with `passing`, `tag`, and blocking-query semantics (`index`, `wait`,
 //! `X-Consul-Index`); agent registration with TTL checks that expire and critical services
 //! that are reaped; check passes with Consul 1.x's `404` for an unknown check; ACL
-//! refusals with `403`. Tested there: an instance whose check flaps and one that registers
-//! and deregisters again and again (the stable one never leaves the sets), and the
-//! instancer's attempts against an agent that is down counted (`kit_testkit::attempts`)
-//! against its backoff. Its module docs list where it is simpler than Consul. The client
+//! refusals with `403`; over HTTPS, behind kit-testkit's TLS front (`kit_testkit::tls`):
+//! registration and discovery with the right CA, a server certificate of another CA, and
+//! a front that requires client certificates (with and without one). Also tested there: an
+//! instance whose check flaps and one that registers and deregisters again and again (the
+//! stable one never leaves the sets), and the instancer's attempts against an agent that
+//! is down counted (`kit_testkit::attempts`) against its backoff. Its module docs list
+//! where it is simpler than Consul. The client
 //! also understands older agents' answer to a pass of an unknown check (`500 ... does not
 //! have associated TTL`), checked by a unit test only.
 //!
@@ -75,4 +84,7 @@ mod registrar;
 
 pub use client::Client;
 pub use instancer::HealthQuery;
+/// The TLS settings of [`Client::tls`] (kit-http's).
+#[cfg(feature = "tls")]
+pub use kit_http::client::Tls;
 pub use registrar::{ConsulRegistrar, Registration};

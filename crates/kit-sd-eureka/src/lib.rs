@@ -20,6 +20,13 @@
 //!   heartbeat is answered `404` (the server lost it), and cancels it on deregistration
 //!   (`DELETE /apps/<APP>/<instanceId>`). A process that dies without deregistering is
 //!   dropped by Eureka when its lease runs out.
+//! - **Credentials**: HTTP basic auth from the service URL's `user:password@`
+//!   (percent-decoded, as Spring Cloud writes them) or `Client::basic_auth`. The password
+//!   is in no `Debug` output and no error (their URL has no credentials); a `401` is an
+//!   `Unauthenticated` error that says whether credentials were sent.
+//! - **TLS** (feature `tls`): `https://` service URLs with `Client::tls` and a `Tls`
+//!   (kit-http's: CA certificates in PEM, a client certificate for mutual TLS); rustls on
+//!   *ring*.
 //!
 //! Mind the server's own delays: a real Eureka server answers reads from a cache refreshed
 //! every 30 seconds by default, and evicts expired leases every 60 seconds (not at all in
@@ -48,11 +55,13 @@
 //! on. The tests run against the stand-in in `kit_testkit::eureka`, an in-process server
 //! written from Eureka's documented REST operations (JSON): registration with Eureka's
 //! validation messages, heartbeats answered `404` for an unknown instance, cancellation,
-//! the application query, and leases that expire without heartbeats. Tested there: an
-//! instance registered and cancelled again and again beside a stable one, and the
-//! instancer's attempts against a server that is down counted (`kit_testkit::attempts`)
-//! against its backoff. Its module docs list
-//! where it is simpler than Eureka (no response cache, no self-preservation, exact lease
+//! the application query, and leases that expire without heartbeats; basic auth required
+//! with a `401` as Spring Security answers it (right, wrong and missing credentials); and,
+//! behind kit-testkit's TLS front (`kit_testkit::tls`), HTTPS with the right CA and
+//! another CA. Also tested there: an instance registered and cancelled again and again
+//! beside a stable one, and the instancer's attempts against a server that is down counted
+//! (`kit_testkit::attempts`) against its backoff. Its module docs list where it is simpler
+//! than Eureka (no response cache, no self-preservation, exact lease
 //! expiry). The instancer also reads the older answer shapes (a lone instance as an object,
 //! a port number as a string), checked by a unit test only.
 //!
@@ -68,4 +77,7 @@ mod registrar;
 
 pub use client::Client;
 pub use instancer::AppQuery;
+/// The TLS settings of [`Client::tls`] (kit-http's).
+#[cfg(feature = "tls")]
+pub use kit_http::client::Tls;
 pub use registrar::{EurekaRegistrar, Registration};

@@ -30,14 +30,9 @@
 use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair, KeyUsagePurpose,
-};
-
+pub use crate::tls::Certificates;
 use crate::{Process, Signal, TempDir, free_addr, require_binary, temp_dir};
 
 /// How long the server may take to start serving clients (a loaded 2-CPU machine included).
@@ -69,90 +64,6 @@ pub struct Etcd {
     root_password: Option<String>,
     /// In TLS mode: the certificates, and where their files are.
     tls: Option<(Certificates, TlsFiles)>,
-}
-
-/// A CA of the test's own, and a server and a client certificate it signed, in PEM: what a
-/// TLS etcd ([`Etcd::new_tls`]) and its clients need. Each call of [`generate`](Certificates::generate)
-/// makes a new CA, so two of them do not trust each other's certificates.
-#[derive(Clone)]
-pub struct Certificates {
-    /// The CA's certificate, the one to trust.
-    pub ca: String,
-    /// The server's certificate, for `127.0.0.1` and `localhost`.
-    pub server_cert: String,
-    /// The server certificate's private key.
-    pub server_key: String,
-    /// A client certificate (common name `kit-client`), for mutual TLS.
-    pub client_cert: String,
-    /// The client certificate's private key.
-    pub client_key: String,
-}
-
-impl Certificates {
-    /// A new CA (ECDSA P-256, valid far into the future), and a server and a client
-    /// certificate signed by it.
-    ///
-    /// # Panics
-    ///
-    /// If a key or certificate cannot be made (it does not happen with these parameters).
-    pub fn generate() -> Certificates {
-        // A name of its own, as distinct CAs have: a certificate of another is then from an
-        // unknown issuer, not one whose signature fails.
-        static CAS: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "kit test CA {}-{}",
-            std::process::id(),
-            CAS.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut ca = CertificateParams::default();
-        ca.distinguished_name.push(DnType::CommonName, name);
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-        let ca = CertifiedIssuer::self_signed(ca, key_pair()).expect("a self-signed CA");
-
-        let leaf = |name: &str, sans: &[&str], usages: Vec<ExtendedKeyUsagePurpose>| {
-            let sans = sans.iter().map(|san| (*san).to_owned()).collect::<Vec<_>>();
-            let mut params = CertificateParams::new(sans).expect("valid names");
-            params.distinguished_name.push(DnType::CommonName, name);
-            params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-            params.extended_key_usages = usages;
-            let key = key_pair();
-            let cert = params
-                .signed_by(&key, &ca)
-                .expect("a certificate signed by the CA");
-            (cert.pem(), key.serialize_pem())
-        };
-        // The server's certificate serves as a client certificate too: etcd 3.4's gRPC
-        // gateway connects to etcd's own client port with it.
-        let (server_cert, server_key) = leaf(
-            "kit-etcd",
-            &["127.0.0.1", "localhost"],
-            vec![
-                ExtendedKeyUsagePurpose::ServerAuth,
-                ExtendedKeyUsagePurpose::ClientAuth,
-            ],
-        );
-        let (client_cert, client_key) =
-            leaf("kit-client", &[], vec![ExtendedKeyUsagePurpose::ClientAuth]);
-        Certificates {
-            ca: ca.pem(),
-            server_cert,
-            server_key,
-            client_cert,
-            client_key,
-        }
-    }
-}
-
-impl std::fmt::Debug for Certificates {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The PEM blocks say nothing useful in a test's failure output.
-        f.debug_struct("Certificates").finish_non_exhaustive()
-    }
-}
-
-fn key_pair() -> KeyPair {
-    KeyPair::generate().expect("an ECDSA P-256 key")
 }
 
 /// Where a TLS etcd's certificates are, as files for `etcd` and `etcdctl`.

@@ -15,6 +15,11 @@
 //!   ..., "instance": [...]}}`, every instance with its status, or `404` for an application
 //!   without instances; `406` without the `Accept` header (Eureka would answer XML).
 //!
+//! - HTTP basic auth, when [`EurekaStandIn::require_basic_auth`] is set: a request without
+//!   the right `Authorization: Basic ...` header gets `401` with `WWW-Authenticate: Basic
+//!   realm="Realm"` and Spring Boot's JSON error body, as a Eureka server secured with
+//!   Spring Security answers.
+//!
 //! Application names are upper-cased, as Eureka does. An instance whose lease
 //! (`leaseInfo.durationInSecs`, default 90 seconds) passes without a heartbeat is dropped.
 //!
@@ -108,6 +113,8 @@ struct State {
     apps: BTreeMap<String, BTreeMap<String, Lease>>,
     registrations: HashMap<(String, String), u64>,
     renewals: HashMap<(String, String), u64>,
+    /// The `Authorization` header every request must carry, when basic auth is required.
+    authorization: Option<String>,
 }
 
 #[derive(Debug)]
@@ -142,6 +149,14 @@ impl EurekaStandIn {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Requires HTTP basic auth with `user` and `password` from now on (until a restart).
+    pub fn require_basic_auth(&self, user: &str, password: &str) {
+        use base64::Engine as _;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.shared.lock().authorization = Some(format!("Basic {credentials}"));
     }
 
     /// Its service URL, as Eureka clients are configured with: `http://<addr>/eureka`.
@@ -243,6 +258,15 @@ impl Shared {
         let path = request.uri().path().to_owned();
         let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         let mut state = self.lock();
+        if let Some(required) = &state.authorization
+            && request
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(http::HeaderValue::as_bytes)
+                != Some(required.as_bytes())
+        {
+            return unauthorized(&path);
+        }
         state.purge(Instant::now());
         match (request.method(), segments.as_slice()) {
             (&Method::GET, ["eureka", "apps", app]) => state.application(request, app),
@@ -255,6 +279,23 @@ impl Shared {
             _ => text(StatusCode::NOT_FOUND, format!("no such resource: {path}")),
         }
     }
+}
+
+/// Spring Security's refusal of a request without valid credentials, with Spring Boot's
+/// error body.
+fn unauthorized(path: &str) -> Response<Full<Bytes>> {
+    let mut response = json_response(&json!({
+        "timestamp": "2026-01-01T00:00:00.000+00:00",
+        "status": 401,
+        "error": "Unauthorized",
+        "path": path,
+    }));
+    *response.status_mut() = StatusCode::UNAUTHORIZED;
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        http::HeaderValue::from_static("Basic realm=\"Realm\""),
+    );
+    response
 }
 
 impl State {

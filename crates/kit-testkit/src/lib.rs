@@ -132,6 +132,7 @@ pub mod proxy;
 pub mod sd;
 mod stand_in;
 pub mod statsd;
+pub mod tls;
 pub mod trace;
 pub mod zipkin;
 pub mod zookeeper;

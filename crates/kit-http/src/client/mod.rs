@@ -22,6 +22,24 @@
 //! `PUT`, `DELETE`, `OPTIONS`, `TRACE`, as RFC 9110 defines them) are marked idempotent, so
 //! that retries may send them again whatever happened; [`Client::idempotent`] says otherwise.
 //!
+//! # HTTPS (feature `tls`)
+//!
+//! With kit-http's `tls` feature, `https://` URLs work over a pool made with
+//! `Pool::with_tls`: rustls on the *ring* crypto provider (or the process's default
+//! provider, if one was installed; ring is the only one kit builds, so rustls never meets
+//! two), through tokio-rustls. `Tls` holds what to trust and present: CA certificates in PEM
+//! (text or a file; the system's roots are not read, which would take another dependency),
+//! and a client certificate with its key for mutual TLS. The URL's host is the server name
+//! sent (SNI) and verified. Connections offer `h2` and `http/1.1` by ALPN and use HTTP/2
+//! when the server picks it; TLS connections are pooled apart from plain ones, and plain
+//! `http://` calls take the same path as without the feature (one scheme comparison more).
+//! Failures say what happened: a certificate from an unknown CA is `Unavailable`
+//! ("TLS handshake with HOST failed: invalid peer certificate: UnknownIssuer"), never sent;
+//! a server that refuses the client certificate (or its absence) is `Unauthenticated`,
+//! never sent, with a hint; an `https://` URL on a pool without TLS settings, or without
+//! the feature, is `InvalidArgument`. Tested against a kit-http server behind
+//! kit-testkit's TLS front (`kit_testkit::tls`), over HTTP/1.1 and HTTP/2.
+//!
 //! ```no_run
 //! use kit::{Context, Endpoint};
 //! use kit_http::{json, Client};
@@ -47,10 +65,14 @@
 mod error;
 mod pool;
 mod target;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use error::{call_error, decode_error};
 pub use pool::Pool;
 pub use target::{Target, path_segment, push_query};
+#[cfg(feature = "tls")]
+pub use tls::Tls;
 
 use std::borrow::Cow;
 use std::sync::Arc;

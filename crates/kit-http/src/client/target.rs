@@ -30,7 +30,8 @@ const SEGMENT: &AsciiSet = &CONTROLS
 const QUERY_VALUE: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+');
 
 /// An instance's base URL: `http://host:port` with an optional path prefix, from the forms
-/// users write (`host:port`, `http://host:port`, `http://host:port/prefix/`).
+/// users write (`host:port`, `http://host:port`, `http://host:port/prefix/`), or
+/// `https://host:port` with kit-http's `tls` feature.
 ///
 /// ```
 /// use kit_http::client::Target;
@@ -39,9 +40,12 @@ const QUERY_VALUE: &AsciiSet = &SEGMENT.add(b'&').add(b'=').add(b'+');
 /// assert_eq!(target.uri("/sum").unwrap(), "http://127.0.0.1:8081/sum");
 /// let target = Target::parse("http://svc.internal:80/api/").unwrap();
 /// assert_eq!(target.uri("/notes/7").unwrap(), "http://svc.internal:80/api/notes/7");
+/// # #[cfg(feature = "tls")]
+/// assert_eq!(Target::parse("https://x/v1").unwrap().uri("/a").unwrap(), "https://x/v1/a");
+/// # #[cfg(not(feature = "tls"))]
 /// assert_eq!(
 ///     Target::parse("https://x:1").unwrap_err().message(),
-///     "invalid address \"https://x:1\": plain http only (no TLS yet)"
+///     "invalid address \"https://x:1\": https needs kit-http's `tls` feature"
 /// );
 /// ```
 #[derive(Clone, PartialEq, Eq)]
@@ -51,20 +55,27 @@ pub struct Target {
 }
 
 impl Target {
-    /// Reads an address: `host:port` or an `http://` URL; an `https://` URL is refused until
-    /// the client speaks TLS.
+    /// Reads an address: `host:port` or an `http://` URL, or an `https://` URL with the
+    /// `tls` feature (refused without it). HTTPS also needs a pool with TLS settings
+    /// (`Pool::with_tls`).
     pub fn parse(instance: &str) -> Result<Target, Error> {
         let bad = |why: &dyn fmt::Display| {
             Error::invalid_argument(format!("invalid address {instance:?}: {why}"))
         };
-        if instance.starts_with("https://") {
-            return Err(bad(&"plain http only (no TLS yet)"));
-        }
-        let rest = instance.strip_prefix("http://").unwrap_or(instance);
+        let (scheme, rest) = match instance.strip_prefix("https://") {
+            Some(_) if cfg!(not(feature = "tls")) => {
+                return Err(bad(&"https needs kit-http's `tls` feature"));
+            }
+            Some(rest) => ("https://", rest),
+            None => (
+                "http://",
+                instance.strip_prefix("http://").unwrap_or(instance),
+            ),
+        };
         if rest.is_empty() || rest.starts_with('/') {
             return Err(bad(&"no host"));
         }
-        let base = format!("http://{}", rest.trim_end_matches('/'));
+        let base = format!("{scheme}{}", rest.trim_end_matches('/'));
         let uri: Uri = base.parse().map_err(|e| bad(&e))?;
         if uri.query().is_some() {
             return Err(bad(&"a base address has no query"));
@@ -78,12 +89,11 @@ impl Target {
     /// Whether the address has a path of its own (`http://host:port/rpc`).
     pub fn has_path(&self) -> bool {
         self.base
-            .trim_start_matches("http://")
-            .split_once('/')
-            .is_some()
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.contains('/'))
     }
 
-    /// The server's host and port (80 when the address names none), as the spans of calls
+    /// The server's host and port (80, or 443 for `https`, when the address names none), as the spans of calls
     /// report them (`server.address`, `server.port`).
     ///
     /// ```
@@ -98,9 +108,14 @@ impl Target {
             .parse()
             .expect("the base parsed when the target was made");
         let authority = uri.authority().expect("the base has a host");
+        let default_port = if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            443
+        } else {
+            80
+        };
         (
             authority.host().to_owned(),
-            authority.port_u16().unwrap_or(80),
+            authority.port_u16().unwrap_or(default_port),
         )
     }
 

@@ -16,4 +16,5 @@ mod service_macro;
 mod shutdown;
 mod spans;
 mod support;
+mod tls;
 mod trace;

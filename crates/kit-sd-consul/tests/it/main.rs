@@ -4,6 +4,8 @@
 mod discovery;
 mod faults;
 mod registration;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub(crate) use kit_testkit::sd::{
     instances, wait_for_error, wait_for_set as wait_for_instances, wait_until,

@@ -1,9 +1,12 @@
 //! Integration tests of kit-sd-eureka against the Eureka stand-in of `kit_testkit::eureka`
 //! (Eureka itself cannot be installed here; see the crate docs).
 
+mod auth;
 mod discovery;
 mod faults;
 mod registration;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub(crate) use kit_testkit::sd::{
     instances, wait_for_error, wait_for_set as wait_for_instances, wait_until,

@@ -19,8 +19,8 @@
 //!
 //! `--repeat N` makes N calls in a row, `--interval DUR` apart (Go's duration syntax, such as
 //! `5ms`; default none): one line per call, the result on standard output or `error:
-//! <message>` on standard error, then, if any failed, `error: F of N calls failed` and status
-//! 1. With a registry, the calls share one balancer, so they go round the instances, and
+//! <message>` on standard error, then, if any failed, `error: F of N calls failed` and exit
+//! status 1. With a registry, the calls share one balancer, so they go round the instances, and
 //! instances that come and go are followed while the loop runs.
 //!
 //! `--etcd-addr` needs the `etcd` feature, off by default because etcd's client needs

@@ -29,6 +29,11 @@ pub struct RegistryFlags {
     #[cfg(feature = "etcd")]
     #[arg(long, value_name = "HOST:PORT")]
     pub etcd_addr: Option<String>,
+    /// Not in this build (see [`without_etcd`]): never set, the flag is refused.
+    #[cfg(not(feature = "etcd"))]
+    #[doc(hidden)]
+    #[arg(long, hide = true, value_parser = without_etcd)]
+    pub etcd_addr: Option<std::convert::Infallible>,
     /// Register each listener in ZooKeeper at HOST:PORT (several: comma-separated), as an
     /// ephemeral node under `/services/<service>/<transport>`.
     #[cfg(feature = "zookeeper")]
@@ -160,6 +165,11 @@ pub struct DiscoveryFlags {
     #[cfg(feature = "etcd")]
     #[arg(long, value_name = "HOST:PORT", group = "registry")]
     pub etcd_addr: Option<String>,
+    /// Not in this build (see [`without_etcd`]): never set, the flag is refused.
+    #[cfg(not(feature = "etcd"))]
+    #[doc(hidden)]
+    #[arg(long, hide = true, value_parser = without_etcd)]
+    pub etcd_addr: Option<std::convert::Infallible>,
     /// Find the instances in ZooKeeper at HOST:PORT (several: comma-separated).
     #[cfg(feature = "zookeeper")]
     #[arg(long, value_name = "HOST:PORT", group = "registry")]
@@ -228,6 +238,19 @@ impl DiscoveryFlags {
     }
 }
 
+/// The value parser of `--etcd-addr` in a build without the `etcd` feature (its client
+/// needs `protoc` to build, so services leave it off by default): the flag is still known,
+/// hidden from `--help`, and refused with a message naming the feature rather than clap's
+/// "unexpected argument".
+#[cfg(not(feature = "etcd"))]
+fn without_etcd(_: &str) -> Result<std::convert::Infallible, String> {
+    Err(
+        "this build has no etcd support: build it with the `etcd` cargo feature \
+         (etcd's client needs protoc to build)"
+            .to_owned(),
+    )
+}
+
 /// The ZooKeeper node under which `service`'s `transport` instances live.
 #[cfg(feature = "zookeeper")]
 fn zookeeper_path(service: &str, transport: &str) -> String {
@@ -240,5 +263,39 @@ fn join_host_port(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
+    }
+}
+
+#[cfg(all(test, not(feature = "etcd")))]
+mod tests {
+    use clap::Parser;
+
+    use super::{DiscoveryFlags, RegistryFlags};
+
+    #[derive(Debug, Parser)]
+    struct Service {
+        #[command(flatten)]
+        registry: RegistryFlags,
+    }
+
+    #[derive(Debug, Parser)]
+    struct Client {
+        #[command(flatten)]
+        discovery: DiscoveryFlags,
+    }
+
+    const REFUSED: &str = "error: invalid value '127.0.0.1:2379' for '--etcd-addr \
+        <ETCD_ADDR>': this build has no etcd support: build it with the `etcd` cargo feature \
+        (etcd's client needs protoc to build)";
+
+    #[test]
+    fn etcd_addr_without_the_feature_names_it() {
+        let args = ["svc", "--etcd-addr", "127.0.0.1:2379"];
+        let service = Service::try_parse_from(args).unwrap_err();
+        let client = Client::try_parse_from(args).unwrap_err();
+        for err in [service, client] {
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation);
+            assert_eq!(err.to_string().lines().next(), Some(REFUSED));
+        }
     }
 }

@@ -52,6 +52,15 @@
 //! lists the flags. Then `cargo run -p addsvc --bin addcli -- -grpc-addr 127.0.0.1:8082 1 2`
 //! prints `1 + 2 = 3` (or `-http-addr 127.0.0.1:8081`, `-jsonrpc-addr 127.0.0.1:8084`).
 //!
+//! ## Discovery
+//!
+//! addsvc registers its listeners with `--zk-addr`, `--consul-addr`, `--eureka-url` or
+//! `--etcd-addr`, and addcli finds them with the same flags (or `--dns-srv`) and
+//! `--transport`, calling through a round-robin balancer with retries; `--repeat N` and
+//! `--interval DUR` make it a loop. `--etcd-addr` needs the `etcd` feature, off by default
+//! because etcd's client needs `protoc` to build: `cargo run -p addsvc --features etcd`
+//! (and `--bin addcli`); without it the flag is refused with a message naming the feature.
+//!
 //! ## Limits
 //!
 //! As Go kit's addsvc, Sum takes at most 1 call per second (burst 1) and Concat 100 (burst

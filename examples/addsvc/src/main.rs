@@ -1,4 +1,9 @@
 //! The addsvc server: every transport on its own listener, one process.
+//!
+//! With a registry flag it registers each listener there at start and deregisters it when
+//! the stop begins (kit-app's `RegistryFlags`). `--etcd-addr` needs the `etcd` feature, off
+//! by default because etcd's client needs `protoc` to build: `cargo run -p addsvc --features
+//! etcd`; a build without it refuses the flag with a message naming the feature.
 
 use std::process::ExitCode;
 
@@ -16,6 +21,9 @@ use kit_metrics::prometheus::Prometheus;
 /// Listener addresses are HOST:PORT (numeric host or localhost), Go's :PORT for all
 /// interfaces, port 0 for a free port (the bound address is logged), or `off`. Go-style
 /// single-dash flags (-http-addr) are accepted.
+///
+/// --etcd-addr needs the `etcd` feature (off by default: etcd's client needs protoc to
+/// build): `cargo run -p addsvc --features etcd`.
 #[derive(Debug, Parser)]
 #[command(name = "addsvc", version)]
 struct Args {

@@ -9,7 +9,24 @@
 //! HOST:PORT`, or the system's resolver and its search domains without it), find
 //! addsvc's instances; calls then go through a round-robin balancer
 //! with retries (3 attempts within 500 ms), so an instance that is down costs a retry,
-//! not the call.
+//! not the call. A killed instance stays registered until its lease or TTL runs out, so a
+//! third of the calls may meet it: unlike services, which keep kit's default retry budget
+//! (retries at most 20% of calls), addcli lets every call use its three attempts, as Go
+//! kit's addcli does (one caller making one call at a time cannot amplify an outage beyond
+//! that). Sum and Concat are pure, so the calls are marked idempotent
+//! ([`RetryPolicy::idempotent`]): a call that may have reached an instance before it died
+//! (its connection lost after the request was written) is retried too, not only one that
+//! never left.
+//!
+//! `--repeat N` makes N calls in a row, `--interval DUR` apart (Go's duration syntax, such as
+//! `5ms`; default none): one line per call, the result on standard output or `error:
+//! <message>` on standard error, then, if any failed, `error: F of N calls failed` and exit
+//! status 1. With a registry, the calls share one balancer, so they go round the instances, and
+//! instances that come and go are followed while the loop runs.
+//!
+//! `--etcd-addr` needs the `etcd` feature, off by default because etcd's client needs
+//! `protoc` to build: `cargo run -p addsvc --features etcd --bin addcli`; a build without it
+//! refuses the flag with a message naming the feature.
 //!
 //! With `--otlp-endpoint` or `--zipkin-url`, the call is traced: its client span starts the
 //! trace that addsvc's spans join, exported before addcli exits.
@@ -20,7 +37,8 @@ use std::time::Duration;
 
 use addsvc::{Add, add};
 use clap::{ArgGroup, CommandFactory, Parser, ValueEnum};
-use kit::middleware::{self, retry::RetryPolicy};
+use kit::middleware;
+use kit::middleware::retry::{RetryBudget, RetryPolicy};
 use kit::sd::{Balanced, Endpointer, Instance, RoundRobin};
 use kit::{Context, Error};
 use kit_app::{DiscoveryFlags, TraceFlags};
@@ -28,7 +46,9 @@ use kit_app::{DiscoveryFlags, TraceFlags};
 /// Calls addsvc's Sum or Concat over one transport: give exactly one address, or a
 /// registry to find addsvc's instances in.
 ///
-/// Go-style single-dash flags (-http-addr) are accepted.
+/// Go-style single-dash flags (-http-addr) are accepted. --etcd-addr needs the `etcd`
+/// feature (off by default: etcd's client needs protoc to build): `cargo run -p addsvc
+/// --features etcd --bin addcli`.
 #[derive(Debug, Parser)]
 #[command(name = "addcli", version, allow_negative_numbers = true)]
 #[command(group(ArgGroup::new("address").multiple(false)))]
@@ -52,6 +72,12 @@ struct Args {
     /// The method to call.
     #[arg(long, value_enum, default_value_t = Method::Sum)]
     method: Method,
+    /// Make N calls in a row, one output line each; exit 1 if any failed.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    repeat: u64,
+    /// With --repeat: the pause between two calls (such as 5ms).
+    #[arg(long, value_name = "DUR", default_value = "0s", value_parser = kit_app::parse_duration)]
+    interval: Duration,
     /// The first argument (an integer for sum).
     arg1: String,
     /// The second argument (an integer for sum).
@@ -112,30 +138,71 @@ async fn run(args: Args) -> Result<(), Error> {
             let transport = args.transport;
             let factory = move |instance: &Instance| transport.client(instance.addr());
             let balanced = Balanced::new(Endpointer::new(&instancer, factory), RoundRobin::new());
+            // Sum and Concat are pure: a call that may have run is safe to send again. One
+            // caller making one call at a time cannot amplify an outage beyond its own three
+            // attempts, so every call may use them all (a budget of two retries per call).
             let retry = RetryPolicy::default()
                 .max_attempts(3)
-                .timeout(Duration::from_millis(500));
+                .timeout(Duration::from_millis(500))
+                .idempotent(true)
+                .budget(RetryBudget::new(2.0, 0, Duration::from_secs(10)));
             add::Set::from_endpoint(middleware::chain().retry(retry).endpoint(balanced))
         }
         (None, None, None, None) => usage("give one address flag, or a registry to find addsvc in"),
         _ => usage("give one address flag or a registry, not both"),
     };
-    let ctx = Context::background();
-    match args.method {
-        Method::Sum => {
-            let a = parse_int(&args.arg1)?;
-            let b = parse_int(&args.arg2)?;
-            let v = service.sum(&ctx, a, b).await?;
-            println!("{a} + {b} = {v}");
+    let call = Call::parse(&args)?;
+    if args.repeat == 1 {
+        return call.run(&service).await.map(|line| println!("{line}"));
+    }
+    let mut failed = 0;
+    for n in 0..args.repeat {
+        if n > 0 {
+            tokio::time::sleep(args.interval).await;
         }
-        Method::Concat => {
-            let v = service
-                .concat(&ctx, args.arg1.clone(), args.arg2.clone())
-                .await?;
-            println!("{:?} + {:?} = {v:?}", args.arg1, args.arg2);
+        match call.run(&service).await {
+            Ok(line) => println!("{line}"),
+            Err(err) => {
+                failed += 1;
+                eprintln!("error: {err}");
+            }
         }
     }
+    if failed > 0 {
+        let message = format!("{failed} of {} calls failed", args.repeat);
+        return Err(Error::unavailable(message));
+    }
     Ok(())
+}
+
+/// One call, its arguments parsed.
+enum Call {
+    Sum(i64, i64),
+    Concat(String, String),
+}
+
+impl Call {
+    fn parse(args: &Args) -> Result<Call, Error> {
+        Ok(match args.method {
+            Method::Sum => Call::Sum(parse_int(&args.arg1)?, parse_int(&args.arg2)?),
+            Method::Concat => Call::Concat(args.arg1.clone(), args.arg2.clone()),
+        })
+    }
+
+    /// Makes the call; its output line on success.
+    async fn run(&self, service: &add::Set) -> Result<String, Error> {
+        let ctx = Context::background();
+        Ok(match self {
+            Call::Sum(a, b) => {
+                let v = service.sum(&ctx, *a, *b).await?;
+                format!("{a} + {b} = {v}")
+            }
+            Call::Concat(a, b) => {
+                let v = service.concat(&ctx, a.clone(), b.clone()).await?;
+                format!("{a:?} + {b:?} = {v:?}")
+            }
+        })
+    }
 }
 
 /// Exits with a usage error (status 2), as clap does for its own.

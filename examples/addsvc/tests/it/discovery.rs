@@ -7,6 +7,9 @@ use kit_testkit::{Process, Signal};
 
 use crate::support::{Addsvc, Run, addcli, start_with_async};
 
+/// addsvc's transports, as registries name them.
+const TRANSPORTS: [&str; 3] = ["http", "grpc", "jsonrpc"];
+
 /// How long a registry may take to reflect a start or a stop.
 const SETTLE: Duration = Duration::from_secs(20);
 
@@ -91,16 +94,55 @@ mod etcd {
         .await
     }
 
+    /// The calls each addcli loop makes.
+    const CALLS: usize = 400;
+
+    /// Waits (bounded) until `loop_` has printed `n` lines: `n` calls made.
+    async fn calls_made(loop_: &Process, n: usize) {
+        let seen = std::cell::Cell::new(0);
+        // Each line is looked at once.
+        let nth = |_: &str| {
+            seen.set(seen.get() + 1);
+            seen.get() >= n
+        };
+        loop_.wait_for_line_matching_async(nth, SETTLE).await;
+    }
+
+    /// How many Sum calls over `transport` the addsvc whose debug listener is `debug`
+    /// answered with success (its transport metrics).
+    async fn sums_served(debug: std::net::SocketAddr, transport: &str) -> u64 {
+        let route = match transport {
+            "http" => "POST /sum",
+            "grpc" => "/pb.Add/Sum",
+            _ => "sum",
+        };
+        let key = format!(
+            r#"example_addsvc_server_request_duration_seconds_count{{transport="{transport}",route="{route}",code="OK"}} "#
+        );
+        let metrics = kit_testkit::http::request(debug, "GET", "/metrics", "")
+            .await
+            .body;
+        let line = metrics.lines().find(|l| l.starts_with(&key));
+        line.map_or(0, |l| l[key.len()..].parse().unwrap())
+    }
+
+    /// CONTRACTS.md's discovery through etcd: one addcli loop per transport goes round three
+    /// addsvc instances while one of them is killed (its keys stay until their lease runs
+    /// out, so calls still meet it, and calls in flight on it are lost) and another is
+    /// stopped (it deregisters as its stop begins): every call succeeds.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn three_instances_in_etcd_and_every_call_succeeds_when_one_dies() {
         let etcd = Etcd::started().await;
-        let flag = ["--etcd-addr", &etcd.client_addr().to_string()].map(str::to_owned);
-        let flags: Vec<&str> = flag.iter().map(String::as_str).collect();
+        let registry = etcd.client_addr().to_string();
+        // A stopped instance deregisters, then serves on for the drain delay, so that the
+        // clients drop it before its listeners close (without it, a call may meet the
+        // killed and the stopped instance in its three attempts).
+        let flags = ["--etcd-addr", &registry, "--drain-delay", "500ms"];
         let mut services: Vec<Addsvc> = Vec::new();
         for _ in 0..3 {
             services.push(start_with_async(&flags).await);
         }
-        for transport in ["http", "grpc", "jsonrpc"] {
+        for transport in TRANSPORTS {
             let addrs = services.iter().map(|s| match transport {
                 "http" => s.http,
                 "grpc" => s.grpc,
@@ -108,45 +150,55 @@ mod etcd {
             });
             wait_registered(&etcd, transport, &sorted(addrs)).await;
         }
-        for transport in ["http", "grpc", "jsonrpc"] {
-            let run = sum_through_etcd(&etcd, transport).await;
-            assert_eq!(
-                (run.code, run.stdout.as_str(), run.stderr.as_str()),
-                (0, "1 + 2 = 3\n", ""),
-                "{transport}"
+        let mut debug = Vec::new();
+        for svc in &services {
+            debug.push(crate::support::listening_async(&svc.process, "debug").await);
+        }
+
+        let calls = CALLS.to_string();
+        let mut loops: Vec<Process> = TRANSPORTS
+            .iter()
+            .map(|transport| {
+                Process::builder(env!("CARGO_BIN_EXE_addcli"))
+                    .name(format!("addcli-{transport}"))
+                    .args(["--etcd-addr", &registry, "--transport", transport])
+                    .args(["--repeat", &calls, "--interval", "3ms", "1", "2"])
+                    .spawn()
+            })
+            .collect();
+
+        // The round robin goes round every instance.
+        for loop_ in &loops {
+            calls_made(loop_, CALLS / 10).await;
+        }
+        for (i, transport) in TRANSPORTS.iter().enumerate() {
+            for debug in &debug {
+                assert!(sums_served(*debug, transport).await > 0, "{transport}");
+            }
+            assert!(
+                loops[i].output().lines().count() < CALLS,
+                "{transport}: too late"
             );
         }
 
-        // Killed without deregistering: its keys stay until their lease runs out, and the
-        // round robin picks it first (instances are sorted), so every call meets it and
-        // retries on the next instance.
-        services.sort_by_key(|s| s.http.to_string());
-        let mut dead = services.remove(0);
-        dead.process.signal(Signal::Kill);
-        dead.process
+        let mut killed = services.remove(0);
+        killed.process.signal(Signal::Kill);
+        killed
+            .process
             .wait_timeout_async(SETTLE)
             .await
             .expect("addsvc killed");
-        assert_eq!(
-            registered(&etcd, "http").await.len(),
-            3,
-            "the lease keeps the dead instance"
-        );
-        for _ in 0..5 {
-            for transport in ["http", "grpc", "jsonrpc"] {
-                let run = sum_through_etcd(&etcd, transport).await;
-                assert_eq!(
-                    (run.code, run.stdout.as_str()),
-                    (0, "1 + 2 = 3\n"),
-                    "{transport}: {}",
-                    run.stderr
-                );
-            }
+        for loop_ in &loops {
+            calls_made(loop_, CALLS / 5).await;
         }
-
-        // Stopped: it deregisters as the stop begins.
         let mut stopped = services.remove(0);
         stopped.process.signal(Signal::Term);
+        for (i, transport) in TRANSPORTS.iter().enumerate() {
+            assert!(
+                loops[i].output().lines().count() < CALLS,
+                "{transport}: too late"
+            );
+        }
         stopped
             .process
             .wait_timeout_async(SETTLE)
@@ -157,20 +209,15 @@ mod etcd {
             "{}",
             stopped.process.output()
         );
-        let left = services[0].http.to_string();
-        let registered_now = registered(&etcd, "http").await;
-        assert!(
-            !registered_now.contains(&stopped.http.to_string()),
-            "{registered_now:?}"
-        );
-        assert!(registered_now.contains(&left));
-        for transport in ["http", "grpc", "jsonrpc"] {
-            let run = sum_through_etcd(&etcd, transport).await;
+
+        let expected = "1 + 2 = 3\n".repeat(CALLS);
+        for (loop_, transport) in loops.iter_mut().zip(TRANSPORTS) {
+            let status = loop_.wait_timeout_async(SETTLE).await.expect("addcli done");
             assert_eq!(
-                (run.code, run.stdout.as_str()),
-                (0, "1 + 2 = 3\n"),
+                (status.code(), loop_.output() == expected),
+                (Some(0), true),
                 "{transport}: {}",
-                run.stderr
+                loop_.output()
             );
         }
     }
@@ -425,5 +472,60 @@ mod dns {
                 );
             }
         });
+    }
+}
+
+mod eureka {
+    use super::*;
+    use kit_testkit::eureka::EurekaStandIn;
+
+    /// `--eureka-url` (against the Eureka stand-in: Eureka cannot be installed here): each
+    /// listener is application `ADDSVC-<TRANSPORT>` with its `host:port` as instance id,
+    /// addcli finds and calls it over each transport, and the stop takes the instances out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn addsvc_registers_in_eureka_and_addcli_finds_it() {
+        let eureka = EurekaStandIn::start().await;
+        let url = eureka.url();
+        let mut svc = start_with_async(&["--eureka-url", &url]).await;
+        registered_everywhere(&svc).await;
+        for (transport, addr) in [
+            ("http", svc.http),
+            ("grpc", svc.grpc),
+            ("jsonrpc", svc.jsonrpc),
+        ] {
+            let app = format!("addsvc-{transport}");
+            assert_eq!(eureka.instance_ids(&app), [addr.to_string()], "{transport}");
+            let run = addcli_async(
+                ["--eureka-url", &url, "--transport", transport, "7", "8"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            )
+            .await;
+            assert_eq!(
+                (run.code, run.stdout.as_str()),
+                (0, "7 + 8 = 15\n"),
+                "{transport}: {}",
+                run.stderr
+            );
+        }
+
+        svc.process.signal(Signal::Term);
+        svc.process
+            .wait_timeout_async(SETTLE)
+            .await
+            .expect("addsvc stopped");
+        assert!(
+            svc.process.output().contains("msg=deregistered"),
+            "{}",
+            svc.process.output()
+        );
+        for transport in TRANSPORTS {
+            let app = format!("addsvc-{transport}");
+            assert_eq!(
+                eureka.instance_ids(&app),
+                Vec::<String>::new(),
+                "{transport}"
+            );
+        }
     }
 }

@@ -52,12 +52,20 @@ async fn sums_over_the_limit_are_refused_on_every_transport_and_the_breaker_open
         serde_json::from_str::<Value>(&answer.body).unwrap(),
         limited
     );
-    assert!(answer.header("retry-after").is_some(), "{answer:?}");
+    // The whole seconds until the next permit: under one second has passed since the first.
+    assert_eq!(answer.header("retry-after"), Some("1"), "{answer:?}");
     let status = sum_grpc(svc.grpc).await.unwrap_err();
     assert_eq!(
         (status.code(), status.message()),
         (tonic::Code::ResourceExhausted, "rate limit exceeded")
     );
+    // gRPC carries it as metadata of the refusal. JSON-RPC does not: its transport sends no
+    // response metadata (one HTTP answer may hold a batch of replies).
+    let retry_after = status
+        .metadata()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap());
+    assert_eq!(retry_after, Some("1"), "{:?}", status.metadata());
     let reply = sum_jsonrpc(svc.jsonrpc).await;
     assert_eq!(
         reply["error"]["code"],

@@ -17,7 +17,8 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 bin="$target_dir/release/endpoint-allocs"
 calls="${CALLS:-100000}"
 variants=(bare chain5-async chain5-forward boxed tower-bridge tower-chain5 production tower-production
-    balanced-rr balanced-p2c instrumented-noop instrumented-prometheus)
+    balanced-rr-3 balanced-rr-10000 balanced-random-3 balanced-random-10000
+    balanced-p2c-3 balanced-p2c-10000 instrumented-noop instrumented-prometheus)
 
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install -y valgrind)" >&2; exit 1; }
 

@@ -19,8 +19,8 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kit::Endpoint;
 use kit_benches::{
-    SumRequest, balanced, bare, boxed, call_once, chain5_async, chain5_forward, production,
-    tower_bridge, tower_chain5, tower_production,
+    BALANCED_SIZES, SumRequest, balanced, bare, boxed, call_once, chain5_async, chain5_forward,
+    production, tower_bridge, tower_chain5, tower_production,
 };
 use tokio::runtime::Runtime;
 
@@ -42,18 +42,15 @@ fn endpoint_overhead(c: &mut Criterion) {
     bench(&mut group, &rt, "tower-chain5", tower_chain5());
     bench(&mut group, &rt, "production", production());
     bench(&mut group, &rt, "tower-production", tower_production());
-    bench(
-        &mut group,
-        &rt,
-        "balanced-rr",
-        balanced(kit::sd::RoundRobin::new()),
-    );
-    bench(
-        &mut group,
-        &rt,
-        "balanced-p2c",
-        balanced(kit::sd::P2c::new()),
-    );
+    for instances in BALANCED_SIZES {
+        let name = |policy: &str| format!("balanced-{policy}-{instances}");
+        let rr = balanced(kit::sd::RoundRobin::new(), instances);
+        bench(&mut group, &rt, &name("rr"), rr);
+        let random = balanced(kit::sd::Random::new(), instances);
+        bench(&mut group, &rt, &name("random"), random);
+        let p2c = balanced(kit::sd::P2c::new(), instances);
+        bench(&mut group, &rt, &name("p2c"), p2c);
+    }
     // Request metrics recording into Prometheus's recorder (installed for this process;
     // the variants above record nothing).
     kit_benches::install_prometheus();

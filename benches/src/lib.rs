@@ -18,8 +18,9 @@
 //! | `tower-chain5` | the bridge with 5 pass-through tower layers around the service |
 //! | `production` | it behind the stack a production client endpoint has: a rate limit with room, a circuit breaker, a retry with its budget, a timeout and a concurrency limit (kit's middleware) |
 //! | `tower-production` | the nearest tower stack through the bridge: retry, timeout, concurrency limit (tower has no circuit breaker, and its rate limit cannot go behind the bridge) |
-//! | `balanced-rr` | three instances of it behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
-//! | `balanced-p2c` | the same with power of two choices over peak-EWMA latency |
+//! | `balanced-rr-N` | N instances of it (N = 3, 100, 10000) behind a `kit::sd::Balanced` round robin (an `Endpointer` over a fixed instancer) |
+//! | `balanced-random-N` | the same with a random pick |
+//! | `balanced-p2c-N` | the same with power of two choices over peak-EWMA latency |
 //! | `instrumented-noop` | it behind kit's request metrics and logging middleware (`.instrument(..).logging(..)`), with no metrics recorder and no log subscriber (logging's level off) |
 //! | `instrumented-prometheus` | the same with the metrics recording into kit-metrics's Prometheus recorder |
 //!
@@ -42,7 +43,7 @@ use tower_service::Service;
 pub type SumRequest = (i64, i64);
 
 /// The names of the endpoint variants, in the order the reports list them.
-pub const VARIANTS: [&str; 12] = [
+pub const VARIANTS: [&str; 19] = [
     "bare",
     "chain5-async",
     "chain5-forward",
@@ -51,8 +52,15 @@ pub const VARIANTS: [&str; 12] = [
     "tower-chain5",
     "production",
     "tower-production",
-    "balanced-rr",
-    "balanced-p2c",
+    "balanced-rr-3",
+    "balanced-rr-100",
+    "balanced-rr-10000",
+    "balanced-random-3",
+    "balanced-random-100",
+    "balanced-random-10000",
+    "balanced-p2c-3",
+    "balanced-p2c-100",
+    "balanced-p2c-10000",
     "instrumented-noop",
     "instrumented-prometheus",
 ];
@@ -146,14 +154,21 @@ pub fn tower_production() -> impl Endpoint<SumRequest, Response = i64> {
     service_endpoint(service)
 }
 
-/// Three instances of [`bare`] behind a load balancer with `balancer`: the cost of
+/// The instance counts the balancer variants are measured at.
+pub const BALANCED_SIZES: [usize; 3] = [3, 100, 10_000];
+
+/// `instances` instances of [`bare`] behind a load balancer with `balancer`: the cost of
 /// discovery's per-call work (the endpointer's snapshot, the pick, the instance's
-/// statistics).
-pub fn balanced<B: kit::sd::Balancer>(balancer: B) -> impl Endpoint<SumRequest, Response = i64> {
+/// statistics), and how it grows with the number of instances.
+pub fn balanced<B: kit::sd::Balancer>(
+    balancer: B,
+    instances: usize,
+) -> impl Endpoint<SumRequest, Response = i64> {
     use kit::sd::{Balanced, Endpointer, Instance, Instancer};
 
-    let instancer =
-        Instancer::fixed(["10.0.0.1:1", "10.0.0.2:1", "10.0.0.3:1"].map(Instance::from));
+    let instancer = Instancer::fixed(
+        (0..instances).map(|i| Instance::from(format!("10.0.{}.{}:1", i / 256, i % 256))),
+    );
     let endpointer = Endpointer::new(&instancer, |_: &Instance| Ok(bare()));
     Balanced::new(endpointer, balancer)
 }
@@ -220,8 +235,16 @@ pub async fn run_variant(name: &str, calls: u64) -> Option<i64> {
         "tower-chain5" => Some(run(&tower_chain5(), calls).await),
         "production" => Some(run(&production(), calls).await),
         "tower-production" => Some(run(&tower_production(), calls).await),
-        "balanced-rr" => Some(run(&balanced(kit::sd::RoundRobin::new()), calls).await),
-        "balanced-p2c" => Some(run(&balanced(kit::sd::P2c::new()), calls).await),
+        balanced_variant if balanced_variant.starts_with("balanced-") => {
+            let (policy, instances) = balanced_variant["balanced-".len()..].rsplit_once('-')?;
+            let instances = instances.parse().ok()?;
+            match policy {
+                "rr" => Some(run(&balanced(kit::sd::RoundRobin::new(), instances), calls).await),
+                "random" => Some(run(&balanced(kit::sd::Random::new(), instances), calls).await),
+                "p2c" => Some(run(&balanced(kit::sd::P2c::new(), instances), calls).await),
+                _ => None,
+            }
+        }
         "instrumented-noop" => Some(run(&instrumented(), calls).await),
         "instrumented-prometheus" => {
             install_prometheus();

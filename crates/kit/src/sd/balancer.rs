@@ -1,6 +1,6 @@
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use tokio::time::Instant;
 
@@ -16,21 +16,30 @@ pub trait Balancer: Send + Sync + 'static {
 }
 
 /// The endpoints a [`Balancer`] picks from, with their statistics.
+///
+/// Making it costs nothing per instance, and so does a pick that lands on an instance that is
+/// not ejected (one flag read): a balancer's cost does not grow with the number of
+/// instances. Only a pick that lands on an ejected instance looks further, and only when
+/// it finds no instance left does it learn that all are ejected (and then may pick any).
 pub struct Candidates<'a, E> {
     entries: &'a [Arc<Entry<E>>],
     now: Instant,
-    /// Whether ejected entries are to be passed over: only when some are ejected and
-    /// not all (with every instance ejected, all of them are tried again).
-    skip_ejected: bool,
+    /// Whether every candidate is ejected (then all are tried again), once known:
+    /// [`UNKNOWN`], [`SOME_AVAILABLE`] or [`ALL_EJECTED`]. An atomic rather than a `Cell` so
+    /// that candidates stay `Sync`.
+    all_ejected: AtomicU8,
 }
+
+const UNKNOWN: u8 = 0;
+const SOME_AVAILABLE: u8 = 1;
+const ALL_EJECTED: u8 = 2;
 
 impl<'a, E> Candidates<'a, E> {
     pub(super) fn new(entries: &'a [Arc<Entry<E>>], now: Instant) -> Candidates<'a, E> {
-        let ejected = entries.iter().filter(|e| e.stats.is_ejected(now)).count();
         Candidates {
             entries,
             now,
-            skip_ejected: ejected > 0 && ejected < entries.len(),
+            all_ejected: AtomicU8::new(UNKNOWN),
         }
     }
 
@@ -49,18 +58,41 @@ impl<'a, E> Candidates<'a, E> {
         &self.entries[i]
     }
 
+    fn is_ejected(&self, i: usize) -> bool {
+        self.entries[i].stats.is_ejected(self.now)
+    }
+
     /// Whether candidate `i` may be picked (not ejected, or every candidate is).
     pub fn is_available(&self, i: usize) -> bool {
-        !self.skip_ejected || !self.entries[i].stats.is_ejected(self.now)
+        !self.is_ejected(i) || self.all_ejected()
+    }
+
+    fn all_ejected(&self) -> bool {
+        match self.all_ejected.load(Ordering::Relaxed) {
+            UNKNOWN => {
+                let all = (0..self.entries.len()).all(|i| self.is_ejected(i));
+                let known = if all { ALL_EJECTED } else { SOME_AVAILABLE };
+                self.all_ejected.store(known, Ordering::Relaxed);
+                all
+            }
+            known => known == ALL_EJECTED,
+        }
     }
 
     /// The first available candidate at or after `i`, wrapping around.
     pub fn available_from(&self, i: usize) -> usize {
         let n = self.entries.len();
-        (0..n)
-            .map(|k| (i + k) % n)
-            .find(|&j| self.is_available(j))
-            .unwrap_or(i % n)
+        let i = i % n;
+        if !self.is_ejected(i) || self.all_ejected.load(Ordering::Relaxed) == ALL_EJECTED {
+            return i;
+        }
+        match (1..n).map(|k| (i + k) % n).find(|&j| !self.is_ejected(j)) {
+            Some(j) => j,
+            None => {
+                self.all_ejected.store(ALL_EJECTED, Ordering::Relaxed);
+                i
+            }
+        }
     }
 
     /// Candidate `i`'s load: its latency estimate times its calls in flight plus one

@@ -19,6 +19,16 @@
 //! Retries go around the balancer, as with Go kit's `lb.Retry`: each attempt asks the
 //! balancer again, so a failed attempt goes to another instance.
 //!
+//! # Cost per call
+//!
+//! A call through a [`Balanced`] endpoint allocates nothing, and its cost does not grow with
+//! the number of instances: the pick reads the flags of the instances it lands on, not of
+//! every instance. Measured with callgrind over an in-memory endpoint (`benches/README.md`,
+//! variants `balanced-*`): round robin adds about 700 instructions (about 155 ns on this
+//! machine) to the call, and power of two choices about 1,100 (about 225 ns), at 3, 100
+//! and 10,000 instances alike; at 10,000, random picks and p2c take about 15% longer for
+//! cache misses.
+//!
 //! ```
 //! use std::time::Duration;
 //! use kit::middleware::{self, retry::RetryPolicy};

@@ -85,6 +85,7 @@ fn processes_started_inside_end_with_the_inner_run() {
     let run = || {
         Namespace::new(TEST).run(|| async {
             // A child that would outlive the test: not killed, not waited for.
+            #[allow(clippy::zombie_processes)]
             let child = std::process::Command::new("sleep")
                 .arg("600")
                 .spawn()

@@ -294,32 +294,44 @@ async fn a_retry_and_a_hedge_sharing_one_budget_stay_within_it_together() {
     // 20% of the calls and no reserve. Each call deposits at both layers (the retry's and the
     // hedge's): 100 calls put in 2 × 100 × 0.2 = 40 extra attempts, and the hedges, which
     // come first (at 50 ms, before any attempt has failed), spend all of them; the retries
-    // then find the budget empty.
-    let budget = RetryBudget::new(0.2, 0, Duration::from_secs(10));
-    let calls = Arc::new(AtomicU32::new(0));
-    let counted = calls.clone();
-    let slow_failure = endpoint_fn(move |_ctx: Context, ()| {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Err::<(), _>(refused())
+    // then find the budget empty. With the hedge's handle `without_deposits`, each call is
+    // counted once: 20 extra attempts.
+    for (hedge_deposits, extra) in [(true, 40), (false, 20)] {
+        let budget = RetryBudget::new(0.2, 0, Duration::from_secs(10));
+        let hedge_budget = if hedge_deposits {
+            budget.clone()
+        } else {
+            budget.without_deposits()
+        };
+        let calls = Arc::new(AtomicU32::new(0));
+        let counted = calls.clone();
+        let slow_failure = endpoint_fn(move |_ctx: Context, ()| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                Err::<(), _>(refused())
+            }
+        });
+        let ep = Arc::new(
+            middleware::chain()
+                .retry(quick().budget(budget.clone()))
+                .layer(middleware::HedgeLayer::new(Duration::from_millis(50)).budget(hedge_budget))
+                .endpoint(slow_failure),
+        );
+        let tasks: Vec<_> = (0..100)
+            .map(|_| {
+                let ep = ep.clone();
+                tokio::spawn(async move { ep.call(Context::background(), ()).await })
+            })
+            .collect();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap_err().code(), Code::Unavailable);
         }
-    });
-    let ep = Arc::new(
-        middleware::chain()
-            .retry(quick().budget(budget.clone()))
-            .layer(middleware::HedgeLayer::new(Duration::from_millis(50)).budget(budget.clone()))
-            .endpoint(slow_failure),
-    );
-    let tasks: Vec<_> = (0..100)
-        .map(|_| {
-            let ep = ep.clone();
-            tokio::spawn(async move { ep.call(Context::background(), ()).await })
-        })
-        .collect();
-    for task in tasks {
-        assert_eq!(task.await.unwrap().unwrap_err().code(), Code::Unavailable);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            100 + extra,
+            "hedge deposits: {hedge_deposits}"
+        );
+        assert!(!budget.withdraw());
     }
-    assert_eq!(calls.load(Ordering::SeqCst), 100 + 40);
-    assert!(!budget.withdraw());
 }

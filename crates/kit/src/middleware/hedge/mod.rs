@@ -17,7 +17,9 @@
 //!   [`RetryBudget`](crate::middleware::retry::RetryBudget) as a retry does (the layer
 //!   has one of its own unless given one to share, e.g. with the endpoint's retries), so
 //!   extra load stays bounded when the callee is slow for everyone; without budget, the
-//!   call waits for its first attempt.
+//!   call waits for its first attempt. Below a retry holding the same budget, give the
+//!   hedge [`without_deposits`](crate::middleware::retry::RetryBudget::without_deposits)
+//!   so that each call is counted once.
 //! - **Only for idempotent calls.** A hedged call runs twice at the same time, so the layer
 //!   must only wrap endpoints whose calls are safe to run twice (reads, idempotent writes):
 //!   adding it is the assertion. Nothing at run time can know before the answer.

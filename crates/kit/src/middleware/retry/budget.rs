@@ -27,8 +27,10 @@ const UNIT: i64 = 1000;
 /// cover every endpoint of a client. Deposits are one atomic addition; withdrawals, made
 /// only after failures, take a lock.
 ///
-/// A budget shared by a retry and a hedge of the same endpoint counts a call at each of
-/// them (a retry's attempts pass through the hedge below it).
+/// A budget shared by a retry and a hedge of the same endpoint would count a call at each of
+/// them (a retry's attempts pass through the hedge below it), doubling the extra load it
+/// allows: give the inner one [`without_deposits`](RetryBudget::without_deposits), so that
+/// each call is counted once, by the outer one.
 ///
 /// ```
 /// use std::time::Duration;
@@ -45,6 +47,9 @@ const UNIT: i64 = 1000;
 #[derive(Clone)]
 pub struct RetryBudget {
     inner: Arc<Inner>,
+    /// Whether [`deposit`](RetryBudget::deposit) counts (not for a handle made by
+    /// [`without_deposits`](RetryBudget::without_deposits)).
+    deposits: bool,
 }
 
 struct Inner {
@@ -84,11 +89,38 @@ impl RetryBudget {
                 slots: Default::default(),
                 lock: Mutex::new(()),
             }),
+            deposits: true,
+        }
+    }
+
+    /// A handle on the same balance whose [`deposit`](RetryBudget::deposit) counts nothing:
+    /// for a layer below another that holds the budget and already counts each call, as a
+    /// hedge below a retry.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use kit::middleware::{self, retry::{RetryBudget, RetryPolicy}, HedgeLayer};
+    /// # use kit::{endpoint_fn, Context, Error};
+    /// # let endpoint = endpoint_fn(|_ctx: Context, ()| async { Ok::<_, Error>(()) });
+    ///
+    /// let budget = RetryBudget::default();
+    /// let client = middleware::chain()
+    ///     .retry(RetryPolicy::default().budget(budget.clone()))
+    ///     .layer(HedgeLayer::new(Duration::from_millis(50)).budget(budget.without_deposits()))
+    ///     .endpoint(endpoint);
+    /// ```
+    pub fn without_deposits(&self) -> RetryBudget {
+        RetryBudget {
+            inner: self.inner.clone(),
+            deposits: false,
         }
     }
 
     /// Counts one call.
     pub fn deposit(&self) {
+        if !self.deposits {
+            return;
+        }
         let slice = self.inner.expire();
         self.inner.slots[slice].fetch_add(self.inner.deposit, Ordering::Relaxed);
     }
@@ -147,6 +179,7 @@ impl fmt::Debug for RetryBudget {
         f.debug_struct("RetryBudget")
             .field("deposit", &self.inner.deposit)
             .field("reserve", &self.inner.reserve)
+            .field("deposits", &self.deposits)
             .finish_non_exhaustive()
     }
 }

@@ -67,7 +67,21 @@ impl Config {
     }
 
     /// Speaks TLS to etcd with `tls` (the CA to trust, a client certificate): endpoints
-    /// without a scheme are then `https://`, and `http://` ones are refused.
+    /// without a scheme are then `https://`, and `http://` ones are refused. etcd's
+    /// certificate is verified against the endpoint's host (a name or an IP address).
+    ///
+    /// ```
+    /// use kit_sd_etcd::{Config, Tls};
+    ///
+    /// # fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let tls = Tls::new(std::fs::read("/etc/etcd/ca.pem")?)?.client_certificate(
+    ///     std::fs::read("/etc/etcd/client.pem")?,
+    ///     std::fs::read("/etc/etcd/client-key.pem")?,
+    /// )?;
+    /// let config = Config::new(["https://10.0.0.1:2379"]).tls(tls);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: Tls) -> Config {
         self.tls = Some(tls);
@@ -138,9 +152,20 @@ impl Config {
         }
         #[cfg(feature = "tls")]
         if let Some(tls) = &self.tls {
-            options = options.with_tls(tls.options());
+            options = options.with_tls(tls_options(tls));
         }
         options
+    }
+}
+
+/// etcd-client's settings for `tls`: the same CA and client certificate, as PEM.
+#[cfg(feature = "tls")]
+fn tls_options(tls: &Tls) -> etcd_client::TlsOptions {
+    let options = etcd_client::TlsOptions::new()
+        .ca_certificate(etcd_client::Certificate::from_pem(tls.ca_pem()));
+    match tls.client_pem() {
+        Some((cert, key)) => options.identity(etcd_client::Identity::from_pem(cert, key)),
+        None => options,
     }
 }
 

@@ -12,7 +12,8 @@ const NO_USER: &str = "user name is empty";
 pub(crate) fn classify(err: &etcd_client::Error) -> (Code, String) {
     match err {
         etcd_client::Error::GRpcStatus(status) => from_status(status),
-        // Made only while connecting, from the TLS settings (a key not the certificate's).
+        // Made only while connecting, from the TLS settings; `Tls` checks what tonic would
+        // refuse (a key not the certificate's) when it is made, so this is a fallback.
         etcd_client::Error::TransportError(err) => (
             Code::InvalidArgument,
             format!("the TLS settings were refused: {}", deepest_cause(err)),

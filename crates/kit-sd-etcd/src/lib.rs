@@ -79,9 +79,12 @@
 //!
 //! With the crate's `tls` feature, `Config::tls` speaks TLS to etcd: a `Tls` names the
 //! CA to trust (the only root; the system's are not used) and, for an etcd started with
-//! `--client-cert-auth`, the client certificate and key to present. The PEM text is
-//! checked when the `Tls` is made (`InvalidArgument`: a file name given for its
-//! contents, a file without a certificate or key). Endpoints without a scheme are then
+//! `--client-cert-auth`, the client certificate and key to present. `Tls` is kit-http's
+//! client TLS settings (`kit_http::client::Tls`, re-exported here), so an HTTPS pool and
+//! an etcd client can share one. The PEM text is checked when the `Tls` is made
+//! (`InvalidArgument`: a file name given for its contents, a file without a certificate
+//! or key, a key that is not the certificate's: `the client certificate is not usable:
+//! keys may not be consistent: KeyMismatch`). Endpoints without a scheme are then
 //! `https://`; an `http://` endpoint with TLS settings, or an `https://` one without them,
 //! is an `InvalidArgument` error at the first request. The other mistakes are told apart
 //! and said plainly, each with its code:
@@ -96,9 +99,7 @@
 //!   --trusted-ca-file`;
 //! - a client without TLS settings talking to an etcd that serves TLS: `Unavailable`,
 //!   `...: etcd closed a plain HTTP/2 connection at its first bytes; if it serves TLS,
-//!   give https:// endpoints and Config::tls`;
-//! - a key that is not the certificate's: `InvalidArgument`, `...: the TLS settings were
-//!   refused: keys may not be consistent: KeyMismatch`.
+//!   give https:// endpoints and Config::tls`.
 //!
 //! The two refusals and the plain connection need a second look: under TLS 1.3 the client
 //! finishes its handshake before etcd checks the client's certificate, so etcd's refusal
@@ -137,7 +138,7 @@
 //!
 //! | Feature | What it adds |
 //! |---------|--------------|
-//! | `tls`   | `Config::tls` and `Tls`: rustls on ring, through etcd-client's `tls-ring` |
+//! | `tls`   | `Config::tls` and `Tls` (kit-http's, with its `tls` feature): rustls on ring, through etcd-client's `tls-ring` |
 //!
 //! [etcd-client](https://docs.rs/etcd-client) 0.21 speaks etcd's v3 gRPC API (on tonic,
 //! which kit's gRPC transport uses too); it needs `protoc` to build (Debian's
@@ -156,13 +157,12 @@ mod error;
 mod instancer;
 mod probe;
 mod registrar;
-#[cfg(feature = "tls")]
-mod tls;
 
 pub use client::{Client, Config};
-pub use registrar::Registrar;
+/// The TLS settings: kit-http's client settings, shared by every kit client that speaks TLS.
 #[cfg(feature = "tls")]
-pub use tls::Tls;
+pub use kit_http::client::Tls;
+pub use registrar::Registrar;
 
 /// The prefix under which kit's services register the instances of `service`'s
 /// `transport` listener: `/services/<service>/<transport>/`. An instance's key is this

@@ -96,7 +96,7 @@ async fn tls_refusal(tls: &crate::Tls, authority: &str, tcp: TcpStream) -> Optio
         .map_or(authority, |(host, _)| host);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     let name = rustls::pki_types::ServerName::try_from(host.to_owned()).ok()?;
-    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(tls.client_config()?));
+    let connector = tokio_rustls::TlsConnector::from(tls.rustls_config(&[b"h2"]));
     let verdict = tokio::time::timeout(VERDICT_WAIT, async {
         // A handshake that fails says why itself (in the request's error too).
         let mut stream = connector.connect(name, tcp).await.ok()?;

@@ -29,7 +29,11 @@
 //! provider, if one was installed; ring is the only one kit builds, so rustls never meets
 //! two), through tokio-rustls. `Tls` holds what to trust and present: CA certificates in PEM
 //! (text or a file; the system's roots are not read, which would take another dependency),
-//! and a client certificate with its key for mutual TLS. The URL's host is the server name
+//! and a client certificate with its key for mutual TLS (a key that is not the
+//! certificate's is refused then). The same `Tls` serves clients on other stacks:
+//! kit-sd-etcd's `Config::tls` takes it, handing its PEM (`Tls::ca_pem`,
+//! `Tls::client_pem`) to etcd-client and using `Tls::rustls_config` for its own
+//! connections. The URL's host is the server name
 //! sent (SNI) and verified. Connections offer `h2` and `http/1.1` by ALPN and use HTTP/2
 //! when the server picks it; TLS connections are pooled apart from plain ones, and plain
 //! `http://` calls take the same path as without the feature (one scheme comparison more).

@@ -30,7 +30,12 @@ use tokio_rustls::client::TlsStream;
 /// ALPN and use what the server picks (HTTP/1.1 when it picks none).
 ///
 /// The PEM text is checked when the settings are made, so a file name given where its
-/// contents belong is an error then rather than a failed handshake later.
+/// contents belong is an error then rather than a failed handshake later; so is a
+/// private key that is not the client certificate's.
+///
+/// Clients built on other TLS stacks take the same settings: [`Tls::ca_pem`] and
+/// [`Tls::client_pem`] give back the PEM text, and [`Tls::rustls_config`] a rustls
+/// config with the ALPN protocols a client speaks (kit-sd-etcd's `Config::tls` does both).
 ///
 /// ```
 /// use kit_http::client::{Pool, Tls};
@@ -43,8 +48,11 @@ use tokio_rustls::client::TlsStream;
 /// ```
 #[derive(Clone)]
 pub struct Tls {
+    ca_pem: Arc<[u8]>,
+    /// The client certificate chain and its key, as PEM.
+    client_pem: Option<Arc<(Vec<u8>, Vec<u8>)>>,
     roots: Arc<rustls::RootCertStore>,
-    client_certificate: bool,
+    /// The config made of these, without ALPN protocols (each client names its own).
     config: Arc<rustls::ClientConfig>,
 }
 
@@ -65,9 +73,10 @@ impl Tls {
         let roots = Arc::new(roots);
         let config = builder(&roots)?.with_no_client_auth();
         Ok(Tls {
+            ca_pem: ca_pem.as_ref().into(),
+            client_pem: None,
             roots,
-            client_certificate: false,
-            config: with_alpn(config),
+            config: Arc::new(config),
         })
     }
 
@@ -93,8 +102,9 @@ impl Tls {
         cert_pem: impl AsRef<[u8]>,
         key_pem: impl AsRef<[u8]>,
     ) -> Result<Tls, Error> {
-        let chain = certificates("the client certificate", cert_pem.as_ref())?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem.as_ref()).map_err(|err| {
+        let (cert_pem, key_pem) = (cert_pem.as_ref(), key_pem.as_ref());
+        let chain = certificates("the client certificate", cert_pem)?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|err| {
             Error::invalid_argument(format!(
                 "the client key holds no PEM private key ({err}); give the PEM text, not a file name"
             ))
@@ -104,8 +114,8 @@ impl Tls {
             .map_err(|err| {
                 Error::invalid_argument(format!("the client certificate is not usable: {err}"))
             })?;
-        self.client_certificate = true;
-        self.config = with_alpn(config);
+        self.client_pem = Some(Arc::new((cert_pem.to_vec(), key_pem.to_vec())));
+        self.config = Arc::new(config);
         Ok(self)
     }
 
@@ -126,9 +136,32 @@ impl Tls {
 }
 
 impl Tls {
-    /// Whether a client certificate is given.
-    pub(super) fn has_client_certificate(&self) -> bool {
-        self.client_certificate
+    /// Whether a client certificate is given ([`Tls::client_certificate`]).
+    pub fn has_client_certificate(&self) -> bool {
+        self.client_pem.is_some()
+    }
+
+    /// The CA certificates to trust, as the PEM text given to [`Tls::new`].
+    pub fn ca_pem(&self) -> &[u8] {
+        &self.ca_pem
+    }
+
+    /// The client certificate (chain) and its private key, as the PEM text given to
+    /// [`Tls::client_certificate`]; `None` without one. For handing the settings to
+    /// another TLS stack: the key is secret, so keep it out of logs.
+    pub fn client_pem(&self) -> Option<(&[u8], &[u8])> {
+        self.client_pem
+            .as_deref()
+            .map(|(cert, key)| (cert.as_slice(), key.as_slice()))
+    }
+
+    /// The rustls client config made of these settings (on the process's default crypto
+    /// provider, else ring), offering the protocols `alpn` in order by ALPN (none when
+    /// empty). HTTPS pools offer `h2` and `http/1.1`; a gRPC client would offer `h2`.
+    pub fn rustls_config(&self, alpn: &[&[u8]]) -> Arc<rustls::ClientConfig> {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
+        Arc::new(config)
     }
 }
 
@@ -182,7 +215,7 @@ impl fmt::Debug for Tls {
         // Certificates say little in a log; the key must never be printed.
         f.debug_struct("Tls")
             .field("roots", &self.roots.len())
-            .field("client_certificate", &self.client_certificate)
+            .field("client_certificate", &self.has_client_certificate())
             .finish()
     }
 }
@@ -199,11 +232,6 @@ fn builder(
         .with_safe_default_protocol_versions()
         .map_err(|err| Error::internal(format!("TLS: {err}")))?;
     Ok(builder.with_root_certificates(roots.clone()))
-}
-
-fn with_alpn(mut config: rustls::ClientConfig) -> Arc<rustls::ClientConfig> {
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Arc::new(config)
 }
 
 /// The certificates in `pem`, at least one; `what` names it in the error.
@@ -238,7 +266,7 @@ impl HttpsConnector {
         tcp.enforce_http(false);
         HttpsConnector {
             tcp,
-            tls: TlsConnector::from(tls.config.clone()),
+            tls: TlsConnector::from(tls.rustls_config(&[b"h2", b"http/1.1"])),
         }
     }
 }

@@ -453,18 +453,32 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
 
 /// A channel to the gRPC server at `instance` (`host:port` or an `http://` URL) that
 /// connects on its first call and reconnects when needed, with `TCP_NODELAY` (unary calls are
-/// small and latency-bound).
+/// small and latency-bound). The channel speaks plain HTTP/2: an `https://` address is
+/// refused (with or without kit-http's `tls` feature, which is for HTTP/JSON clients).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// let channel = kit_grpc::client::lazy_channel("127.0.0.1:8082").unwrap();
 /// # drop(channel);
 /// let err = kit_grpc::client::lazy_channel("https://x:1").unwrap_err();
-/// assert_eq!(err.message(), "invalid address \"https://x:1\": plain http only (no TLS yet)");
+/// assert_eq!(
+///     err.message(),
+///     "invalid address \"https://x:1\": kit-grpc's channels speak plain HTTP/2 only (no TLS yet)"
+/// );
 /// # }
 /// ```
 pub fn lazy_channel(instance: &str) -> Result<Channel, Error> {
-    lazy_channel_to(&kit_http::client::Target::parse(instance)?, instance)
+    lazy_channel_to(&target(instance)?, instance)
+}
+
+/// `instance` read as kit-http reads addresses, `https://` refused.
+fn target(instance: &str) -> Result<kit_http::client::Target, Error> {
+    if instance.starts_with("https://") {
+        return Err(Error::invalid_argument(format!(
+            "invalid address {instance:?}: kit-grpc's channels speak plain HTTP/2 only (no TLS yet)"
+        )));
+    }
+    kit_http::client::Target::parse(instance)
 }
 
 /// A [`lazy_channel`] to the gRPC server at `instance`, and the server's host and port for
@@ -478,7 +492,7 @@ pub fn lazy_channel(instance: &str) -> Result<Channel, Error> {
 /// # }
 /// ```
 pub fn lazy_channel_with_server(instance: &str) -> Result<(Channel, (String, u16)), Error> {
-    let target = kit_http::client::Target::parse(instance)?;
+    let target = target(instance)?;
     Ok((lazy_channel_to(&target, instance)?, target.host_port()))
 }
 

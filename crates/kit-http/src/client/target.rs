@@ -93,8 +93,8 @@ impl Target {
             .is_some_and(|(_, rest)| rest.contains('/'))
     }
 
-    /// The server's host and port (80, or 443 for `https`, when the address names none), as the spans of calls
-    /// report them (`server.address`, `server.port`).
+    /// The server's host and port (80, or 443 for `https`, when the address names none), as
+    /// the spans of calls report them (`server.address`, `server.port`).
     ///
     /// ```
     /// use kit_http::client::Target;

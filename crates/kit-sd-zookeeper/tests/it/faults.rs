@@ -3,7 +3,6 @@
 //! one instance.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kit::middleware::retry::Backoff;
@@ -14,25 +13,12 @@ use kit_sd_zookeeper::{Client, Registrar, instancer};
 use kit_testkit::attempts::Attempts;
 use kit_testkit::free_addr;
 use kit_testkit::proxy::Proxy;
+use kit_testkit::sd::{Recording, check_flapping};
 use kit_testkit::zookeeper::ZooKeeper;
 
 use crate::{
     SERVICE, builder, children, client, eventually, instances, raw, wait_for, wait_for_set,
 };
-
-/// Every event `instancer` sends from now on, in order (as a subscriber sees them: a watch
-/// channel may merge quick successive ones, never lose the latest).
-fn record(instancer: &Instancer) -> Arc<Mutex<Vec<Event>>> {
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let mut subscription = instancer.subscribe();
-    let sink = events.clone();
-    tokio::spawn(async move {
-        while let Some(event) = subscription.next().await {
-            sink.lock().unwrap().push(event);
-        }
-    });
-    events
-}
 
 /// The addresses an endpointer holds endpoints for.
 fn held<E: Send + Sync + 'static>(endpointer: &Endpointer<E>) -> Vec<Instance> {
@@ -63,17 +49,26 @@ async fn a_registry_down_at_start_is_reported_and_retried_until_it_is_up() {
     let unreachable = format!("zookeeper: cannot connect to {servers}: no server answered");
 
     let instancer = instancer(&client, SERVICE).unwrap();
-    let events = record(&instancer);
+    let recording = Recording::start(&instancer);
     let event = wait_for(&instancer, "an error", |event| event.error().is_some()).await;
     let err = event.error().unwrap();
     assert_eq!(err.code(), Code::Unavailable);
     assert_eq!(err.message(), unreachable);
     // It tries again and again (each failure is reported anew).
+    // The answers recorded: the recording starts with the instancer's state then, which is
+    // no answer yet (no instances, no error) unless the first attempt had already failed.
+    let answers = || -> Vec<Event> {
+        recording
+            .events()
+            .into_iter()
+            .filter(Event::is_resolved)
+            .collect()
+    };
     eventually("three failed attempts reported", async || {
-        events.lock().unwrap().len() >= 3
+        answers().len() >= 3
     })
     .await;
-    for event in events.lock().unwrap().iter() {
+    for event in answers() {
         assert_eq!(event.error().map(Error::message), Some(&*unreachable));
         assert!(event.instances().is_empty());
     }
@@ -135,7 +130,7 @@ async fn a_restarted_registry_keeps_the_instances_and_the_watch() {
     let both = instances(["127.0.0.1:8081", "127.0.0.1:8082"]);
     wait_for_set(&instancer, &both).await;
     let nodes = (a.node(), b.node());
-    let events = record(&instancer);
+    let recording = Recording::start(&instancer);
 
     zk.stop().await;
     // The loss is reported; the instances stay, and so do their endpoints.
@@ -168,7 +163,7 @@ async fn a_restarted_registry_keeps_the_instances_and_the_watch() {
     assert_eq!(children(&raw(&servers).await, SERVICE).await.len(), 3);
     // Nothing was lost or doubled along the way: each set sent was the two instances (with
     // or without the error), then the three.
-    let events = events.lock().unwrap().clone();
+    let events = recording.events();
     assert!(
         events.iter().any(|event| event.error().is_some()),
         "{events:?}"
@@ -204,7 +199,7 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     wait_for_set(&observer, &one).await;
     let node = registrar.node().unwrap();
 
-    let events = record(&instancer_cut_off);
+    let recording = Recording::start(&instancer_cut_off);
     proxy.cut();
     // The server expires the session: its ephemeral node goes.
     wait_for_set(&observer, &[]).await;
@@ -237,9 +232,8 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     let proxied = proxy.addr();
     let lost = format!("zookeeper: lost the connection to {proxied}; reconnecting");
     let refused = format!("zookeeper: cannot connect to {proxied}: no server answered");
-    let errors: Vec<_> = events
-        .lock()
-        .unwrap()
+    let errors: Vec<_> = recording
+        .events()
         .iter()
         .filter_map(|event| {
             event
@@ -257,6 +251,8 @@ async fn an_expired_session_is_replaced_and_registers_and_watches_again() {
     }
 }
 
+/// An instance registering and deregistering again and again, beside a stable one: the
+/// shared check, and no node of the flapping instance left on the server.
 #[tokio::test]
 async fn a_flapping_instance_never_disturbs_the_others() {
     let zk = ZooKeeper::start().await;
@@ -265,31 +261,15 @@ async fn a_flapping_instance_never_disturbs_the_others() {
     let stable = Registrar::new(&client, SERVICE, "127.0.0.1:8081").unwrap();
     stable.register().await.unwrap();
     let instancer = instancer(&client, SERVICE).unwrap();
-    let only_stable = instances(["127.0.0.1:8081"]);
-    wait_for_set(&instancer, &only_stable).await;
-    let events = record(&instancer);
-
     let flapping = Registrar::new(&client, SERVICE, "127.0.0.1:8082").unwrap();
-    for _ in 0..20 {
-        flapping.register().await.unwrap();
-        flapping.deregister().await.unwrap();
-    }
-    flapping.register().await.unwrap();
-    let both = instances(["127.0.0.1:8081", "127.0.0.1:8082"]);
-    wait_for_set(&instancer, &both).await;
-    flapping.deregister().await.unwrap();
-    wait_for_set(&instancer, &only_stable).await;
-
-    // Every set sent had the stable instance, no error, and nothing but the two.
-    let events = events.lock().unwrap().clone();
-    assert!(events.len() >= 2, "{events:?}");
-    for event in events.iter() {
-        assert!(event.error().is_none(), "{event:?}");
-        assert!(
-            event.instances() == only_stable || event.instances() == both,
-            "{event:?}"
-        );
-    }
+    check_flapping(
+        &instancer,
+        &["127.0.0.1:8081"],
+        "127.0.0.1:8082",
+        async || flapping.register().await.unwrap(),
+        async || flapping.deregister().await.unwrap(),
+    )
+    .await;
     // No node of the flapping instance is left behind.
     let left = children(&raw(&servers).await, SERVICE).await;
     assert_eq!(

@@ -59,6 +59,7 @@
 //! |---|---|---|
 //! | `gzip` | off | gzip compression of messages ([`CompressionEncoding::Gzip`](client::CompressionEncoding)): tonic's `gzip` feature, pulling in flate2 |
 //! | `zstd` | off | zstd compression of messages (`CompressionEncoding::Zstd`): tonic's `zstd` feature, pulling in the zstd C library |
+//! | `tls` | off | gRPC over TLS for clients: `client::lazy_channel_tls` with kit-http's `client::Tls` settings (re-exported); tonic's `tls-ring` (rustls on ring, no system or webpki roots) and kit-http's `tls` (see [TLS](client#tls)) |
 //! | `metrics` | off | `metrics::MetricsLayer`: every call recorded in kit-http's transport metrics by method and status, unknown methods as `route="other"`; kit's and kit-http's `metrics` features (the `metrics` facade) |
 //!
 //! Compression is set per client ([`Client::send_compressed`], [`Client::accept_compressed`])

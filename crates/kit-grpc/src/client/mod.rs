@@ -72,10 +72,13 @@
 //! requires one. `Tls` is kit-http's settings type, re-exported here: the same value
 //! configures kit-http's HTTPS pools, etcd and the other registries' clients.
 //!
-//! A failed handshake fails the call with `Unavailable`, [`NotSent`](Delivery::NotSent),
-//! and says why: an untrusted server certificate as rustls words it (`invalid peer
-//! certificate: UnknownIssuer`), a server's refusal of a missing or unknown client
-//! certificate in those terms. The channel tries again on the next call.
+//! A failed handshake fails the call with `Unavailable`, [`NotSent`](Delivery::NotSent)
+//! (the server never read the request), and says why: `TLS handshake failed: invalid peer
+//! certificate: UnknownIssuer` for a server certificate no given CA signed, and for a
+//! server's refusal of the client's certificate (its TLS alert) that it requires one and
+//! got none, or that it refused the one given. Under TLS 1.3 that refusal arrives after the
+//! handshake is done on this side, when the connection is first read; it is still a
+//! handshake failure.
 //!
 //! ```no_run
 //! # #[cfg(feature = "tls")]

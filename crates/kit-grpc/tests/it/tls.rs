@@ -100,3 +100,22 @@ async fn a_server_requiring_a_client_certificate() {
     let sum = sum_client(lazy_channel_tls(&address, &with).unwrap());
     assert_eq!(sum.call(Context::background(), (1, 2)).await.unwrap(), 3);
 }
+
+/// gRPC needs HTTP/2: tonic refuses a server that picks no protocol by ALPN (its words).
+#[tokio::test]
+async fn a_server_that_does_not_pick_http2_is_refused() {
+    let server = TestServer::start().await;
+    let certificates = Certificates::generate();
+    let front = TlsFront::start(server.addr, &certificates, FrontOptions::default()).await;
+    let tls = Tls::new(&certificates.ca).unwrap();
+    let sum = sum_client(lazy_channel_tls(&front.addr().to_string(), &tls).unwrap());
+    let err = sum.call(Context::background(), (1, 2)).await.unwrap_err();
+    assert_eq!(
+        (err.code(), err.message(), err.delivery()),
+        (
+            Code::Unavailable,
+            "HTTP/2 was not negotiated.",
+            Delivery::NotSent
+        )
+    );
+}

@@ -68,7 +68,7 @@ use quote::ToTokens;
 /// | `Set` | the endpoints, one `kit::BoxEndpoint` per method; `Set::new(implementation)` calls an implementation, `Set::with_middleware(implementation, \|method\| chain()..)` does so behind middleware made for each method's name (each endpoint boxed once), `Set::layer(\|method\| chain()..)` wraps the endpoints of any set (a client's too), and `Set` implements the trait, so a remote client and a local implementation look the same to callers |
 /// | `http::router(&set)` | a `kit_http::Router` with a route per method (`http::router_with_openapi(&set)` adds `GET /openapi.json`), plus `http::client(addr)` / `client_with_pool`, a `Set` calling a remote service over HTTP/JSON |
 /// | `jsonrpc::methods(&set)`, `jsonrpc::server(&set)`, `jsonrpc::client(addr)` | the JSON-RPC 2.0 method table, a server of it, and a client `Set` |
-/// | `grpc::server(&set)`, `grpc::client(channel)`, `grpc::connect_lazy(addr)` | a tonic service (`package.Service/Method`, no `.proto` needed) to add to tonic's routes, and client `Set`s |
+/// | `grpc::server(&set)`, `grpc::client(channel)`, `grpc::connect_lazy(addr)`, `grpc::connect_lazy_tls(addr, &tls)` (kit-grpc's `tls` feature) | a tonic service (`package.Service/Method`, no `.proto` needed) to add to tonic's routes, and client `Set`s |
 /// | `grpc::SERVICE_NAME`, `grpc::file_descriptor_set()` | the full service name for health checks, and the descriptors for reflection and request checks |
 /// | `SERVICE`, `proto()`, `openapi()` | the service's `kit::schema::ServiceDef`, its `.proto` text, and (with `http`) its OpenAPI 3.1 document |
 ///

@@ -12,6 +12,12 @@ use crate::error_of;
 /// it, or a transport failure with its [`Delivery`] (see the table in the
 /// [client docs](super)).
 pub(super) fn error_of_call(status: Status) -> Error {
+    #[cfg(feature = "tls")]
+    if let Some(why) = super::tls::handshake_failure(&status) {
+        return Error::new(Code::Unavailable, why)
+            .with_delivery(Delivery::NotSent)
+            .with_source(status);
+    }
     match transport_failure(&status) {
         None => error_of(status),
         Some((code, delivery)) => Error::new(code, status.message().to_owned())

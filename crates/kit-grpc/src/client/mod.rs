@@ -60,6 +60,38 @@
 //! A [`Channel`] multiplexes calls over HTTP/2 and is cheap to clone: build one per remote
 //! address and hand clones to every client of that address.
 //!
+//! ## TLS
+//!
+//! [`lazy_channel`] speaks plain HTTP/2 and refuses `https://` addresses. With kit-grpc's
+//! `tls` feature, `lazy_channel_tls(instance, &tls)` (and `lazy_channel_tls_with_server`)
+//! makes a channel that speaks gRPC over TLS to `https://host:port` (or `host:port`):
+//! tonic's rustls connector on the ring crypto provider, offering `h2` by ALPN (a server
+//! that picks no protocol is refused), verifying the server's certificate against the
+//! address's host with the CAs of the `Tls` settings as the only roots (no system or
+//! webpki roots), and presenting their client certificate, if any, to a server that
+//! requires one. `Tls` is kit-http's settings type, re-exported here: the same value
+//! configures kit-http's HTTPS pools, etcd and the other registries' clients.
+//!
+//! A failed handshake fails the call with `Unavailable`, [`NotSent`](Delivery::NotSent)
+//! (the server never read the request), and says why: `TLS handshake failed: invalid peer
+//! certificate: UnknownIssuer` for a server certificate no given CA signed, and for a
+//! server's refusal of the client's certificate (its TLS alert) that it requires one and
+//! got none, or that it refused the one given. Under TLS 1.3 that refusal arrives after the
+//! handshake is done on this side, when the connection is first read; it is still a
+//! handshake failure.
+//!
+//! ```no_run
+//! # #[cfg(feature = "tls")]
+//! # fn demo() -> Result<(), kit::Error> {
+//! use kit_grpc::client::{Tls, lazy_channel_tls};
+//!
+//! let tls = Tls::from_ca_file("/etc/addsvc/ca.pem")?
+//!     .client_certificate_files("/etc/addsvc/client.pem", "/etc/addsvc/client-key.pem")?;
+//! let channel = lazy_channel_tls("https://addsvc.internal:8443", &tls)?;
+//! # drop(channel);
+//! # Ok(()) }
+//! ```
+//!
 //! ```no_run
 //! use kit::{Context, Endpoint, Error};
 //!
@@ -82,6 +114,8 @@
 //! ```
 
 mod failure;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -103,6 +137,11 @@ use crate::server::TIMEOUT_METADATA;
 
 pub use tonic::codec::CompressionEncoding;
 pub use tonic::transport::Channel;
+
+#[cfg(feature = "tls")]
+pub use kit_http::client::Tls;
+#[cfg(feature = "tls")]
+pub use tls::{lazy_channel_tls, lazy_channel_tls_with_server};
 
 type BeforeFn = Arc<dyn Fn(&Context, &mut MetadataMap) + Send + Sync>;
 type AfterFn = Arc<dyn Fn(&Context, &MetadataMap) + Send + Sync>;
@@ -454,7 +493,8 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
 /// A channel to the gRPC server at `instance` (`host:port` or an `http://` URL) that
 /// connects on its first call and reconnects when needed, with `TCP_NODELAY` (unary calls are
 /// small and latency-bound). The channel speaks plain HTTP/2: an `https://` address is
-/// refused (with or without kit-http's `tls` feature, which is for HTTP/JSON clients).
+/// refused; TLS channels come from `lazy_channel_tls` (kit-grpc's `tls` feature; see
+/// [TLS](self#tls)).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -463,7 +503,8 @@ impl<Enc, Dec, Reply, T> std::fmt::Debug for Client<Enc, Dec, Reply, T> {
 /// let err = kit_grpc::client::lazy_channel("https://x:1").unwrap_err();
 /// assert_eq!(
 ///     err.message(),
-///     "invalid address \"https://x:1\": kit-grpc's channels speak plain HTTP/2 only (no TLS yet)"
+///     "invalid address \"https://x:1\": lazy_channel speaks plain HTTP/2; \
+///      call lazy_channel_tls (kit-grpc's `tls` feature) for https"
 /// );
 /// # }
 /// ```
@@ -475,7 +516,8 @@ pub fn lazy_channel(instance: &str) -> Result<Channel, Error> {
 fn target(instance: &str) -> Result<kit_http::client::Target, Error> {
     if instance.starts_with("https://") {
         return Err(Error::invalid_argument(format!(
-            "invalid address {instance:?}: kit-grpc's channels speak plain HTTP/2 only (no TLS yet)"
+            "invalid address {instance:?}: lazy_channel speaks plain HTTP/2; \
+             call lazy_channel_tls (kit-grpc's `tls` feature) for https"
         )));
     }
     kit_http::client::Target::parse(instance)
@@ -498,7 +540,15 @@ pub fn lazy_channel_with_server(instance: &str) -> Result<(Channel, (String, u16
 
 /// The channel of [`lazy_channel`] to `target`, given as `instance`.
 fn lazy_channel_to(target: &kit_http::client::Target, instance: &str) -> Result<Channel, Error> {
+    Ok(endpoint(target, instance)?.connect_lazy())
+}
+
+/// The tonic endpoint of the channels to `target`, given as `instance`, with `TCP_NODELAY`.
+fn endpoint(
+    target: &kit_http::client::Target,
+    instance: &str,
+) -> Result<tonic::transport::Endpoint, Error> {
     let endpoint = tonic::transport::Endpoint::from_shared(target.to_string())
         .map_err(|e| Error::invalid_argument(format!("invalid address {instance:?}: {e}")))?;
-    Ok(endpoint.tcp_nodelay(true).connect_lazy())
+    Ok(endpoint.tcp_nodelay(true))
 }

@@ -16,6 +16,7 @@ mod server;
 mod service_macro;
 mod spans;
 mod support;
+mod tls;
 mod trace;
 
 /// The code generated from tests/proto/echo.proto; see [`codegen`].

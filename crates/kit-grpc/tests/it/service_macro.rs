@@ -71,6 +71,23 @@ async fn serve() -> SocketAddr {
 }
 
 #[tokio::test]
+async fn the_generated_client_over_tls() {
+    use kit_testkit::tls::{Certificates, FrontOptions, TlsFront};
+
+    let addr = serve().await;
+    let certificates = Certificates::generate();
+    let options = FrontOptions {
+        alpn: vec![b"h2".to_vec()],
+        ..FrontOptions::default()
+    };
+    let front = TlsFront::start(addr, &certificates, options).await;
+    let tls = kit_grpc::client::Tls::new(&certificates.ca).unwrap();
+    let client = geometry::grpc::connect_lazy_tls(&front.addr().to_string(), &tls).unwrap();
+    let ctx = Context::background();
+    assert_eq!(client.distance(&ctx, -2, 5).await.unwrap(), 7);
+}
+
+#[tokio::test]
 async fn the_generated_client_is_the_trait_over_grpc() {
     let addr = serve().await;
     let client = geometry::grpc::connect_lazy(&addr.to_string()).unwrap();

@@ -98,6 +98,20 @@ pub(super) fn module(service: &Service) -> TokenStream {
                 ::core::result::Result::Ok(client_of(channel, ::core::option::Option::Some(server)))
             }
 
+            ::kit_grpc::__with_tls! {
+                /// A client of the service at `instance` (`https://host:port` or
+                /// `host:port`) over TLS with `tls` (with kit-grpc's `tls` feature),
+                /// connecting on its first call; its calls' spans name the server.
+                #nested fn connect_lazy_tls(
+                    instance: &str,
+                    tls: &::kit_grpc::client::Tls,
+                ) -> ::core::result::Result<Set, ::kit::Error> {
+                    let (channel, server) =
+                        ::kit_grpc::client::lazy_channel_tls_with_server(instance, tls)?;
+                    ::core::result::Result::Ok(client_of(channel, ::core::option::Option::Some(server)))
+                }
+            }
+
             /// The clients over `channel` to `server` (host and port), when known.
             fn client_of(
                 channel: ::kit_grpc::__private::tonic::transport::Channel,

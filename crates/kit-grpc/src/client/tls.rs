@@ -92,29 +92,13 @@ pub(super) fn handshake_failure(status: &tonic::Status) -> Option<String> {
 /// The server's refusal of the client's certificate, if `io` is one: rustls's error for a
 /// certificate alert. h2 hands the connection's error to each stream as a new I/O error
 /// with the same kind and text, so the alert is read from rustls's wording of it
-/// (`received fatal alert: <name>`).
+/// (`received fatal alert: <name>`). Under TLS 1.3 a server that got no certificate answers
+/// `CertificateRequired`, and one that got a certificate it refuses answers another alert.
 fn certificate_refusal(io: &std::io::Error) -> Option<String> {
     if io.kind() != std::io::ErrorKind::InvalidData {
         return None;
     }
     let text = io.to_string();
     let alert = text.strip_prefix("received fatal alert: ")?;
-    match alert {
-        "CertificateRequired" => Some(
-            "the server requires a client certificate and refused the TLS connection without \
-             one (TLS alert CertificateRequired); give one with Tls::client_certificate"
-                .to_owned(),
-        ),
-        "BadCertificate"
-        | "UnknownCA"
-        | "CertificateUnknown"
-        | "UnsupportedCertificate"
-        | "CertificateExpired"
-        | "CertificateRevoked"
-        | "AccessDenied" => Some(format!(
-            "the server refused the client certificate (TLS alert {alert}): is it signed by a \
-             CA the server trusts?"
-        )),
-        _ => None,
-    }
+    kit_http::client::certificate_alert(alert, alert != "CertificateRequired")
 }

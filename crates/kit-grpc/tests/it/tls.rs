@@ -70,7 +70,7 @@ async fn a_server_requiring_a_client_certificate() {
         (err.code(), err.message(), err.delivery()),
         (
             Code::Unavailable,
-            "the server requires a client certificate and refused the TLS connection without \
+            "the server requires a client certificate and refused the connection without \
              one (TLS alert CertificateRequired); give one with Tls::client_certificate",
             Delivery::NotSent
         )

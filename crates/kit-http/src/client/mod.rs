@@ -76,7 +76,7 @@ pub use error::{call_error, decode_error};
 pub use pool::Pool;
 pub use target::{Target, path_segment, push_query};
 #[cfg(feature = "tls")]
-pub use tls::Tls;
+pub use tls::{Tls, certificate_alert};
 
 use std::borrow::Cow;
 use std::sync::Arc;

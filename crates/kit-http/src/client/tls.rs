@@ -168,11 +168,41 @@ impl Tls {
 /// What a server's refusal of the handshake in `err` means, said in terms of the client
 /// certificate, when it is one: a certificate alert. With TLS 1.3 a client learns of it
 /// only when it reads, after its request was written; the server never read the request.
+/// Why the server refused the connection, if the TLS alert named `alert` (rustls's name of
+/// it, such as `CertificateRequired`) is a refusal of the client's certificate, worded for
+/// a client that gave one (`client_certificate`) or not; `None` for other alerts. kit's
+/// HTTP and gRPC clients word these refusals the same way.
+pub fn certificate_alert(alert: &str, client_certificate: bool) -> Option<String> {
+    let certificate = matches!(
+        alert,
+        "CertificateRequired"
+            | "BadCertificate"
+            | "UnknownCA"
+            | "CertificateUnknown"
+            | "UnsupportedCertificate"
+            | "CertificateExpired"
+            | "CertificateRevoked"
+            | "AccessDenied"
+    );
+    certificate.then(|| {
+        if client_certificate {
+            format!(
+                "the server refused the client certificate (TLS alert {alert}): is it signed by \
+                 a CA the server trusts?"
+            )
+        } else {
+            format!(
+                "the server requires a client certificate and refused the connection without \
+                 one (TLS alert {alert}); give one with Tls::client_certificate"
+            )
+        }
+    })
+}
+
 pub(super) fn refusal(
     err: &(dyn std::error::Error + 'static),
     client_certificate: bool,
 ) -> Option<String> {
-    use rustls::AlertDescription as Alert;
     let mut cause = Some(err);
     while let Some(current) = cause {
         let alert = current
@@ -180,30 +210,7 @@ pub(super) fn refusal(
             .and_then(|io| io.get_ref())
             .and_then(|inner| inner.downcast_ref::<rustls::Error>());
         if let Some(rustls::Error::AlertReceived(alert)) = alert {
-            let certificate = matches!(
-                alert,
-                Alert::CertificateRequired
-                    | Alert::BadCertificate
-                    | Alert::UnknownCA
-                    | Alert::CertificateUnknown
-                    | Alert::UnsupportedCertificate
-                    | Alert::CertificateExpired
-                    | Alert::CertificateRevoked
-                    | Alert::AccessDenied
-            );
-            return certificate.then(|| {
-                if client_certificate {
-                    format!(
-                        "the server refused the client certificate (TLS alert {alert:?}): is it \
-                         signed by a CA the server trusts?"
-                    )
-                } else {
-                    format!(
-                        "the server requires a client certificate and refused the connection \
-                         without one (TLS alert {alert:?}); give one with Tls::client_certificate"
-                    )
-                }
-            });
+            return certificate_alert(&format!("{alert:?}"), client_certificate);
         }
         cause = current.source();
     }

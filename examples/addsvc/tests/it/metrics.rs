@@ -90,6 +90,16 @@ async fn the_transports_record_every_request_and_unknown_names_as_other() {
     let concat = r#"{"jsonrpc":"2.0","method":"concat","params":{"a":"x","b":"y"},"id":2}"#;
     let answer = request(addsvc.jsonrpc, "POST", "/", concat).await;
     assert!(answer.body.contains(r#""result""#), "{}", answer.body);
+    // A gRPC listener builds its routes, and with them its methods' series, in its own task
+    // after it logs `listening`: one answered call says they exist. A Concat, so that Sum's
+    // series is still at zero.
+    use addsvc::Add as _;
+    let grpc = addsvc::add::grpc::connect_lazy(&addsvc.grpc.to_string()).unwrap();
+    let joined = grpc
+        .concat(&kit::Context::background(), "x".to_owned(), "y".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(joined, "xy");
 
     let metrics = request(debug, "GET", "/metrics", "").await.body;
     let count = |transport: &str, route: &str, code: &str| {
@@ -106,6 +116,7 @@ async fn the_transports_record_every_request_and_unknown_names_as_other() {
         count("jsonrpc", "other", "UNIMPLEMENTED").as_deref(),
         Some("1")
     );
+    assert_eq!(count("grpc", "/pb.Add/Concat", "OK").as_deref(), Some("1"));
     assert_eq!(count("grpc", "/pb.Add/Sum", "OK").as_deref(), Some("0"));
     for client_string in ["passwd", "no-such-path", "rm -rf"] {
         assert!(!metrics.contains(client_string), "{metrics}");

@@ -196,18 +196,25 @@ impl Carbon {
     ///
     /// When the file exists but is not a whisper file.
     pub fn points(&self, name: &str) -> Vec<(u32, f64)> {
+        self.read_points(name)
+            .unwrap_or_else(|(path, err)| panic!("cannot read {}: {err}", path.display()))
+    }
+
+    /// The points of series `name` on disk, or the file and why it cannot be read.
+    fn read_points(&self, name: &str) -> Result<Vec<(u32, f64)>, (PathBuf, io::Error)> {
         let Some(path) = self.whisper_path(name) else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         match read_whisper(&path) {
-            Ok(points) => points,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(err) => panic!("cannot read {}: {err}", path.display()),
+            Ok(points) => Ok(points),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(err) => Err((path, err)),
         }
     }
 
     /// Waits until the points of series `name` on disk satisfy `done`, polling, and returns
-    /// them as [`points`](Carbon::points) does.
+    /// them as [`points`](Carbon::points) does; a file that does not read as whisper yet
+    /// (carbon is creating it) is waited for too.
     ///
     /// # Panics
     ///
@@ -219,9 +226,13 @@ impl Carbon {
     ) -> Vec<(u32, f64)> {
         let deadline = Instant::now() + ARRIVAL_TIME;
         loop {
-            let points = self.points(name);
-            if done(&points) {
-                return points;
+            // A file carbon is still creating (its header written, its archives not yet) does
+            // not read as whisper: not there yet, like a missing one.
+            let points = self.read_points(name);
+            if let Ok(points) = &points
+                && done(points)
+            {
+                return points.clone();
             }
             if Instant::now() >= deadline {
                 panic!(

@@ -87,6 +87,17 @@ impl Setup {
             self.proxy.release_replies();
         }
     }
+
+    /// Checks that the registrar's instance is there once, as `node` (the one the server
+    /// made first), and that an instancer sees it.
+    async fn registered_once_as(&self, node: &str) {
+        assert_eq!(
+            children(&self.direct, SERVICE).await,
+            [format!("{node}={ADDR}")]
+        );
+        assert_eq!(self.registrar.node(), Some(format!("{SERVICE}/{node}")));
+        wait_for_set(&self.observer, &instances([ADDR])).await;
+    }
 }
 
 #[tokio::test]
@@ -101,12 +112,7 @@ async fn a_create_whose_answer_is_lost_with_the_connection_registers_one_node() 
     registering.await.unwrap().unwrap();
 
     // The registrar found the node it made: one node, the one the server made first.
-    assert_eq!(
-        children(&setup.direct, SERVICE).await,
-        [format!("{node}={ADDR}")]
-    );
-    assert_eq!(setup.registrar.node(), Some(format!("{SERVICE}/{node}")));
-    wait_for_set(&setup.observer, &instances([ADDR])).await;
+    setup.registered_once_as(&node).await;
 }
 
 #[tokio::test]
@@ -118,13 +124,7 @@ async fn a_create_on_a_connection_the_client_gives_up_on_registers_one_node() {
 
     // The proxy never answers on that connection; the client gives up on it by itself.
     registering.await.unwrap().unwrap();
-
-    assert_eq!(
-        children(&setup.direct, SERVICE).await,
-        [format!("{node}={ADDR}")]
-    );
-    assert_eq!(setup.registrar.node(), Some(format!("{SERVICE}/{node}")));
-    wait_for_set(&setup.observer, &instances([ADDR])).await;
+    setup.registered_once_as(&node).await;
 }
 
 #[tokio::test]
